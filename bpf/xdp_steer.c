@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: (GPL-2.0 OR BSD-2-Clause)
+/*
+ * byPassRT steering program: decides, per frame, whether it goes to the AF_XDP socket bound to
+ * the frame's RX queue (XDP_REDIRECT through xsks_map) or to the kernel stack (XDP_PASS).
+ *
+ * Steering (set by user space in `config` before attach):
+ *   - steer_all = 1: every frame is redirected;
+ *   - otherwise only untagged IPv4/UDP frames whose destination port is set in `udp_ports`, plus,
+ *     when respond_ip != 0, ARP frames and ICMP echo requests addressed to respond_ip.
+ * A frame that should be redirected but has no socket on its queue is dropped and counted, so
+ * the kernel never answers in our place. Every header read is bounds-checked against data_end.
+ */
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#define MAX_QUEUES 64
+#define ICMP_ECHO 8
+
+/* linux/icmp.h drags in libc headers; the first two bytes are all we read. */
+struct icmp_head {
+	__u8 type;
+	__u8 code;
+	__u16 checksum;
+};
+
+struct bypass_config {
+	__u32 steer_all;  /* 1: redirect every frame */
+	__u32 respond_ip; /* network order; 0: no ARP/ICMP steering */
+};
+
+enum { CNT_REDIRECTED = 0, CNT_PASSED = 1, CNT_DROPPED = 2, CNT_MAX = 3 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, MAX_QUEUES);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks_map SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bypass_config);
+} config SEC(".maps");
+
+/* One byte per UDP destination port: 1 = steer to user space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} udp_ports SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline int count(__u32 idx, int action)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+
+	if (c)
+		*c += 1;
+	return action;
+}
+
+/* 1 if the frame belongs to user space under the current config. */
+static __always_inline int wanted(struct xdp_md *ctx, const struct bypass_config *cfg)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	struct iphdr *iph;
+
+	if (cfg->steer_all)
+		return 1;
+	if ((void *)(eth + 1) > data_end)
+		return 0;
+	if (eth->h_proto == bpf_htons(ETH_P_ARP))
+		return cfg->respond_ip != 0;
+	if (eth->h_proto != bpf_htons(ETH_P_IP))
+		return 0;
+	iph = (void *)(eth + 1);
+	if ((void *)(iph + 1) > data_end || iph->ihl < 5)
+		return 0;
+	if (iph->protocol == IPPROTO_UDP) {
+		struct udphdr *udp = (void *)iph + iph->ihl * 4;
+		__u8 *on;
+		__u32 port;
+
+		if ((void *)(udp + 1) > data_end)
+			return 0;
+		port = bpf_ntohs(udp->dest);
+		on = bpf_map_lookup_elem(&udp_ports, &port);
+		return on && *on;
+	}
+	if (iph->protocol == IPPROTO_ICMP && cfg->respond_ip && iph->daddr == cfg->respond_ip) {
+		struct icmp_head *icmp = (void *)iph + iph->ihl * 4;
+
+		/* Truncated ICMP still goes up: user space counts it as malformed. */
+		if ((void *)(icmp + 1) > data_end)
+			return 1;
+		return icmp->type == ICMP_ECHO;
+	}
+	return 0;
+}
+
+SEC("xdp")
+int bypass_steer(struct xdp_md *ctx)
+{
+	__u32 key = 0;
+	struct bypass_config *cfg = bpf_map_lookup_elem(&config, &key);
+
+	if (!cfg || !wanted(ctx, cfg))
+		return count(CNT_PASSED, XDP_PASS);
+	if (bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_DROP) == XDP_REDIRECT)
+		return count(CNT_REDIRECTED, XDP_REDIRECT);
+	return count(CNT_DROPPED, XDP_DROP);
+}
+
+char _license[] SEC("license") = "Dual BSD/GPL";

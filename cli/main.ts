@@ -1,0 +1,116 @@
+/**
+ * `bypassrt`: the command-line entry. Parses arguments (commander), dispatches to the run,
+ * setup-veth, teardown-veth and status commands, and turns every error into one line on stderr
+ * and a non-zero exit code.
+ *
+ * @module
+ */
+import { Command, Option } from "commander";
+import { MODES } from "../engine/loop.ts";
+import { runCommand } from "./run.ts";
+import { setupVeth, teardownVeth, VETH_DEFAULTS } from "./veth.ts";
+import { statusCommand } from "./status.ts";
+import { BypassError } from "../engine/errors.ts";
+
+/** Build the command tree (exported for tests of --help). */
+export function buildProgram(): Command {
+  const program = new Command("bypassrt")
+    .description(
+      "byPassRT: AF_XDP packet processing in TypeScript. Our XDP program steers frames into an " +
+        "AF_XDP socket; a polling loop in a Worker reads, processes and sends them.",
+    )
+    .version("0.1.0")
+    .showHelpAfterError(false)
+    .configureOutput({ outputError: () => {} })
+    .exitOverride();
+
+  program.command("run", { isDefault: true })
+    .description("serve an interface (the default command)")
+    .option("--iface <name>", "interface to attach to (required)")
+    .addOption(
+      new Option("--mode <mode>", "what to do with each packet").choices([...MODES]).default(
+        "l2fwd",
+      ),
+    )
+    .option("--ip <A.B.C.D>", "respond: the IPv4 address to answer ARP and ping for")
+    .option(
+      "--steer <what>",
+      "frames the XDP program sends to us: all | none | udp:PORT[,PORT] " +
+        "(ARP/ICMP for --ip are always steered) [default: none for respond/txonly, else all]",
+    )
+    .option("--queue <n[,n]>", "RX queue(s), one Worker each", "0")
+    .option("--burst <n>", "packets per burst (1-1024)", "64")
+    .option("--frames <n>", "UMEM frames (power of two)", "4096")
+    .addOption(new Option("--frame-size <n>", "bytes per frame").choices(["2048", "4096"]).default("2048"))
+    .option("--ring-size <n>", "entries of each of the four rings (power of two)", "2048")
+    .addOption(
+      new Option("--xdp-mode <mode>", "XDP attach mode").choices(["auto", "native", "skb"])
+        .default("auto"),
+    )
+    .addOption(
+      new Option("--bind <mode>", "AF_XDP bind mode (auto: zero-copy, else copy)")
+        .choices(["auto", "copy", "zerocopy"]).default("auto"),
+    )
+    .option("--poll-ms <ms>", "sleep in poll() up to this long when idle; 0 = busy-poll", "0")
+    .option("--duration <s>", "stop after this many seconds")
+    .option("--count <n>", "stop after this many packets (received; sent for txonly)")
+    .option("--force", "replace an XDP program already attached to the interface")
+    .option("--dst-mac <mac>", "txonly: destination MAC", "ff:ff:ff:ff:ff:ff")
+    .option("--src-ip <A.B.C.D>", "txonly: source IPv4", "10.0.0.2")
+    .option("--dst-ip <A.B.C.D>", "txonly: destination IPv4", "10.0.0.1")
+    .option("--udp-port <n>", "txonly: UDP source and destination port", "4242")
+    .option("--size <n>", "txonly: frame length in bytes without FCS (60-3000)", "60")
+    .option("--json", "print NDJSON: one object per interval, then one with \"final\": true")
+    .option("--interval <s>", "seconds between metric prints", "1")
+    .action(async (flags) => {
+      Deno.exitCode = await runCommand(flags);
+    });
+
+  program.command("setup-veth")
+    .description(
+      `create the test pair ${VETH_DEFAULTS.dev} <-> ${VETH_DEFAULTS.peer} (GRO off); ` +
+        `peer gets ${VETH_DEFAULTS.peerAddr}; idempotent`,
+    )
+    .option("--dev <name>", "byPassRT side", VETH_DEFAULTS.dev)
+    .option("--peer <name>", "peer side", VETH_DEFAULTS.peer)
+    .option("--peer-addr <cidr>", "address of the peer side", VETH_DEFAULTS.peerAddr)
+    .option("--netns <dev-ns,peer-ns>", "put each end in its own namespace (created if missing)")
+    .action(async (o) => await setupVeth(o));
+
+  program.command("teardown-veth")
+    .description("remove what setup-veth made (the pair, and the namespaces with --netns)")
+    .option("--dev <name>", "byPassRT side", VETH_DEFAULTS.dev)
+    .option("--netns <dev-ns,peer-ns>", "the namespaces setup-veth created")
+    .action(async (o) => await teardownVeth(o));
+
+  program.command("status")
+    .description("what is attached to an interface: XDP program, mode, link, maps")
+    .requiredOption("--iface <name>", "interface to inspect")
+    .option("--json", "print JSON")
+    .action(async (o) => await statusCommand(o));
+  return program;
+}
+
+/** Run the CLI with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return Number(Deno.exitCode ?? 0);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message: string };
+    if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
+    if (e.code?.startsWith("commander.")) {
+      console.error(`bypassrt: ${e.message.replace(/^error: /, "")} (see bypassrt --help)`);
+      return 2;
+    }
+    const msg = err instanceof BypassError ? e.message : `unexpected: ${e.message}`;
+    console.error(`bypassrt: error: ${msg}`);
+    if (Deno.env.get("BYPASSRT_DEBUG")) console.error((err as Error).stack);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,72 @@
+/**
+ * Printers for engine snapshots: NDJSON, plain lines (not a terminal), and the final summary.
+ * They read snapshots; they never touch the fast path.
+ *
+ * @module
+ */
+import type { EngineReport, EngineSnapshot } from "../engine/runtime.ts";
+
+/** Rates between two snapshots. */
+export interface Rates {
+  rx_pps: number;
+  tx_pps: number;
+  rx_mbps: number;
+  tx_mbps: number;
+}
+
+/** Packets and Mbit/s per second between `prev` and `cur`. */
+export function rates(prev: EngineSnapshot | undefined, cur: EngineSnapshot): Rates {
+  const dt = prev ? cur.elapsed - prev.elapsed : cur.elapsed;
+  if (dt <= 0) return { rx_pps: 0, tx_pps: 0, rx_mbps: 0, tx_mbps: 0 };
+  const d = (k: "rx_packets" | "tx_packets" | "rx_bytes" | "tx_bytes") =>
+    (cur.total[k] - (prev?.total[k] ?? 0)) / dt;
+  return {
+    rx_pps: Math.round(d("rx_packets")),
+    tx_pps: Math.round(d("tx_packets")),
+    rx_mbps: Math.round(d("rx_bytes") * 8 / 1e4) / 100,
+    tx_mbps: Math.round(d("tx_bytes") * 8 / 1e4) / 100,
+  };
+}
+
+/** One NDJSON line. */
+export function jsonLine(s: EngineSnapshot | EngineReport, r: Rates, final: boolean): string {
+  return JSON.stringify({ ...s, elapsed: Math.round(s.elapsed * 1000) / 1000, rates: r, final });
+}
+
+/** One plain status line (for pipes and logs). */
+export function plainLine(s: EngineSnapshot, r: Rates): string {
+  const t = s.total;
+  return `t=${s.elapsed.toFixed(1)}s rx=${t.rx_packets} tx=${t.tx_packets} ` +
+    `rx_pps=${r.rx_pps} tx_pps=${r.tx_pps} dropped=${t.app_dropped} ` +
+    `free_frames=${t.free_frames} xdp_redirected=${s.program.redirected} ` +
+    `xdp_passed=${s.program.passed} xdp_dropped=${s.program.dropped} ` +
+    `kernel_rx_dropped=${t.xdp_statistics.rx_dropped} xdp=${s.xdp_mode} bind=${s.bind_mode}`;
+}
+
+/** The human summary printed at exit. */
+export function summary(r: EngineReport): string {
+  const t = r.total;
+  const lines = [
+    `byPassRT ${r.mode} on ${r.iface}: xdp ${r.xdp_mode}, bind ${r.bind_mode}, ` +
+    `${r.elapsed.toFixed(1)} s`,
+    `  rx ${t.rx_packets} packets ${t.rx_bytes} bytes; tx ${t.tx_packets} packets ` +
+    `${t.tx_bytes} bytes; dropped by mode ${t.app_dropped}`,
+    `  xdp program: redirected ${r.program.redirected}, passed ${r.program.passed}, ` +
+    `dropped ${r.program.dropped}`,
+    `  kernel: ${Object.entries(t.xdp_statistics).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+  ];
+  if (Object.keys(r.drop_reasons).length) {
+    lines.push(
+      `  drop reasons: ${Object.entries(r.drop_reasons).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+    );
+  }
+  for (const a of r.audits) {
+    lines.push(
+      `  frame audit q${a.queue}: ${a.balanced ? "balanced" : "NOT BALANCED"} ` +
+        `(total ${a.total} = pool ${a.pool} + fill ${a.fill} + rx ${a.rx} + app ${a.app} + ` +
+        `tx ${a.tx} + completion ${a.completion} + in flight ${a.inFlight}; duplicates ${a.duplicates})`,
+    );
+  }
+  for (const e of r.errors) lines.push(`  error: ${e}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,78 @@
+/**
+ * The run command: start the engine, print metrics every interval (live table on a terminal,
+ * plain lines when piped, NDJSON with --json), stop on Ctrl-C/SIGTERM, --duration or --count,
+ * print the final summary, and exit non-zero if the frame audit did not balance.
+ *
+ * @module
+ */
+import { Engine, type EngineSnapshot } from "../engine/runtime.ts";
+import { engineOptionsFromFlags, type RunFlags } from "./run_options.ts";
+import { jsonLine, plainLine, rates, summary } from "./report.ts";
+import { LiveTable } from "./table.ts";
+
+/** Output flags of the run command. */
+export interface OutputFlags {
+  json?: boolean;
+  interval: string;
+}
+
+/** Run until stopped; returns the process exit code. */
+export async function runCommand(flags: RunFlags & OutputFlags): Promise<number> {
+  const opts = engineOptionsFromFlags(flags);
+  const intervalS = Number(flags.interval);
+  if (!(intervalS >= 0.1 && intervalS <= 3600)) {
+    throw new Error(`--interval "${flags.interval}" is invalid: give seconds from 0.1 to 3600`);
+  }
+  const engine = await Engine.start(opts);
+  const out = (line: string) => console.log(line);
+  const table = !flags.json && Deno.stdout.isTerminal() ? new LiveTable() : undefined;
+  let prev: EngineSnapshot | undefined;
+
+  let stopReason = "";
+  let wake!: () => void;
+  const stopped = new Promise<void>((res) => wake = res);
+  const onSignal = (name: string) => () => {
+    stopReason = name;
+    wake();
+  };
+  const sigint = onSignal("SIGINT"), sigterm = onSignal("SIGTERM");
+  Deno.addSignalListener("SIGINT", sigint);
+  Deno.addSignalListener("SIGTERM", sigterm);
+  engine.finished.then(() => {
+    stopReason ||= "done";
+    wake();
+  });
+  if (opts.durationS > 0) {
+    setTimeout(() => {
+      stopReason ||= "duration";
+      wake();
+    }, opts.durationS * 1000);
+  }
+  if (!flags.json) {
+    console.error(
+      `byPassRT ${opts.loop.mode} on ${opts.port.iface} queue ${opts.queues?.join(",")}: ` +
+        `xdp ${engine.program.mode}${
+          engine.program.nativeFallback ? ` (${engine.program.nativeFallback})` : ""
+        }, bind ${engine.snapshot().bind_mode}. Ctrl-C stops.`,
+    );
+  }
+  const timer = setInterval(() => {
+    const s = engine.snapshot();
+    const r = rates(prev, s);
+    if (flags.json) out(jsonLine(s, r, false));
+    else if (table) table.draw(s, r);
+    else out(plainLine(s, r));
+    prev = s;
+  }, intervalS * 1000);
+
+  await stopped;
+  clearInterval(timer);
+  Deno.removeSignalListener("SIGINT", sigint);
+  Deno.removeSignalListener("SIGTERM", sigterm);
+  const report = await engine.stop();
+  const r = rates(undefined, report);
+  table?.done();
+  if (flags.json) out(jsonLine({ ...report, stop_reason: stopReason } as typeof report, r, true));
+  else console.error(summary(report));
+  return report.balanced ? 0 : 3;
+}

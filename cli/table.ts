@@ -1,0 +1,78 @@
+/**
+ * The live metrics table for a terminal: redrawn in place (cursor home + clear to end), no
+ * flicker, one row per queue plus a total.
+ *
+ * @module
+ */
+import Table from "cli-table3";
+import type { EngineSnapshot } from "../engine/runtime.ts";
+import type { Rates } from "./report.ts";
+
+const enc = new TextEncoder();
+
+function n(v: number): string {
+  return v.toLocaleString("en-US");
+}
+
+/** Render a snapshot as a table (string). */
+export function renderTable(s: EngineSnapshot, r: Rates): string {
+  const t = new Table({
+    head: [
+      "queue",
+      "RX pkts",
+      "TX pkts",
+      "RX pps",
+      "TX pps",
+      "rx_dropped",
+      "rx_ring_full",
+      "fill_empty",
+      "tx_empty",
+      "invalid rx/tx",
+      "free frames",
+    ],
+    style: { head: [], border: [] },
+  });
+  const row = (name: string, q: EngineSnapshot["total"], rx: string, tx: string) => [
+    name,
+    n(q.rx_packets),
+    n(q.tx_packets),
+    rx,
+    tx,
+    n(q.xdp_statistics.rx_dropped),
+    n(q.xdp_statistics.rx_ring_full),
+    n(q.xdp_statistics.rx_fill_ring_empty_descs),
+    n(q.xdp_statistics.tx_ring_empty_descs),
+    `${q.xdp_statistics.rx_invalid_descs}/${q.xdp_statistics.tx_invalid_descs}`,
+    n(q.free_frames),
+  ];
+  for (const q of s.queues) t.push(row(String(q.queue), q, "", ""));
+  t.push(row("total", s.total, n(r.rx_pps), n(r.tx_pps)));
+  const drops = Object.entries(s.drop_reasons).map(([k, v]) => `${k}=${v}`).join(" ");
+  return [
+    `byPassRT  ${s.mode} on ${s.iface}   xdp ${s.xdp_mode}   bind ${s.bind_mode}   ` +
+    `up ${s.elapsed.toFixed(0)} s`,
+    t.toString(),
+    `RX ${r.rx_mbps} Mbit/s   TX ${r.tx_mbps} Mbit/s   XDP program: redirected ` +
+    `${n(s.program.redirected)}  passed ${n(s.program.passed)}  dropped ${n(s.program.dropped)}`,
+    `dropped by mode: ${n(s.total.app_dropped)}${drops ? `  (${drops})` : ""}`,
+    "Ctrl-C: stop, print summary, detach",
+  ].join("\n");
+}
+
+/** Redraws the table in place on a terminal. */
+export class LiveTable {
+  #drawn = false;
+
+  /** Draw (or redraw over the previous drawing). */
+  draw(s: EngineSnapshot, r: Rates): void {
+    const body = renderTable(s, r).replaceAll("\n", "\x1b[K\n") + "\x1b[K\n\x1b[J";
+    const prefix = this.#drawn ? "\x1b[H" : "\x1b[2J\x1b[H\x1b[?25l";
+    this.#drawn = true;
+    Deno.stdout.writeSync(enc.encode(prefix + body));
+  }
+
+  /** Restore the cursor. */
+  done(): void {
+    if (this.#drawn) Deno.stdout.writeSync(enc.encode("\x1b[?25h"));
+  }
+}

@@ -1,0 +1,197 @@
+/**
+ * The polling loops, one flat loop per mode in the manner of DPDK's l2fwd: rx burst, process each
+ * packet in place, tx burst, free what was not sent. Nothing is allocated inside a loop; the
+ * burst arrays are created once. Counters go to the shared block every {@link PUBLISH_EVERY} loops
+ * and whenever the loop goes idle.
+ *
+ * @module
+ */
+import { macSwap, respondInPlace, writeUdpFrame } from "../packet/mod.ts";
+import type { Port } from "./port.ts";
+import { Control, Slot } from "./stats.ts";
+
+/** The built-in packet modes. */
+export type Mode = "respond" | "l2fwd" | "rxdrop" | "txonly";
+
+/** All modes, for validation and help. */
+export const MODES: readonly Mode[] = ["respond", "l2fwd", "rxdrop", "txonly"];
+
+/** What `txonly` sends. */
+export interface TxOnlyFrame {
+  srcMac: Uint8Array;
+  dstMac: Uint8Array;
+  srcIp: number;
+  dstIp: number;
+  srcPort: number;
+  dstPort: number;
+  /** Ethernet frame length without FCS (60..frame size - 256). */
+  size: number;
+}
+
+/** Options of {@link runLoop}. */
+export interface LoopOptions {
+  mode: Mode;
+  /** Packets per burst (1..1024, default 64). */
+  burst: number;
+  /** Sleep in poll() for this many ms after an empty burst; 0 = busy-poll (default). */
+  idlePollMs: number;
+  /** Stop after this many packets (rx, or tx completed for txonly); 0 = no limit. */
+  count: number;
+  /** respond: our IPv4 address (host order) and MAC. */
+  ip: number;
+  mac: Uint8Array;
+  /** txonly: the frame to send. */
+  txFrame?: TxOnlyFrame;
+}
+
+/** Loops between two publications of the counters. */
+export const PUBLISH_EVERY = 64;
+
+/** Copy the port's counters into the shared block (not per packet). */
+export function publish(port: Port, stats: Float64Array, appDropped: number): void {
+  const c = port.counters;
+  stats[Slot.rxPackets] = c.rxPackets;
+  stats[Slot.rxBytes] = c.rxBytes;
+  stats[Slot.txPackets] = c.txPackets;
+  stats[Slot.txBytes] = c.txBytes;
+  stats[Slot.txQueued] = c.txQueued;
+  stats[Slot.txRingFull] = c.txRingFull;
+  stats[Slot.txKicks] = c.txKicks;
+  stats[Slot.txKickErrors] = c.txKickErrors;
+  stats[Slot.rxWakeups] = c.rxWakeups;
+  stats[Slot.poolFree] = port.pool.available;
+  stats[Slot.appDropped] = appDropped;
+}
+
+/**
+ * Run the loop of `opts.mode` on `port` until `control[Control.stop]` becomes non-zero or
+ * `opts.count` packets were handled. Counters are published to `stats`.
+ */
+export function runLoop(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array) {
+  Atomics.store(control, Control.state, 1);
+  switch (opts.mode) {
+    case "rxdrop":
+      rxdrop(port, opts, control, stats);
+      break;
+    case "l2fwd":
+      l2fwd(port, opts, control, stats);
+      break;
+    case "respond":
+      respond(port, opts, control, stats);
+      break;
+    case "txonly":
+      txonly(port, opts, control, stats);
+      break;
+  }
+  port.drainTx(200);
+  publish(port, stats, stats[Slot.appDropped]);
+}
+
+function idle(port: Port, opts: LoopOptions, stats: Float64Array): void {
+  if (opts.idlePollMs > 0) {
+    stats[Slot.idlePolls]++;
+    port.waitReadable(opts.idlePollMs);
+  }
+}
+
+function rxdrop(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array): void {
+  const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
+  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
+  let loops = 0;
+  while (Atomics.load(control, Control.stop) === 0 && port.counters.rxPackets < limit) {
+    const room = limit - port.counters.rxPackets;
+    const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
+    if (n > 0) port.free(addrs, 0, n);
+    if (++loops % PUBLISH_EVERY === 0 || n === 0) {
+      stats[Slot.loops] = loops;
+      publish(port, stats, 0);
+      if (n === 0) idle(port, opts, stats);
+    }
+  }
+}
+
+function l2fwd(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array): void {
+  const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
+  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
+  const umem = port.umem;
+  let loops = 0;
+  while (Atomics.load(control, Control.stop) === 0 && port.counters.rxPackets < limit) {
+    const room = limit - port.counters.rxPackets;
+    const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
+    if (n > 0) {
+      for (let i = 0; i < n; i++) macSwap(umem, addrs[i]);
+      const sent = port.txBurst(addrs, lens, n);
+      if (sent < n) port.free(addrs, sent, n - sent);
+    } else {
+      port.kick();
+      port.reclaim();
+    }
+    if (++loops % PUBLISH_EVERY === 0 || n === 0) {
+      stats[Slot.loops] = loops;
+      publish(port, stats, 0);
+      if (n === 0 && port.txOutstanding === 0) idle(port, opts, stats);
+    }
+  }
+}
+
+function respond(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array): void {
+  const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
+  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
+  const outAddrs = new Uint32Array(burst), outLens = new Uint32Array(burst);
+  const umem = port.umem, ip = opts.ip, mac = opts.mac;
+  let loops = 0, dropped = 0;
+  while (Atomics.load(control, Control.stop) === 0 && port.counters.rxPackets < limit) {
+    const room = limit - port.counters.rxPackets;
+    const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
+    if (n > 0) {
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        const r = respondInPlace(umem, addrs[i], lens[i], ip, mac);
+        if (r > 0) {
+          outAddrs[k] = addrs[i];
+          outLens[k++] = r;
+        } else {
+          stats[Slot.dropReasonBase - r]++;
+          dropped++;
+          port.free(addrs, i, 1);
+        }
+      }
+      const sent = port.txBurst(outAddrs, outLens, k);
+      if (sent < k) port.free(outAddrs, sent, k - sent);
+    } else {
+      port.kick();
+      port.reclaim();
+    }
+    if (++loops % PUBLISH_EVERY === 0 || n === 0) {
+      stats[Slot.loops] = loops;
+      publish(port, stats, dropped);
+      if (n === 0 && port.txOutstanding === 0) idle(port, opts, stats);
+    }
+  }
+}
+
+function txonly(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array): void {
+  const f = opts.txFrame;
+  if (!f) throw new Error("txonly needs a txFrame");
+  // Write the frame once into every UMEM frame: the TX path never modifies them, so each burst
+  // only queues descriptors (as xdpsock does).
+  const umem = port.umem, frameSize = port.options.frameSize;
+  for (let a = 0; a < umem.length; a += frameSize) writeUdpFrame(umem, a, { ...f, frameLen: f.size });
+  const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
+  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst).fill(f.size);
+  let loops = 0;
+  while (Atomics.load(control, Control.stop) === 0 && port.counters.txQueued < limit) {
+    const room = limit - port.counters.txQueued;
+    const n = port.alloc(addrs, room < burst ? room : burst);
+    const sent = n > 0 ? port.txBurst(addrs, lens, n) : 0;
+    if (sent < n) port.free(addrs, sent, n - sent);
+    if (n === 0) {
+      port.kick();
+      port.reclaim();
+    }
+    if (++loops % PUBLISH_EVERY === 0) {
+      stats[Slot.loops] = loops;
+      publish(port, stats, 0);
+    }
+  }
+}

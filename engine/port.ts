@@ -1,0 +1,509 @@
+/**
+ * One AF_XDP port: a UMEM, its FILL and COMPLETION rings, a socket with its RX and TX rings, and
+ * the mempool that owns every frame not on a ring. The burst API follows DPDK: `rxBurst` hands
+ * frames to the caller, who must pass each one to `txBurst` or `free`.
+ *
+ * @module
+ */
+import {
+  cstr,
+  Errno,
+  type LibcHandle,
+  MAP_ANONYMOUS,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  MSG_DONTWAIT,
+  openLibc,
+  POLLIN,
+  PROT_READ,
+  PROT_WRITE,
+} from "../ffi/libc.ts";
+import {
+  type Libxdp,
+  openLibxdp,
+  SOL_XDP,
+  XDP_COPY,
+  XDP_OPTIONS,
+  XDP_OPTIONS_ZEROCOPY,
+  XDP_USE_NEED_WAKEUP,
+  XDP_ZEROCOPY,
+  XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+  XSK_RING_OFF,
+  XSK_RING_STRUCT_SIZE,
+  XSK_SOCKET_CONFIG_SIZE,
+  XSK_UMEM_CONFIG_SIZE,
+} from "../ffi/libxdp.ts";
+import { ADDR_WORDS, ConsRing, DESC_WORDS, ProdRing, type RingMemory } from "../ring/mod.ts";
+import { type FrameAudit, FrameTally, Mempool } from "../mempool/mod.ts";
+import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
+import { readXdpStatistics, type XdpStatistics } from "./xdp_stats.ts";
+import { type PortOptions, type ResolvedPortOptions, resolvePortOptions } from "./options.ts";
+
+/** Per-port software counters. Plain numbers, updated once per burst. */
+export interface PortCounters {
+  rxPackets: number;
+  rxBytes: number;
+  /** Frames the kernel reported sent (COMPLETION ring), not merely queued. */
+  txPackets: number;
+  txBytes: number;
+  /** TX descriptors queued; `txQueued - txPackets` are in flight. */
+  txQueued: number;
+  /** Frames the caller offered to txBurst that did not fit the TX ring. */
+  txRingFull: number;
+  /** sendto kicks issued for TX. */
+  txKicks: number;
+  /** Kicks that failed with something other than EAGAIN/EBUSY/ENOBUFS. */
+  txKickErrors: number;
+  /** recvfrom wake-ups issued for the FILL ring. */
+  rxWakeups: number;
+}
+
+function ringMemory(struct: Uint8Array<ArrayBuffer>, words: number): RingMemory {
+  const view = new Deno.UnsafePointerView(Deno.UnsafePointer.of(struct)!);
+  const size = view.getUint32(XSK_RING_OFF.size);
+  const buf = (off: number, len: number) =>
+    Deno.UnsafePointerView.getArrayBuffer(view.getPointer(off)!, len);
+  return {
+    size,
+    producer: buf(XSK_RING_OFF.producer, 4),
+    consumer: buf(XSK_RING_OFF.consumer, 4),
+    flags: buf(XSK_RING_OFF.flags, 4),
+    ring: buf(XSK_RING_OFF.ring, size * words * 4),
+  };
+}
+
+/**
+ * An open AF_XDP port. Create it with {@link openPort}.
+ *
+ * Frame ownership: a frame is in the mempool, on one of the four rings, or held by the caller
+ * between `rxBurst`/`alloc` and `txBurst`/`free`. {@link Port.audit} checks exactly that.
+ */
+export class Port {
+  /** The options in force. */
+  readonly options: ResolvedPortOptions;
+  /** The whole UMEM: packet bytes of address `a` with length `l` are `umem[a .. a + l)`. */
+  readonly umem: Uint8Array;
+  /** The frames not on a ring and not held by the caller. */
+  readonly pool: Mempool;
+  /** The socket fd (for poll, and for inserting into an XSKMAP). */
+  readonly fd: number;
+  /** Interface index. */
+  readonly ifindex: number;
+  /** Actual bind mode: zero-copy or copy. */
+  readonly bindMode: "zerocopy" | "copy";
+  /** Why zero-copy was not used ("" when it was or was not asked for). */
+  readonly zeroCopyFallback: string;
+  /** Software counters. */
+  readonly counters: PortCounters = {
+    rxPackets: 0,
+    rxBytes: 0,
+    txPackets: 0,
+    txBytes: 0,
+    txQueued: 0,
+    txRingFull: 0,
+    txKicks: 0,
+    txKickErrors: 0,
+    rxWakeups: 0,
+  };
+
+  readonly #libc: LibcHandle;
+  readonly #xdp: Libxdp;
+  readonly #umemPtr: Deno.PointerValue;
+  readonly #umemHandle: Deno.PointerValue;
+  readonly #xsk: Deno.PointerValue;
+  readonly #fill: ProdRing;
+  readonly #comp: ConsRing;
+  readonly #rx: ConsRing;
+  readonly #tx: ProdRing;
+  readonly #frameMask: number;
+  readonly #frameShift: number;
+  /** Length of the frame queued on TX, by frame index: tx bytes are counted at completion. */
+  readonly #txLen: Uint32Array;
+  readonly #pollfd = new Uint8Array(8);
+  readonly #compAddrs: Uint32Array;
+  #appHeld = 0;
+  #closed = false;
+  #txOutstanding = 0;
+
+  /** @internal Use {@link openPort}. */
+  constructor(
+    opts: ResolvedPortOptions,
+    parts: {
+      libc: LibcHandle;
+      xdp: Libxdp;
+      umemPtr: Deno.PointerValue;
+      umem: Uint8Array;
+      umemHandle: Deno.PointerValue;
+      xsk: Deno.PointerValue;
+      fd: number;
+      ifindex: number;
+      fill: RingMemory;
+      comp: RingMemory;
+      rx: RingMemory;
+      tx: RingMemory;
+      bindMode: "zerocopy" | "copy";
+      zeroCopyFallback: string;
+    },
+  ) {
+    this.options = opts;
+    this.#libc = parts.libc;
+    this.#xdp = parts.xdp;
+    this.#umemPtr = parts.umemPtr;
+    this.umem = parts.umem;
+    this.#umemHandle = parts.umemHandle;
+    this.#xsk = parts.xsk;
+    this.fd = parts.fd;
+    this.ifindex = parts.ifindex;
+    this.bindMode = parts.bindMode;
+    this.zeroCopyFallback = parts.zeroCopyFallback;
+    this.#fill = new ProdRing(parts.fill, ADDR_WORDS);
+    this.#comp = new ConsRing(parts.comp, ADDR_WORDS);
+    this.#rx = new ConsRing(parts.rx, DESC_WORDS);
+    this.#tx = new ProdRing(parts.tx, DESC_WORDS);
+    this.pool = new Mempool(opts.frames, opts.frameSize);
+    this.#frameMask = ~(opts.frameSize - 1) >>> 0;
+    this.#frameShift = Math.log2(opts.frameSize);
+    this.#txLen = new Uint32Array(opts.frames);
+    this.#compAddrs = new Uint32Array(this.#comp.size);
+    new DataView(this.#pollfd.buffer).setInt32(0, this.fd, true);
+    this.#refill(opts.fillFrames);
+  }
+
+  /**
+   * Receive up to `n` frames: `addrs[i]` is the UMEM address of packet i's first byte and
+   * `lens[i]` its length. The caller now owns these frames. Also tops up the FILL ring first.
+   * Returns the number received (0..n). No allocation, at most one system call (a wake-up, only
+   * when nothing arrived and the kernel asked for one).
+   */
+  rxBurst(addrs: Uint32Array, lens: Uint32Array, n: number): number {
+    if (this.options.fillFrames > 0) this.#refill(this.#fill.size);
+    const rx = this.#rx;
+    const k = rx.peek(n);
+    if (k === 0) {
+      if (this.options.fillFrames > 0 && this.#fill.needsWakeup()) {
+        this.counters.rxWakeups++;
+        this.#libc.fn.recvfrom(this.fd, null, 0n, MSG_DONTWAIT, null, null);
+      }
+      return 0;
+    }
+    const e = rx.entries, mask = rx.mask, start = rx.cursor;
+    let bytes = 0;
+    for (let i = 0; i < k; i++) {
+      const w = ((start + i) & mask) << 2;
+      addrs[i] = e[w];
+      const len = e[w + 2];
+      lens[i] = len;
+      bytes += len;
+    }
+    rx.release(k);
+    this.#appHeld += k;
+    this.counters.rxPackets += k;
+    this.counters.rxBytes += bytes;
+    return k;
+  }
+
+  /**
+   * Queue up to `n` frames for sending and kick the kernel if it asked. Frames `0..k-1` (k is the
+   * return value) now belong to the port; frames `k..n-1` did not fit and are still the caller's
+   * (send them later or `free` them). Also reclaims completed frames into the pool.
+   */
+  txBurst(addrs: Uint32Array, lens: Uint32Array, n: number): number {
+    this.reclaim();
+    const tx = this.#tx;
+    const k = tx.reserve(n);
+    const e = tx.entries, mask = tx.mask, start = tx.cursor, txLen = this.#txLen;
+    const shift = this.#frameShift;
+    for (let i = 0; i < k; i++) {
+      const w = ((start + i) & mask) << 2;
+      const addr = addrs[i];
+      e[w] = addr;
+      e[w + 1] = 0;
+      e[w + 2] = lens[i];
+      e[w + 3] = 0;
+      txLen[addr >>> shift] = lens[i];
+    }
+    if (k > 0) tx.submit(k);
+    if (k < n) this.counters.txRingFull += n - k;
+    this.#appHeld -= k;
+    this.#txOutstanding += k;
+    this.counters.txQueued += k;
+    this.kick();
+    return k;
+  }
+
+  /** Kick the TX path if frames are outstanding and the kernel wants a wake-up (one sendto). */
+  kick(): void {
+    if (this.#txOutstanding === 0 || !this.#tx.needsWakeup()) return;
+    this.counters.txKicks++;
+    const r = this.#libc.fn.sendto(this.fd, null, 0n, MSG_DONTWAIT, null, 0);
+    if (r < 0) {
+      const err = this.#libc.errno();
+      if (
+        err !== Errno.EAGAIN && err !== Errno.EBUSY && err !== Errno.ENOBUFS &&
+        err !== Errno.EINTR
+      ) this.counters.txKickErrors++;
+    }
+  }
+
+  /** Move completed TX frames from the COMPLETION ring to the pool; returns how many. */
+  reclaim(): number {
+    const comp = this.#comp;
+    const k = comp.peek(comp.size);
+    if (k === 0) return 0;
+    const e = comp.entries, mask = comp.mask, start = comp.cursor, pool = this.pool;
+    const txLen = this.#txLen, shift = this.#frameShift;
+    let bytes = 0;
+    for (let i = 0; i < k; i++) {
+      const addr = e[((start + i) & mask) << 1];
+      bytes += txLen[addr >>> shift];
+      pool.free(addr);
+    }
+    comp.release(k);
+    this.#txOutstanding -= k;
+    this.counters.txPackets += k;
+    this.counters.txBytes += bytes;
+    return k;
+  }
+
+  /** Give `n` frames (`addrs[off..]`) back to the pool. */
+  free(addrs: Uint32Array, off: number, n: number): void {
+    const pool = this.pool;
+    for (let i = 0; i < n; i++) pool.free(addrs[off + i]);
+    this.#appHeld -= n;
+  }
+
+  /** Take up to `n` empty frames from the pool (for generating traffic); returns how many. */
+  alloc(addrs: Uint32Array, n: number): number {
+    const k = this.pool.allocBurst(addrs, 0, n);
+    this.#appHeld += k;
+    return k;
+  }
+
+  /** Frames queued on TX and not yet completed. */
+  get txOutstanding(): number {
+    return this.#txOutstanding;
+  }
+
+  /** Frames the caller holds now. */
+  get appHeld(): number {
+    return this.#appHeld;
+  }
+
+  /** Sleep in poll() until the socket is readable or `timeoutMs` passes (the idle path). */
+  waitReadable(timeoutMs: number): void {
+    const p = this.#pollfd;
+    p[4] = POLLIN;
+    p[5] = 0;
+    p[6] = 0;
+    p[7] = 0;
+    this.#libc.fn.poll(p, 1n, timeoutMs);
+  }
+
+  /** Kernel statistics of the socket (getsockopt XDP_STATISTICS). */
+  statistics(): XdpStatistics {
+    return readXdpStatistics(this.#libc, this.fd);
+  }
+
+  /** Try to finish outstanding TX (kick and reclaim) for up to `ms` milliseconds. */
+  drainTx(ms: number): void {
+    const end = performance.now() + ms;
+    while (this.#txOutstanding > 0 && performance.now() < end) {
+      this.kick();
+      this.reclaim();
+    }
+  }
+
+  /**
+   * Walk the pool and all four rings and check each frame is in exactly one place. Frames the
+   * kernel holds between rings count as in flight. Call when the loop is stopped.
+   */
+  audit(): FrameAudit {
+    const tally = new FrameTally(this.options.frames);
+    const shift = this.#frameShift;
+    const walk = (ring: ProdRing | ConsRing, words: number) => {
+      const { producer, consumer } = ring.shared();
+      const n = (producer - consumer) >>> 0;
+      for (let i = 0; i < n; i++) {
+        tally.see(ring.entries[((consumer + i) & ring.mask) * words] >>> shift);
+      }
+      return n;
+    };
+    let before = 0;
+    this.pool.forEachFree((f) => tally.see(f));
+    const pool = tally.distinct + tally.duplicates;
+    before = pool;
+    const fill = walk(this.#fill, ADDR_WORDS);
+    const rx = walk(this.#rx, DESC_WORDS);
+    const tx = walk(this.#tx, DESC_WORDS);
+    const completion = walk(this.#comp, ADDR_WORDS);
+    const seen = before + fill + rx + tx + completion;
+    const app = this.#appHeld;
+    const total = this.options.frames;
+    const inFlight = total - seen - app;
+    return {
+      total,
+      pool,
+      fill,
+      rx,
+      app,
+      tx,
+      completion,
+      inFlight,
+      duplicates: tally.duplicates,
+      balanced: tally.duplicates === 0 && inFlight === 0,
+    };
+  }
+
+  /** Close the socket and the UMEM and unmap it. The port must not be used afterwards. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#xdp.symbols.xsk_socket__delete(this.#xsk);
+    this.#xdp.symbols.xsk_umem__delete(this.#umemHandle);
+    this.#libc.fn.munmap(this.#umemPtr, BigInt(this.options.frames * this.options.frameSize));
+    this.#xdp.close();
+    this.#libc.close();
+  }
+
+  /** Post up to `max` pool frames to the FILL ring. */
+  #refill(max: number): void {
+    const fill = this.#fill;
+    const want = this.pool.available < max ? this.pool.available : max;
+    if (want === 0) return;
+    const k = fill.reserve(want);
+    if (k === 0) return;
+    const e = fill.entries, mask = fill.mask, start = fill.cursor, pool = this.pool;
+    for (let i = 0; i < k; i++) e[((start + i) & mask) << 1] = pool.alloc();
+    fill.submit(k);
+  }
+}
+
+/**
+ * Open an AF_XDP port on `iface`/`queue`. The XDP program that steers frames to it is separate
+ * (see {@link loadXdpProgram}); pass its `xsksMapFd` to have the socket inserted.
+ *
+ * @example
+ * ```ts ignore
+ * import { openPort } from "./port.ts";
+ * const port = openPort({ iface: "veth-bypass", frames: 4096 });
+ * const addrs = new Uint32Array(64), lens = new Uint32Array(64);
+ * const n = port.rxBurst(addrs, lens, 64);
+ * port.free(addrs, 0, n);
+ * port.close();
+ * ```
+ */
+export function openPort(options: PortOptions): Port {
+  const opts = resolvePortOptions(options);
+  const libc = openLibc();
+  const cleanup: (() => void)[] = [() => libc.close()];
+  const fail = (msg: string, errno = 0): never => {
+    for (const f of cleanup.reverse()) f();
+    throw new BypassError(msg, errno);
+  };
+  const ifindex = libc.fn.if_nametoindex(cstr(opts.iface));
+  if (ifindex === 0) {
+    fail(`interface ${opts.iface} not found: check the name with 'ip link'`, Errno.ENODEV);
+  }
+  let xdp: Libxdp;
+  try {
+    xdp = openLibxdp();
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  cleanup.push(() => xdp.close());
+
+  const umemBytes = opts.frames * opts.frameSize;
+  const umemPtr = libc.fn.mmap(
+    null,
+    BigInt(umemBytes),
+    PROT_READ | PROT_WRITE,
+    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+    -1,
+    0n,
+  );
+  if (!umemPtr || Deno.UnsafePointer.value(umemPtr) === 0xffffffffffffffffn) {
+    fail(`cannot map ${umemBytes} bytes of UMEM: lower --frames`, libc.errno());
+  }
+  cleanup.push(() => libc.fn.munmap(umemPtr, BigInt(umemBytes)));
+  const umem = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(umemPtr!, umemBytes));
+
+  const errText = (r: number) => `${libc.strerror(-r)} (errno ${-r})`;
+  const createUmem = () => {
+    const handleOut = new BigUint64Array(1);
+    const fill = new Uint8Array(XSK_RING_STRUCT_SIZE);
+    const comp = new Uint8Array(XSK_RING_STRUCT_SIZE);
+    const cfg = new Uint32Array(XSK_UMEM_CONFIG_SIZE / 4);
+    cfg.set([opts.rxSize, opts.txSize, opts.frameSize, 0, 0]);
+    const r = xdp.symbols.xsk_umem__create(handleOut, umemPtr, BigInt(umemBytes), fill, comp, cfg);
+    if (r < 0) {
+      const hint = r === -Errno.EPERM ? `: ${PRIVILEGE_HINT}` : "";
+      fail(`cannot create the UMEM on ${opts.iface}: ${errText(r)}${hint}`, -r);
+    }
+    return { handle: Deno.UnsafePointer.create(handleOut[0]), fill, comp };
+  };
+  const createSocket = (umemHandle: Deno.PointerValue, bindFlags: number) => {
+    const xskOut = new BigUint64Array(1);
+    const rx = new Uint8Array(XSK_RING_STRUCT_SIZE);
+    const tx = new Uint8Array(XSK_RING_STRUCT_SIZE);
+    const cfg = new Uint8Array(XSK_SOCKET_CONFIG_SIZE);
+    const dv = new DataView(cfg.buffer);
+    dv.setUint32(0, opts.rxSize, true);
+    dv.setUint32(4, opts.txSize, true);
+    dv.setUint32(8, XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, true);
+    dv.setUint32(12, 0, true);
+    dv.setUint16(16, bindFlags | XDP_USE_NEED_WAKEUP, true);
+    let r = 0;
+    // A queue just released by another socket can report EBUSY for a few tens of ms.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      r = xdp.symbols.xsk_socket__create(xskOut, cstr(opts.iface), opts.queue, umemHandle, rx, tx, cfg);
+      if (r !== -Errno.EBUSY) break;
+      const until = performance.now() + 10;
+      while (performance.now() < until) { /* brief spin: setup path only */ }
+    }
+    return { r, xsk: r === 0 ? Deno.UnsafePointer.create(xskOut[0]) : null, rx, tx };
+  };
+
+  let umemParts = createUmem();
+  let sock = createSocket(umemParts.handle, opts.bind === "copy" ? XDP_COPY : XDP_ZEROCOPY);
+  let zeroCopyFallback = "";
+  if (sock.r < 0 && opts.bind === "auto") {
+    zeroCopyFallback = `zero-copy bind failed: ${errText(sock.r)}`;
+    xdp.symbols.xsk_umem__delete(umemParts.handle);
+    umemParts = createUmem();
+    sock = createSocket(umemParts.handle, XDP_COPY);
+  }
+  if (sock.r < 0) {
+    xdp.symbols.xsk_umem__delete(umemParts.handle);
+    const r = sock.r;
+    const why = r === -Errno.EBUSY
+      ? `queue ${opts.queue} of ${opts.iface} is already used by another AF_XDP socket (another byPassRT?): stop it or pick another --queue`
+      : r === -Errno.EINVAL
+      ? `queue ${opts.queue} may not exist on ${opts.iface} (see 'ethtool -l ${opts.iface}'), or the sizes are not accepted`
+      : r === -Errno.EOPNOTSUPP
+      ? `${opts.iface} does not support ${opts.bind} mode: use --bind copy or auto`
+      : r === -Errno.EPERM
+      ? PRIVILEGE_HINT
+      : "see 'dmesg'";
+    fail(`cannot bind an AF_XDP socket to ${opts.iface} queue ${opts.queue}: ${errText(r)}: ${why}`, -r);
+  }
+  const fd = xdp.symbols.xsk_socket__fd(sock.xsk);
+  const optBuf = new Uint32Array(1), optLen = new Uint32Array([4]);
+  const zc = libc.fn.getsockopt(fd, SOL_XDP, XDP_OPTIONS, new Uint8Array(optBuf.buffer), new Uint8Array(optLen.buffer)) === 0 &&
+    (optBuf[0] & XDP_OPTIONS_ZEROCOPY) !== 0;
+  return new Port(opts, {
+    libc,
+    xdp: xdp!,
+    umemPtr,
+    umem,
+    umemHandle: umemParts.handle,
+    xsk: sock.xsk,
+    fd,
+    ifindex,
+    fill: ringMemory(umemParts.fill, ADDR_WORDS),
+    comp: ringMemory(umemParts.comp, ADDR_WORDS),
+    rx: ringMemory(sock.rx, DESC_WORDS),
+    tx: ringMemory(sock.tx, DESC_WORDS),
+    bindMode: zc ? "zerocopy" : "copy",
+    zeroCopyFallback,
+  });
+}

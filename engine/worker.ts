@@ -1,0 +1,83 @@
+/**
+ * Worker entry: owns one port (one queue) and runs its polling loop. The main thread talks to it
+ * through one start message, the shared control/stats blocks, and the worker's final message.
+ *
+ * @module
+ */
+import { openLibbpf } from "../ffi/libbpf.ts";
+import type { FrameAudit } from "../mempool/mod.ts";
+import { BypassError } from "./errors.ts";
+import { type LoopOptions, runLoop } from "./loop.ts";
+import type { PortOptions } from "./options.ts";
+import { openPort, type Port, type PortCounters } from "./port.ts";
+import type { XdpStatistics } from "./xdp_stats.ts";
+import { Control } from "./stats.ts";
+import { insertSocket } from "./xdp_program.ts";
+
+/** The message that starts a worker. */
+export interface WorkerStart {
+  port: PortOptions;
+  loop: LoopOptions;
+  xsksMapFd: number;
+  control: Int32Array<SharedArrayBuffer>;
+  stats: Float64Array<SharedArrayBuffer>;
+}
+
+/** What a worker posts back. */
+export type WorkerMessage =
+  | { type: "ready"; queue: number; fd: number; bindMode: string; zeroCopyFallback: string }
+  | {
+    type: "done";
+    queue: number;
+    audit: FrameAudit;
+    xdpStatistics: XdpStatistics;
+    counters: PortCounters;
+  }
+  | { type: "error"; queue: number; message: string; errno: number; userError: boolean };
+
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<WorkerStart>) => void) | null;
+  postMessage(m: WorkerMessage): void;
+  close(): void;
+};
+const post = (m: WorkerMessage) => scope.postMessage(m);
+
+scope.onmessage = (e: MessageEvent<WorkerStart>) => {
+  const { port: portOpts, loop, xsksMapFd, control, stats } = e.data;
+  const queue = portOpts.queue ?? 0;
+  let port: Port | undefined;
+  try {
+    port = openPort(portOpts);
+    const bpf = openLibbpf();
+    const r = insertSocket(bpf, xsksMapFd, queue, port.fd);
+    bpf.close();
+    if (r !== 0) throw new BypassError(`cannot insert the socket into xsks_map: errno ${-r}`);
+    post({
+      type: "ready",
+      queue,
+      fd: port.fd,
+      bindMode: port.bindMode,
+      zeroCopyFallback: port.zeroCopyFallback,
+    });
+    runLoop(port, loop, control, stats);
+    const audit = port.audit();
+    const xdpStatistics = port.statistics();
+    const counters = { ...port.counters };
+    Atomics.store(control, Control.state, 2);
+    port.close();
+    post({ type: "done", queue, audit, xdpStatistics, counters });
+  } catch (err) {
+    try {
+      port?.close();
+    } catch { /* already failing */ }
+    Atomics.store(control, Control.state, 2);
+    post({
+      type: "error",
+      queue,
+      message: (err as Error).message,
+      errno: (err as BypassError).errno ?? 0,
+      userError: err instanceof BypassError,
+    });
+  }
+  scope.close();
+};

@@ -1,0 +1,284 @@
+/**
+ * Our steering XDP program (`bpf/xdp_steer.c`): load it with libbpf, configure what it steers,
+ * attach it with a bpf_link (the kernel detaches it when the last fd closes, also when the
+ * process is killed), read its per-CPU counters, detach.
+ *
+ * @module
+ */
+import { close as closeFd, cstrOf, ifIndex } from "./_sys.ts";
+import {
+  BPF_XDP,
+  type Libbpf,
+  openLibbpf,
+  XDP_FLAGS_DRV_MODE,
+  XDP_FLAGS_SKB_MODE,
+} from "../ffi/libbpf.ts";
+import { type Helper, lastLibLog, openHelper } from "../ffi/helper.ts";
+import { Errno } from "../ffi/libc.ts";
+import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
+import { bpfObjectPath, helperPath } from "./paths.ts";
+
+/** How the XDP program is attached: driver (native), generic (skb), or native with fallback. */
+export type XdpMode = "auto" | "native" | "skb";
+
+/** What the program sends to user space; everything else goes to the kernel (XDP_PASS). */
+export interface Steering {
+  /** Redirect every frame. */
+  all: boolean;
+  /** UDP/IPv4 destination ports to redirect (when `all` is false). */
+  udpPorts: number[];
+  /** Host-order IPv4 address to steer ARP and ICMP echo requests for (0: none). */
+  respondIp: number;
+}
+
+/** The program's counters, summed over CPUs. */
+export interface ProgramCounters {
+  redirected: number;
+  passed: number;
+  dropped: number;
+}
+
+/** Options of {@link loadXdpProgram}. */
+export interface XdpProgramOptions {
+  iface: string;
+  mode?: XdpMode;
+  steering: Steering;
+  /** Path of the BPF object (default: build/xdp_steer.o). */
+  objectPath?: string;
+  /** Replace an XDP program someone else attached (default false: refuse). */
+  force?: boolean;
+}
+
+/** A loaded and attached steering program. */
+export class XdpProgram {
+  /** Interface name. */
+  readonly iface: string;
+  /** Interface index. */
+  readonly ifindex: number;
+  /** Attach mode in use. */
+  readonly mode: "native" | "skb";
+  /** Why native mode was not used ("" if it was, or was not tried). */
+  readonly nativeFallback: string;
+  /** fd of the XSKMAP (pass to openPort). */
+  readonly xsksMapFd: number;
+  /** bpf_link fd; closing it detaches. */
+  readonly linkFd: number;
+  /** Program id in the kernel. */
+  readonly progId: number;
+  readonly #bpf: Libbpf;
+  readonly #helper: Helper;
+  readonly #obj: Deno.PointerValue;
+  readonly #countersFd: number;
+  readonly #ncpus: number;
+  #closed = false;
+
+  /** @internal Use {@link loadXdpProgram}. */
+  constructor(p: {
+    iface: string;
+    ifindex: number;
+    mode: "native" | "skb";
+    nativeFallback: string;
+    xsksMapFd: number;
+    linkFd: number;
+    progId: number;
+    bpf: Libbpf;
+    helper: Helper;
+    obj: Deno.PointerValue;
+    countersFd: number;
+  }) {
+    this.iface = p.iface;
+    this.ifindex = p.ifindex;
+    this.mode = p.mode;
+    this.nativeFallback = p.nativeFallback;
+    this.xsksMapFd = p.xsksMapFd;
+    this.linkFd = p.linkFd;
+    this.progId = p.progId;
+    this.#bpf = p.bpf;
+    this.#helper = p.helper;
+    this.#obj = p.obj;
+    this.#countersFd = p.countersFd;
+    this.#ncpus = p.bpf.symbols.libbpf_num_possible_cpus();
+  }
+
+  /** Read the per-CPU counters and sum them. */
+  counters(): ProgramCounters {
+    const values = new BigUint64Array(this.#ncpus);
+    const key = new Uint32Array(1);
+    const sums = [0, 0, 0];
+    for (let k = 0; k < 3; k++) {
+      key[0] = k;
+      if (this.#bpf.symbols.bpf_map_lookup_elem(this.#countersFd, key, values) !== 0) continue;
+      for (const v of values) sums[k] += Number(v);
+    }
+    return { redirected: sums[0], passed: sums[1], dropped: sums[2] };
+  }
+
+  /** Remove the socket of `queue` from the XSKMAP. */
+  removeSocket(queue: number): void {
+    this.#bpf.symbols.bpf_map_delete_elem(this.xsksMapFd, Uint32Array.of(queue));
+  }
+
+  /** Detach (close the link) and free the object. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    closeFd(this.linkFd);
+    this.#bpf.symbols.bpf_object__close(this.#obj);
+    this.#bpf.close();
+    this.#helper.close();
+  }
+}
+
+/** Put the XSKMAP fd `mapFd` entry `queue` to socket `fd`. */
+export function insertSocket(bpf: Libbpf, mapFd: number, queue: number, fd: number): number {
+  return bpf.symbols.bpf_map_update_elem(mapFd, Uint32Array.of(queue), Int32Array.of(fd), 0n);
+}
+
+/** id of the XDP program attached to `ifindex` in any mode (0 if none). */
+export function attachedProgramId(bpf: Libbpf, ifindex: number): number {
+  const id = new Uint32Array(1);
+  return bpf.symbols.bpf_xdp_query_id(ifindex, 0, id) === 0 ? id[0] : 0;
+}
+
+/**
+ * Load `bpf/xdp_steer.o`, configure its steering and attach it to `iface`.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadXdpProgram } from "./xdp_program.ts";
+ * const prog = loadXdpProgram({
+ *   iface: "veth-bypass",
+ *   steering: { all: true, udpPorts: [], respondIp: 0 },
+ * });
+ * console.log(prog.mode, prog.counters());
+ * prog.close();
+ * ```
+ */
+export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
+  const mode = o.mode ?? "auto";
+  if (!["auto", "native", "skb"].includes(mode)) {
+    throw new BypassError(`XDP mode "${mode}" is invalid: --xdp-mode must be auto, native or skb`);
+  }
+  const ifindex = ifIndex(o.iface);
+  if (ifindex === 0) {
+    throw new BypassError(`interface ${o.iface} not found: check the name with 'ip link'`);
+  }
+  const path = o.objectPath ?? bpfObjectPath();
+  try {
+    Deno.statSync(path);
+  } catch {
+    throw new BypassError(`BPF object ${path} not found: run 'deno task build' first`);
+  }
+  const helper = openHelper(helperPath());
+  helper.symbols.bpx_log_capture(Deno.env.get("BYPASSRT_VERBOSE") ? 1 : 0);
+  const bpf = openLibbpf();
+  const s = bpf.symbols;
+  const release: (() => void)[] = [() => bpf.close(), () => helper.close()];
+  const fail = (msg: string, errno = 0): never => {
+    for (const f of release.reverse()) f();
+    throw new BypassError(msg, errno);
+  };
+
+  const existing = attachedProgramId(bpf, ifindex);
+  if (existing !== 0 && !o.force) {
+    fail(
+      `${o.iface} already has an XDP program attached (id ${existing}): detach it ` +
+        `('ip link set ${o.iface} xdp off') or pass --force to replace it`,
+      Errno.EBUSY,
+    );
+  }
+
+  const obj = s.bpf_object__open_file(cstrOf(path), null);
+  if (!obj) fail(`cannot open BPF object ${path}: ${lastLibLog(helper) || "invalid ELF"}`);
+  release.splice(1, 0, () => s.bpf_object__close(obj));
+  const loaded = s.bpf_object__load(obj);
+  if (loaded < 0) {
+    const hint = loaded === -Errno.EPERM || loaded === -Errno.EACCES
+      ? PRIVILEGE_HINT
+      : lastLibLog(helper) || `errno ${-loaded}`;
+    fail(`cannot load the XDP program into the kernel: ${hint}`, -loaded);
+  }
+  const prog = s.bpf_object__find_program_by_name(obj, cstrOf("bypass_steer"));
+  if (!prog) fail(`${path} has no program bypass_steer: rebuild with 'deno task build'`);
+  const progFd = s.bpf_program__fd(prog);
+  const mapFd = (name: string) => {
+    const fd = s.bpf_object__find_map_fd_by_name(obj, cstrOf(name));
+    if (fd < 0) fail(`${path} has no map ${name}: rebuild with 'deno task build'`);
+    return fd;
+  };
+  const xsksMapFd = mapFd("xsks_map");
+  const configFd = mapFd("config");
+  const portsFd = mapFd("udp_ports");
+  const countersFd = mapFd("counters");
+
+  // config: steer_all, respond_ip (network order).
+  const ip = o.steering.respondIp >>> 0;
+  const cfg = new Uint8Array(8);
+  const dv = new DataView(cfg.buffer);
+  dv.setUint32(0, o.steering.all ? 1 : 0, true);
+  dv.setUint32(4, ip, false);
+  if (s.bpf_map_update_elem(configFd, new Uint32Array(1), cfg, 0n) !== 0) {
+    fail("cannot write the steering config map");
+  }
+  for (const port of o.steering.udpPorts) {
+    s.bpf_map_update_elem(portsFd, Uint32Array.of(port), Uint8Array.of(1), 0n);
+  }
+
+  const attach = (flags: number) => {
+    const opts = new BigUint64Array(2);
+    opts[0] = 16n; // sz: libbpf reads only `flags` (offset 8)
+    new DataView(opts.buffer).setUint32(8, flags, true);
+    return s.bpf_link_create(progFd, ifindex, BPF_XDP, new Uint8Array(opts.buffer));
+  };
+  let linkFd = -1;
+  let used: "native" | "skb" = "native";
+  let nativeFallback = "";
+  if (mode !== "skb") {
+    linkFd = attach(XDP_FLAGS_DRV_MODE);
+    if (linkFd < 0 && mode === "auto" && linkFd !== -Errno.EBUSY && linkFd !== -Errno.EPERM) {
+      nativeFallback = `native attach failed: ${explainAttach(-linkFd, o.iface)}`;
+      used = "skb";
+      linkFd = attach(XDP_FLAGS_SKB_MODE);
+    }
+  } else {
+    used = "skb";
+    linkFd = attach(XDP_FLAGS_SKB_MODE);
+  }
+  if (linkFd < 0) {
+    fail(`cannot attach XDP (${used}) to ${o.iface}: ${explainAttach(-linkFd, o.iface)}`, -linkFd);
+  }
+  const info = new Uint8Array(256);
+  const infoLen = Uint32Array.of(info.length);
+  s.bpf_obj_get_info_by_fd(progFd, info, new Uint8Array(infoLen.buffer));
+  const progId = new DataView(info.buffer).getUint32(4, true); // bpf_prog_info.id
+  return new XdpProgram({
+    iface: o.iface,
+    ifindex,
+    mode: used,
+    nativeFallback,
+    xsksMapFd,
+    linkFd,
+    progId,
+    bpf,
+    helper,
+    obj,
+    countersFd,
+  });
+}
+
+function explainAttach(errno: number, iface: string): string {
+  switch (errno) {
+    case Errno.EBUSY:
+    case Errno.EEXIST:
+      return `another XDP program is attached to ${iface}: detach it or pass --force`;
+    case Errno.EPERM:
+    case Errno.EACCES:
+      return PRIVILEGE_HINT;
+    case Errno.ERANGE:
+      return `MTU too large for native XDP (veth: the peer's MTU must be <= 3506), or use --xdp-mode skb`;
+    case Errno.EOPNOTSUPP:
+      return `driver has no native XDP: use --xdp-mode skb`;
+    default:
+      return `errno ${errno}`;
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Reading the kernel's per-socket AF_XDP statistics (getsockopt SOL_XDP/XDP_STATISTICS). Any
+ * thread may read them: socket fds are process-wide.
+ *
+ * @module
+ */
+import type { LibcHandle } from "../ffi/libc.ts";
+import { SOL_XDP, XDP_STATISTICS } from "../ffi/libxdp.ts";
+
+/** Kernel AF_XDP statistics (`struct xdp_statistics`). */
+export interface XdpStatistics {
+  rx_dropped: number;
+  rx_invalid_descs: number;
+  tx_invalid_descs: number;
+  rx_ring_full: number;
+  rx_fill_ring_empty_descs: number;
+  tx_ring_empty_descs: number;
+}
+
+/** All zero, e.g. for a socket already closed. */
+export const ZERO_XDP_STATISTICS: Readonly<XdpStatistics> = {
+  rx_dropped: 0,
+  rx_invalid_descs: 0,
+  tx_invalid_descs: 0,
+  rx_ring_full: 0,
+  rx_fill_ring_empty_descs: 0,
+  tx_ring_empty_descs: 0,
+};
+
+const NAMES = Object.keys(ZERO_XDP_STATISTICS) as (keyof XdpStatistics)[];
+
+/**
+ * Statistics of socket `fd`; all zero when the call fails (socket gone).
+ *
+ * @example
+ * ```ts ignore
+ * import { openLibc } from "../ffi/libc.ts";
+ * import { readXdpStatistics } from "./xdp_stats.ts";
+ * console.log(readXdpStatistics(openLibc(), 28).rx_dropped);
+ * ```
+ */
+export function readXdpStatistics(libc: LibcHandle, fd: number): XdpStatistics {
+  const buf = new BigUint64Array(NAMES.length);
+  const len = Uint32Array.of(buf.byteLength);
+  const r = libc.fn.getsockopt(
+    fd,
+    SOL_XDP,
+    XDP_STATISTICS,
+    new Uint8Array(buf.buffer),
+    new Uint8Array(len.buffer),
+  );
+  const out = { ...ZERO_XDP_STATISTICS };
+  if (r === 0) NAMES.forEach((name, i) => out[name] = Number(buf[i]));
+  return out;
+}
+
+/** Sum of several statistics. */
+export function sumXdpStatistics(all: readonly XdpStatistics[]): XdpStatistics {
+  const out = { ...ZERO_XDP_STATISTICS };
+  for (const s of all) for (const k of NAMES) out[k] += s[k];
+  return out;
+}

@@ -1,0 +1,106 @@
+/**
+ * Drop reason codes of the ARP/ICMP responder. `respondInPlace` returns `-code` for a dropped
+ * frame, so a caller can count drops in a `Float64Array(DROP_REASON_NAMES.length)` indexed by
+ * `-result`, without allocation.
+ * @module
+ */
+
+/**
+ * Drop reason codes (1..23; 0 is never returned). The ethertype is dispatched first, then the
+ * MAC checks, then the per-type checks in the order listed:
+ *
+ * - `runt`: frame shorter than 14 bytes, or an ARP frame shorter than 42 bytes.
+ * - `not_for_our_mac`: ARP whose Ethernet dst is neither broadcast nor our MAC, or IPv4 whose
+ *   Ethernet dst is not exactly our MAC (multicast/broadcast echo requests are not answered).
+ * - `bad_source_mac`: Ethernet src is multicast/broadcast, all-zero, or our own MAC (a loop).
+ * - `vlan`: 802.1Q (0x8100) or 802.1ad (0x88a8) tagged frame; only untagged frames are answered.
+ * - `ipv6`: ethertype 0x86dd.
+ * - `other_ethertype`: any other ethertype (including 802.3 length fields).
+ * - `arp_malformed`: ARP with htype != 1, ptype != 0x0800, hlen != 6 or plen != 4.
+ * - `arp_not_request`: ARP oper != 1 (replies, RARP, ...).
+ * - `arp_not_for_us`: ARP target protocol address is not our IP (includes gratuitous ARP).
+ * - `arp_bad_sender`: sender hardware address multicast/zero, or sender protocol address
+ *   0.0.0.0/8 (probe), 127/8, 224/4, 240/4 or our own IP (address conflict).
+ * - `ip_truncated`: IPv4 frame shorter than 14 + 20 bytes.
+ * - `ip_bad_version`: IP version field != 4.
+ * - `ip_bad_ihl`: IHL < 5.
+ * - `ip_options`: IHL > 5 (options are not supported).
+ * - `ip_bad_length`: IPv4 total length < 20 or > frame length - 14 (Ethernet padding after the
+ *   datagram is allowed).
+ * - `ip_bad_checksum`: IPv4 header checksum does not verify.
+ * - `ip_fragment`: MF set or fragment offset != 0.
+ * - `not_icmp`: IPv4 protocol != 1.
+ * - `ip_not_for_us`: IPv4 destination != our IP.
+ * - `ip_bad_source`: IPv4 source in 0/8, 127/8, 224/4, 240/4 (includes 255.255.255.255) or our IP.
+ * - `icmp_truncated`: ICMP message shorter than 8 bytes (total length < 28).
+ * - `icmp_not_echo_request`: ICMP type != 8 or code != 0.
+ * - `icmp_bad_checksum`: ICMP checksum over the whole ICMP message does not verify.
+ *
+ * @example
+ * ```ts
+ * const r = respondInPlace(umem, off, len, ip, mac);
+ * if (r === -DropReason.vlan) console.log("tagged frame");
+ * ```
+ */
+export const DropReason = {
+  runt: 1,
+  not_for_our_mac: 2,
+  bad_source_mac: 3,
+  vlan: 4,
+  ipv6: 5,
+  other_ethertype: 6,
+  arp_malformed: 7,
+  arp_not_request: 8,
+  arp_not_for_us: 9,
+  arp_bad_sender: 10,
+  ip_truncated: 11,
+  ip_bad_version: 12,
+  ip_bad_ihl: 13,
+  ip_options: 14,
+  ip_bad_length: 15,
+  ip_bad_checksum: 16,
+  ip_fragment: 17,
+  ip_not_for_us: 18,
+  ip_bad_source: 19,
+  not_icmp: 20,
+  icmp_truncated: 21,
+  icmp_bad_checksum: 22,
+  icmp_not_echo_request: 23,
+} as const;
+
+/** Name of a drop reason, e.g. `"vlan"`. */
+export type DropReasonName = keyof typeof DropReason;
+/** Numeric drop reason code (positive). */
+export type DropReasonCode = typeof DropReason[DropReasonName];
+
+function buildNames(): readonly string[] {
+  const names: string[] = ["none"];
+  for (const [name, code] of Object.entries(DropReason)) names[code] = name;
+  return Object.freeze(names);
+}
+
+/**
+ * Reason names indexed by code; index 0 is `"none"`. Its length is the size of a counter array.
+ *
+ * @example
+ * ```ts
+ * const drops = new Float64Array(DROP_REASON_NAMES.length);
+ * const r = respondInPlace(umem, off, len, ip, mac);
+ * if (r < 0) drops[-r]++;
+ * ```
+ */
+export const DROP_REASON_NAMES: readonly string[] = buildNames();
+
+/**
+ * Name of the drop reason for a `respondInPlace` result (negative) or a code (positive);
+ * `"none"` for 0 and `"unknown"` for anything else. Not for the hot path.
+ *
+ * @example
+ * ```ts
+ * dropReasonName(-DropReason.ipv6); // "ipv6"
+ * ```
+ */
+export function dropReasonName(result: number): string {
+  const code = Math.abs(result);
+  return DROP_REASON_NAMES[code] ?? "unknown";
+}

@@ -1,0 +1,61 @@
+/**
+ * IPv4 header constants and address helpers. Hot path: no allocation.
+ * @module
+ */
+
+/** Minimum (option-less) IPv4 header length. */
+export const IPV4_HLEN = 20;
+/** IP protocol number of ICMP. */
+export const IPPROTO_ICMP = 1;
+/** IP protocol number of UDP. */
+export const IPPROTO_UDP = 17;
+/** Don't Fragment flag in the 16-bit flags/fragment-offset field. */
+export const IP_DF = 0x4000;
+/** More Fragments flag in the 16-bit flags/fragment-offset field. */
+export const IP_MF = 0x2000;
+/** Fragment offset mask in the 16-bit flags/fragment-offset field. */
+export const IP_OFFMASK = 0x1fff;
+
+/**
+ * Reads a big-endian u32 (e.g. an IPv4 address) at `buf[off]` as a host-order number
+ * 0..0xffffffff. Caller guarantees 4 readable bytes.
+ *
+ * @example
+ * ```ts
+ * readU32(new Uint8Array([192, 0, 2, 1]), 0); // 0xc0000201
+ * ```
+ */
+export function readU32(buf: Uint8Array, off: number): number {
+  return ((buf[off] << 24) | (buf[off + 1] << 16) | (buf[off + 2] << 8) | buf[off + 3]) >>> 0;
+}
+
+/**
+ * Writes `v` (host-order u32) big-endian at `buf[off, off+4)`.
+ *
+ * @example
+ * ```ts
+ * writeU32(umem, off + 26, 0xc0000201); // IPv4 source 192.0.2.1
+ * ```
+ */
+export function writeU32(buf: Uint8Array, off: number, v: number): void {
+  buf[off] = (v >>> 24) & 0xff;
+  buf[off + 1] = (v >>> 16) & 0xff;
+  buf[off + 2] = (v >>> 8) & 0xff;
+  buf[off + 3] = v & 0xff;
+}
+
+/**
+ * True if `ip` (host-order u32) can never be a legitimate unicast source to answer:
+ * 0.0.0.0/8 ("this network"), 127.0.0.0/8 (loopback), 224.0.0.0/4 (multicast) and
+ * 240.0.0.0/4 (reserved, includes the limited broadcast 255.255.255.255).
+ *
+ * @example
+ * ```ts
+ * isMartianSource(0xffffffff); // true
+ * isMartianSource(0xc0000201); // false (192.0.2.1)
+ * ```
+ */
+export function isMartianSource(ip: number): boolean {
+  const a = ip >>> 24;
+  return a === 0 || a === 127 || a >= 224;
+}

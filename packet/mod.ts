@@ -1,0 +1,73 @@
+/**
+ * Pure-TypeScript packet parsing and in-place rewriting over a UMEM `Uint8Array`: Internet
+ * checksums, Ethernet/IPv4 helpers, the ARP/ICMP echo responder and a UDP frame builder.
+ * Per-packet functions take `(buf, off, len, ...)`, never allocate and never read past
+ * `off + len`.
+ *
+ * @example
+ * ```ts
+ * import { DROP_REASON_NAMES, parseIPv4, parseMac, respondInPlace } from "./packet/mod.ts";
+ * const ip = parseIPv4("192.0.2.1"), mac = parseMac("02:00:00:00:00:01");
+ * const drops = new Float64Array(DROP_REASON_NAMES.length);
+ * const n = respondInPlace(umem, off, len, ip, mac);
+ * if (n > 0) tx(off, n);
+ * else drops[-n]++;
+ * ```
+ * @module
+ */
+
+export { checksumAdjust, foldSum, inetChecksum, onesSum } from "./checksum.ts";
+export { formatIPv4, formatMac, parseIPv4, parseMac } from "./addr.ts";
+export {
+  copyMac,
+  ETH_ALEN,
+  ETH_HLEN,
+  ETH_ZLEN,
+  etherType,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_QINQ,
+  ETHERTYPE_VLAN,
+  isBroadcastMac,
+  isMulticastMac,
+  isZeroMac,
+  macEquals,
+  macSwap,
+  writeMac,
+} from "./ether.ts";
+export {
+  IP_DF,
+  IP_MF,
+  IP_OFFMASK,
+  IPPROTO_ICMP,
+  IPPROTO_UDP,
+  IPV4_HLEN,
+  isMartianSource,
+  readU32,
+  writeU32,
+} from "./ipv4.ts";
+export {
+  DROP_REASON_NAMES,
+  DropReason,
+  type DropReasonCode,
+  type DropReasonName,
+  dropReasonName,
+} from "./drop.ts";
+export { ARP_FRAME_LEN, ARPHRD_ETHER, ARPOP_REPLY, ARPOP_REQUEST, respondArp } from "./arp.ts";
+export {
+  ICMP_ECHO_REPLY,
+  ICMP_ECHO_REQUEST,
+  ICMP_HLEN,
+  REPLY_TTL,
+  respondIcmpEcho,
+} from "./icmp.ts";
+export { respondInPlace } from "./respond.ts";
+export {
+  UDP_FRAME_HLEN,
+  UDP_FRAME_MAX,
+  UDP_HLEN,
+  udpDstPort,
+  type UdpFrameOptions,
+  writeUdpFrame,
+} from "./udp.ts";

@@ -1,0 +1,54 @@
+/**
+ * The user-space ARP/ICMP responder entry point: classifies a received frame by ethertype and
+ * rewrites it in place into a reply to send back out the same port, or reports why not.
+ * Hot path: no allocation.
+ * @module
+ */
+
+import { respondArp } from "./arp.ts";
+import { DropReason } from "./drop.ts";
+import {
+  ETH_HLEN,
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_QINQ,
+  ETHERTYPE_VLAN,
+} from "./ether.ts";
+import { respondIcmpEcho } from "./icmp.ts";
+
+/**
+ * Answers ARP requests for `ip` and ICMPv4 echo requests to `ip` by rewriting the frame at
+ * `buf[off, off+len)` in place. Returns the reply length (> 0, never more than `len`; the reply
+ * starts at `off`) or `-DropReason.X` (< 0) if the frame must not be answered, in which case the
+ * frame is left unmodified. Never reads or writes outside `[off, off+len)`.
+ *
+ * Preconditions (not checked, hot path): `off`/`len` are integers with
+ * `0 <= off`, `off + len <= buf.length`; `mac` holds 6 bytes; `ip` is a host-order u32 (a
+ * signed int32 is normalised with `>>> 0`). See `DropReason` for exactly what is answered.
+ *
+ * @param ip our IPv4 address, host-order u32
+ * @param mac our MAC, 6 bytes
+ * @example
+ * ```ts
+ * const drops = new Float64Array(DROP_REASON_NAMES.length);
+ * const n = respondInPlace(umem, off, len, parseIPv4("192.0.2.1"), parseMac("02:00:00:00:00:01"));
+ * if (n > 0) tx(off, n);
+ * else drops[-n]++;
+ * ```
+ */
+export function respondInPlace(
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  ip: number,
+  mac: Uint8Array,
+): number {
+  if (len < ETH_HLEN) return -DropReason.runt;
+  const et = (buf[off + 12] << 8) | buf[off + 13];
+  if (et === ETHERTYPE_IPV4) return respondIcmpEcho(buf, off, len, ip, mac);
+  if (et === ETHERTYPE_ARP) return respondArp(buf, off, len, ip, mac);
+  if (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ) return -DropReason.vlan;
+  if (et === ETHERTYPE_IPV6) return -DropReason.ipv6;
+  return -DropReason.other_ethertype;
+}

@@ -1,0 +1,169 @@
+/**
+ * Views of the four AF_XDP rings shared with the kernel, in the manner of libxdp's `xsk.h`:
+ * a producer ring (FILL, TX) has `reserve`/`submit`, a consumer ring (RX, COMPLETION) has
+ * `peek`/`release`. Indices are free-running u32 counters; `cached*` fields keep the common case
+ * off the shared cache lines. The shared index of the other side is read with `Atomics.load`
+ * (acquire) and ours is published with `Atomics.store` (release), each at most once per burst.
+ *
+ * A burst is a (start index, count) pair: after `reserve(n)` or `peek(n)` returned `k`, the
+ * entries are `cursor .. cursor + k - 1`; slot `i` lives at `(i & mask)` in the entry array.
+ *
+ * @module
+ */
+
+/** Where a ring lives: the pointers libxdp filled into `struct xsk_ring_*`. */
+export interface RingMemory {
+  /** Shared producer index (u32). */
+  producer: ArrayBuffer;
+  /** Shared consumer index (u32). */
+  consumer: ArrayBuffer;
+  /** Shared flags word (u32; XDP_RING_NEED_WAKEUP). */
+  flags: ArrayBuffer;
+  /** The entry array: `size` entries of `entryWords` u32 each. */
+  ring: ArrayBuffer;
+  /** Number of entries, a power of two. */
+  size: number;
+}
+
+/** Entry width in u32 words: FILL/COMPLETION hold u64 addresses, RX/TX hold 16-byte descs. */
+export const ADDR_WORDS = 2;
+/** See {@link ADDR_WORDS}: `struct xdp_desc { u64 addr; u32 len; u32 options; }`. */
+export const DESC_WORDS = 4;
+
+abstract class XskRing {
+  /** Entry array as u32 words: address low word at `slot * words`, high word next. */
+  readonly entries: Uint32Array;
+  /** `size - 1`. */
+  readonly mask: number;
+  /** Number of entries. */
+  readonly size: number;
+  /** First index of the last reservation or peek. */
+  cursor = 0;
+  /** Our copy of the producer index. */
+  cachedProd = 0;
+  /** Our copy of the consumer index. */
+  cachedCons = 0;
+  protected readonly producer: Uint32Array;
+  protected readonly consumer: Uint32Array;
+  protected readonly flags: Uint32Array;
+
+  constructor(mem: RingMemory, words: number) {
+    if (mem.size <= 0 || (mem.size & (mem.size - 1)) !== 0) {
+      throw new RangeError(`ring size ${mem.size} is not a power of two`);
+    }
+    this.size = mem.size;
+    this.mask = mem.size - 1;
+    this.entries = new Uint32Array(mem.ring, 0, mem.size * words);
+    this.producer = new Uint32Array(mem.producer, 0, 1);
+    this.consumer = new Uint32Array(mem.consumer, 0, 1);
+    this.flags = new Uint32Array(mem.flags, 0, 1);
+  }
+
+  /** True when the kernel asked to be woken up for this ring (XDP_RING_NEED_WAKEUP). */
+  needsWakeup(): boolean {
+    return (this.flags[0] & 1) !== 0;
+  }
+
+  /** The shared indices right now (for audits and tests, not the fast path). */
+  shared(): { producer: number; consumer: number } {
+    return { producer: Atomics.load(this.producer, 0), consumer: Atomics.load(this.consumer, 0) };
+  }
+}
+
+/**
+ * A ring we produce into: FILL (addresses, `ADDR_WORDS`) or TX (descriptors, `DESC_WORDS`).
+ *
+ * @example
+ * ```ts
+ * import { ADDR_WORDS, ProdRing } from "./xsk_ring.ts";
+ * const mem = {
+ *   producer: new ArrayBuffer(4), consumer: new ArrayBuffer(4), flags: new ArrayBuffer(4),
+ *   ring: new ArrayBuffer(8 * 8), size: 8,
+ * };
+ * const fill = new ProdRing(mem, ADDR_WORDS);
+ * const k = fill.reserve(3);
+ * for (let i = 0; i < k; i++) fill.entries[((fill.cursor + i) & fill.mask) * 2] = i * 2048;
+ * fill.submit(k);
+ * ```
+ */
+export class ProdRing extends XskRing {
+  constructor(mem: RingMemory, words: number) {
+    super(mem, words);
+    this.cachedProd = Atomics.load(this.producer, 0);
+    this.cachedCons = (Atomics.load(this.consumer, 0) + this.size) >>> 0;
+  }
+
+  /** Free slots, refreshing from the consumer index only when fewer than `n` are known. */
+  freeSlots(n: number): number {
+    let free = (this.cachedCons - this.cachedProd) >>> 0;
+    if (free >= n) return free;
+    this.cachedCons = (Atomics.load(this.consumer, 0) + this.size) >>> 0;
+    free = (this.cachedCons - this.cachedProd) >>> 0;
+    return free;
+  }
+
+  /** Reserve up to `n` slots starting at `cursor`; returns how many (0..n). */
+  reserve(n: number): number {
+    const free = this.freeSlots(n);
+    const k = free < n ? free : n;
+    this.cursor = this.cachedProd;
+    this.cachedProd = (this.cachedProd + k) >>> 0;
+    return k;
+  }
+
+  /** Publish `n` reserved slots to the kernel (release). */
+  submit(n: number): void {
+    Atomics.store(this.producer, 0, (this.producer[0] + n) >>> 0);
+  }
+
+  /** Entries submitted and not yet consumed by the kernel. */
+  pending(): number {
+    return (Atomics.load(this.producer, 0) - Atomics.load(this.consumer, 0)) >>> 0;
+  }
+}
+
+/**
+ * A ring we consume from: RX (descriptors, `DESC_WORDS`) or COMPLETION (addresses, `ADDR_WORDS`).
+ *
+ * @example
+ * ```ts
+ * import { ConsRing, DESC_WORDS } from "./xsk_ring.ts";
+ * const mem = {
+ *   producer: new ArrayBuffer(4), consumer: new ArrayBuffer(4), flags: new ArrayBuffer(4),
+ *   ring: new ArrayBuffer(8 * 16), size: 8,
+ * };
+ * const rx = new ConsRing(mem, DESC_WORDS);
+ * const k = rx.peek(64); // 0: nothing produced yet
+ * rx.release(k);
+ * ```
+ */
+export class ConsRing extends XskRing {
+  constructor(mem: RingMemory, words: number) {
+    super(mem, words);
+    this.cachedCons = Atomics.load(this.consumer, 0);
+    this.cachedProd = Atomics.load(this.producer, 0);
+  }
+
+  /** Entries ready, refreshing from the producer index (acquire) only when none are known. */
+  available(n: number): number {
+    let entries = (this.cachedProd - this.cachedCons) >>> 0;
+    if (entries === 0) {
+      this.cachedProd = Atomics.load(this.producer, 0);
+      entries = (this.cachedProd - this.cachedCons) >>> 0;
+    }
+    return entries < n ? entries : n;
+  }
+
+  /** Take up to `n` entries starting at `cursor`; returns how many. */
+  peek(n: number): number {
+    const k = this.available(n);
+    this.cursor = this.cachedCons;
+    this.cachedCons = (this.cachedCons + k) >>> 0;
+    return k;
+  }
+
+  /** Hand `n` peeked entries back to the kernel (release). */
+  release(n: number): void {
+    Atomics.store(this.consumer, 0, (this.consumer[0] + n) >>> 0);
+  }
+}
