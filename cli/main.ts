@@ -41,7 +41,9 @@ export function buildProgram(): Command {
     .option("--queue <n[,n]>", "RX queue(s), one Worker each", "0")
     .option("--burst <n>", "packets per burst (1-1024)", "64")
     .option("--frames <n>", "UMEM frames (power of two)", "4096")
-    .addOption(new Option("--frame-size <n>", "bytes per frame").choices(["2048", "4096"]).default("2048"))
+    .addOption(
+      new Option("--frame-size <n>", "bytes per frame").choices(["2048", "4096"]).default("2048"),
+    )
     .option("--ring-size <n>", "entries of each of the four rings (power of two)", "2048")
     .addOption(
       new Option("--xdp-mode <mode>", "XDP attach mode").choices(["auto", "native", "skb"])
@@ -60,7 +62,7 @@ export function buildProgram(): Command {
     .option("--dst-ip <A.B.C.D>", "txonly: destination IPv4", "10.0.0.1")
     .option("--udp-port <n>", "txonly: UDP source and destination port", "4242")
     .option("--size <n>", "txonly: frame length in bytes without FCS (60-3000)", "60")
-    .option("--json", "print NDJSON: one object per interval, then one with \"final\": true")
+    .option("--json", 'print NDJSON: one object per interval, then one with "final": true')
     .option("--interval <s>", "seconds between metric prints", "1")
     .action(async (flags) => {
       Deno.exitCode = await runCommand(flags);

@@ -56,6 +56,8 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
         }, bind ${engine.snapshot().bind_mode}. Ctrl-C stops.`,
     );
   }
+  // First line right away: consumers know the sockets are bound and steering is live.
+  if (flags.json) out(jsonLine(engine.snapshot(), rates(undefined, engine.snapshot()), false));
   const timer = setInterval(() => {
     const s = engine.snapshot();
     const r = rates(prev, s);

@@ -85,7 +85,9 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
   const size = int("--size", f.size, 60, 3000);
   const frameSize = int("--frame-size", f.frameSize, 0, 1 << 20);
   if (size > frameSize - 256) {
-    throw new BypassError(`--size ${size} does not fit a ${frameSize}-byte frame: at most ${frameSize - 256}`);
+    throw new BypassError(
+      `--size ${size} does not fit a ${frameSize}-byte frame: at most ${frameSize - 256}`,
+    );
   }
   const loop: LoopOptions = {
     mode,

@@ -45,7 +45,9 @@ export async function statusCommand(o: { iface: string; json?: boolean }): Promi
     }
     const socks = await sh("ss", "-a", "-0", "-p");
     out.note = "AF_XDP sockets are bound per queue; byPassRT holds one per served queue";
-    if (socks.code === 0) out.xdp_socket_lines = socks.stdout.split("\n").filter((l) => /xdp/i.test(l)).length;
+    if (socks.code === 0) {
+      out.xdp_socket_lines = socks.stdout.split("\n").filter((l) => /xdp/i.test(l)).length;
+    }
   }
   if (o.json) {
     console.log(JSON.stringify(out));
@@ -56,8 +58,12 @@ export async function statusCommand(o: { iface: string; json?: boolean }): Promi
     return;
   }
   console.log(
-    `${o.iface}: XDP program ${out.prog_name ?? "?"} (id ${out.prog_id}${out.ours ? ", byPassRT" : ""}) ` +
-      `attached in ${out.mode} mode${out.link_id ? ` via bpf_link ${out.link_id}` : " (no bpf_link: legacy attach)"}; ` +
+    `${o.iface}: XDP program ${out.prog_name ?? "?"} (id ${out.prog_id}${
+      out.ours ? ", byPassRT" : ""
+    }) ` +
+      `attached in ${out.mode} mode${
+        out.link_id ? ` via bpf_link ${out.link_id}` : " (no bpf_link: legacy attach)"
+      }; ` +
       `maps: ${((out.maps as string[]) ?? []).join(", ") || "none"}`,
   );
 }

@@ -41,7 +41,9 @@ async function linkExists(ns: string | undefined, name: string): Promise<boolean
 
 async function ensureNetns(name: string): Promise<void> {
   const list = await mustSh("ip", "netns", "list");
-  if (!list.split("\n").some((l) => l.split(" ")[0] === name)) await mustSh("ip", "netns", "add", name);
+  if (!list.split("\n").some((l) => l.split(" ")[0] === name)) {
+    await mustSh("ip", "netns", "add", name);
+  }
 }
 
 /** Create (or complete) the veth pair. */
@@ -53,7 +55,7 @@ export async function setupVeth(o: VethOptions): Promise<void> {
   }
   const ns = splitNetns(o.netns);
   const [devNs, peerNs] = ns ?? [undefined, undefined];
-  if (ns) for (const n of ns) await ensureNetns(n);
+  if (ns) { for (const n of ns) await ensureNetns(n); }
   const devThere = await linkExists(devNs, dev), peerThere = await linkExists(peerNs, peer);
   if (!devThere || !peerThere) {
     if (devThere) await mustSh("ip", ...inNs(devNs, "link", "del", dev));
@@ -86,7 +88,9 @@ export async function teardownVeth(o: { dev?: string; netns?: string }): Promise
   if (ns) {
     const list = await mustSh("ip", "netns", "list");
     for (const n of ns) {
-      if (list.split("\n").some((l) => l.split(" ")[0] === n)) await mustSh("ip", "netns", "del", n);
+      if (list.split("\n").some((l) => l.split(" ")[0] === n)) {
+        await mustSh("ip", "netns", "del", n);
+      }
     }
   }
   console.log(`removed ${dev}${ns ? ` and namespaces ${ns.join(", ")}` : ""}`);

@@ -176,7 +176,9 @@ function txonly(port: Port, opts: LoopOptions, control: Int32Array, stats: Float
   // Write the frame once into every UMEM frame: the TX path never modifies them, so each burst
   // only queues descriptors (as xdpsock does).
   const umem = port.umem, frameSize = port.options.frameSize;
-  for (let a = 0; a < umem.length; a += frameSize) writeUdpFrame(umem, a, { ...f, frameLen: f.size });
+  for (let a = 0; a < umem.length; a += frameSize) {
+    writeUdpFrame(umem, a, { ...f, frameLen: f.size });
+  }
   const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
   const addrs = new Uint32Array(burst), lens = new Uint32Array(burst).fill(f.size);
   let loops = 0;

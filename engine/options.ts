@@ -73,13 +73,17 @@ export function resolvePortOptions(o: PortOptions): ResolvedPortOptions {
     throw new BypassError(`queue ${r.queue} is invalid: --queue must be between 0 and 63`);
   }
   if (r.frameSize !== 2048 && r.frameSize !== 4096) {
-    throw new BypassError(`frame size ${r.frameSize} is invalid: --frame-size must be 2048 or 4096`);
+    throw new BypassError(
+      `frame size ${r.frameSize} is invalid: --frame-size must be 2048 or 4096`,
+    );
   }
   powerOfTwo("frame count", "--frames", r.frames, 64, 1 << 18);
   powerOfTwo("RX ring size", "--ring-size", r.rxSize, 64, MAX_RING);
   powerOfTwo("TX ring size", "--ring-size", r.txSize, 64, MAX_RING);
   if (!["auto", "copy", "zerocopy"].includes(r.bind)) {
-    throw new BypassError(`bind mode "${r.bind}" is invalid: --bind must be auto, copy or zerocopy`);
+    throw new BypassError(
+      `bind mode "${r.bind}" is invalid: --bind must be auto, copy or zerocopy`,
+    );
   }
   r.fillFrames = o.fillFrames ?? Math.min(r.rxSize, r.frames / 2);
   if (!Number.isInteger(r.fillFrames) || r.fillFrames < 0 || r.fillFrames > r.rxSize) {

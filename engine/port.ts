@@ -455,7 +455,15 @@ export function openPort(options: PortOptions): Port {
     let r = 0;
     // A queue just released by another socket can report EBUSY for a few tens of ms.
     for (let attempt = 0; attempt < 20; attempt++) {
-      r = xdp.symbols.xsk_socket__create(xskOut, cstr(opts.iface), opts.queue, umemHandle, rx, tx, cfg);
+      r = xdp.symbols.xsk_socket__create(
+        xskOut,
+        cstr(opts.iface),
+        opts.queue,
+        umemHandle,
+        rx,
+        tx,
+        cfg,
+      );
       if (r !== -Errno.EBUSY) break;
       const until = performance.now() + 10;
       while (performance.now() < until) { /* brief spin: setup path only */ }
@@ -484,11 +492,20 @@ export function openPort(options: PortOptions): Port {
       : r === -Errno.EPERM
       ? PRIVILEGE_HINT
       : "see 'dmesg'";
-    fail(`cannot bind an AF_XDP socket to ${opts.iface} queue ${opts.queue}: ${errText(r)}: ${why}`, -r);
+    fail(
+      `cannot bind an AF_XDP socket to ${opts.iface} queue ${opts.queue}: ${errText(r)}: ${why}`,
+      -r,
+    );
   }
   const fd = xdp.symbols.xsk_socket__fd(sock.xsk);
   const optBuf = new Uint32Array(1), optLen = new Uint32Array([4]);
-  const zc = libc.fn.getsockopt(fd, SOL_XDP, XDP_OPTIONS, new Uint8Array(optBuf.buffer), new Uint8Array(optLen.buffer)) === 0 &&
+  const zc = libc.fn.getsockopt(
+        fd,
+        SOL_XDP,
+        XDP_OPTIONS,
+        new Uint8Array(optBuf.buffer),
+        new Uint8Array(optLen.buffer),
+      ) === 0 &&
     (optBuf[0] & XDP_OPTIONS_ZEROCOPY) !== 0;
   return new Port(opts, {
     libc,

@@ -83,7 +83,6 @@ export interface EngineReport extends EngineSnapshot {
   errors: string[];
 }
 
-
 interface QueueState {
   queue: number;
   worker: Worker;
@@ -251,7 +250,9 @@ export class Engine {
     for (const q of this.#queues) q.worker.terminate();
     this.program.close();
     this.#libc.close();
-    const audits = this.#queues.flatMap((q) => q.final ? [{ queue: q.queue, ...q.final.audit }] : []);
+    const audits = this.#queues.flatMap((q) =>
+      q.final ? [{ queue: q.queue, ...q.final.audit }] : []
+    );
     const errors = this.#queues.flatMap((q) =>
       q.error ? [q.error] : q.final ? [] : [`queue ${q.queue}: worker did not stop`]
     );
@@ -268,9 +269,10 @@ export class Engine {
   #queueSnapshot(q: QueueState): QueueSnapshot {
     const s = q.stats;
     // After the worker finished, counters and kernel statistics come from its last message.
-    const xs = q.final?.xdpStatistics ?? (q.fd >= 0 && Atomics.load(q.control, Control.state) === 1
-      ? readXdpStatistics(this.#libc, q.fd)
-      : ZERO_XDP_STATISTICS);
+    const xs = q.final?.xdpStatistics ??
+      (q.fd >= 0 && Atomics.load(q.control, Control.state) === 1
+        ? readXdpStatistics(this.#libc, q.fd)
+        : ZERO_XDP_STATISTICS);
     const c: PortCounters | undefined = q.final?.counters;
     return {
       queue: q.queue,
@@ -288,4 +290,3 @@ export class Engine {
     };
   }
 }
-

@@ -32,7 +32,9 @@ export function openLibbpf(): Libbpf {
     return Deno.dlopen("libbpf.so.1", LIBBPF_SYMBOLS);
   } catch (e) {
     throw new Error(
-      `cannot load libbpf.so.1 (${(e as Error).message}): install it with 'apt-get install libbpf1'`,
+      `cannot load libbpf.so.1 (${
+        (e as Error).message
+      }): install it with 'apt-get install libbpf1'`,
     );
   }
 }

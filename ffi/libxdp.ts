@@ -29,7 +29,9 @@ export function openLibxdp(): Libxdp {
     return Deno.dlopen("libxdp.so.1", LIBXDP_SYMBOLS);
   } catch (e) {
     throw new Error(
-      `cannot load libxdp.so.1 (${(e as Error).message}): install it with 'apt-get install libxdp1'`,
+      `cannot load libxdp.so.1 (${
+        (e as Error).message
+      }): install it with 'apt-get install libxdp1'`,
     );
   }
 }

@@ -1,0 +1,195 @@
+/**
+ * Test topology: two network namespaces of our own (unique names) joined by a veth pair, torn
+ * down in `finally` whatever happens. All test traffic stays between them.
+ *
+ * @module
+ */
+
+/** A pair of namespaces and the veth between them. */
+export interface Topology {
+  /** Device-under-test namespace (byPassRT runs here). */
+  dut: string;
+  /** Peer namespace (traffic generator / pinger). */
+  peer: string;
+  /** veth end in `dut`. */
+  dutIf: string;
+  /** veth end in `peer`. */
+  peerIf: string;
+  /** MAC of `dutIf`. */
+  dutMac: string;
+  /** MAC of `peerIf`. */
+  peerMac: string;
+  /** Address of the peer end (10.0.0.2); byPassRT answers for 10.0.0.1 in respond tests. */
+  peerIp: string;
+}
+
+const dec = new TextDecoder();
+
+/** Run a command; throw with its stderr when it fails. */
+export async function run(cmd: string, ...args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (out.code !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (${out.code}): ${dec.decode(out.stderr)}`);
+  }
+  return dec.decode(out.stdout);
+}
+
+/** Run a command in a namespace. */
+export function inNs(ns: string, cmd: string, ...args: string[]): Promise<string> {
+  return run("ip", "netns", "exec", ns, cmd, ...args);
+}
+
+let seq = 0;
+
+/** Build a fresh topology, run `fn`, always tear it down. */
+export async function withTopology<T>(
+  fn: (t: Topology) => Promise<T>,
+  opts: { dutIp?: string } = {},
+): Promise<T> {
+  const tag = `${Deno.pid.toString(36)}${(seq++).toString(36)}${
+    Math.floor(Math.random() * 36 ** 3).toString(36)
+  }`;
+  const t = {
+    dut: `bpt-${tag}-d`,
+    peer: `bpt-${tag}-p`,
+    dutIf: `bd${tag}`.slice(0, 15),
+    peerIf: `bp${tag}`.slice(0, 15),
+    peerIp: "10.0.0.2",
+  } as Topology;
+  try {
+    await run("ip", "netns", "add", t.dut);
+    await run("ip", "netns", "add", t.peer);
+    await run(
+      "ip",
+      "link",
+      "add",
+      t.dutIf,
+      "netns",
+      t.dut,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      t.peerIf,
+      "netns",
+      t.peer,
+    );
+    for (const [ns, dev] of [[t.dut, t.dutIf], [t.peer, t.peerIf]]) {
+      // No IPv6 chatter (router solicitations, MLD): counts in tests must be exact.
+      await inNs(ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
+      await inNs(ns, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1");
+      await run("ip", "-n", ns, "link", "set", dev, "up");
+      await run("ip", "-n", ns, "link", "set", "lo", "up");
+      await inNs(ns, "ethtool", "-K", dev, "gro", "off");
+    }
+    await run("ip", "-n", t.peer, "addr", "add", `${t.peerIp}/24`, "dev", t.peerIf);
+    if (opts.dutIp) await run("ip", "-n", t.dut, "addr", "add", opts.dutIp, "dev", t.dutIf);
+    t.dutMac = (await inNs(t.dut, "cat", `/sys/class/net/${t.dutIf}/address`)).trim();
+    t.peerMac = (await inNs(t.peer, "cat", `/sys/class/net/${t.peerIf}/address`)).trim();
+    return await fn(t);
+  } finally {
+    // Deleting a namespace deletes the veth end in it, and with it the pair.
+    await run("ip", "netns", "del", t.dut).catch(() => {});
+    await run("ip", "netns", "del", t.peer).catch(() => {});
+  }
+}
+
+/** True when an XDP program is attached to `dev` in `ns`. */
+export async function xdpAttached(ns: string, dev: string): Promise<boolean> {
+  const out = await run("ip", "-n", ns, "-d", "link", "show", "dev", dev);
+  return /\bprog\/xdp\b|\bxdp(generic|drv)?\b/.test(out);
+}
+
+const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
+const PKTIO = new URL("./tools/pktio.py", import.meta.url).pathname;
+
+/** A byPassRT process running in a namespace with --json. */
+export class Bypassrt {
+  readonly child: Deno.ChildProcess;
+  readonly lines: Record<string, unknown>[] = [];
+  stderr = "";
+  readonly #done: Promise<Deno.CommandStatus>;
+  #firstLine: Promise<void>;
+
+  constructor(ns: string, args: string[]) {
+    const env = { ...Deno.env.toObject() };
+    delete env.RUST_BACKTRACE;
+    const child = new Deno.Command("ip", {
+      args: ["netns", "exec", ns, Deno.execPath(), "run", "-A", CLI, ...args, "--json"],
+      stdout: "piped",
+      stderr: "piped",
+      env,
+      clearEnv: true,
+    }).spawn();
+    this.child = child;
+    let gotFirst!: () => void;
+    this.#firstLine = new Promise((res) => gotFirst = res);
+    const readOut = (async () => {
+      let buf = "";
+      for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf("\n")) >= 0) {
+          this.lines.push(JSON.parse(buf.slice(0, i)));
+          buf = buf.slice(i + 1);
+          gotFirst();
+        }
+      }
+      gotFirst();
+    })();
+    const readErr = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.stderr += chunk;
+      }
+    })();
+    this.#done = Promise.all([readOut, readErr]).then(() => child.status);
+  }
+
+  /** Resolves when the first JSON line arrived (the engine is up), or the process ended. */
+  async ready(): Promise<void> {
+    await this.#firstLine;
+    if (this.lines.length === 0) throw new Error(`byPassRT did not start: ${this.stderr}`);
+  }
+
+  /** Send a signal and wait for the exit. */
+  async stop(signal: Deno.Signal = "SIGINT"): Promise<Deno.CommandStatus> {
+    try {
+      this.child.kill(signal);
+    } catch { /* already gone */ }
+    return await this.wait();
+  }
+
+  /** Wait for the process to end by itself. */
+  wait(): Promise<Deno.CommandStatus> {
+    return this.#done;
+  }
+
+  /** The final JSON object (`"final": true`). */
+  final(): Record<string, unknown> & {
+    total: Record<string, number> & { xdp_statistics: Record<string, number> };
+    program: Record<string, number>;
+    balanced: boolean;
+    audits: Record<string, unknown>[];
+    drop_reasons: Record<string, number>;
+  } {
+    const f = this.lines.find((l) => l.final === true);
+    if (!f) throw new Error(`no final line; stderr: ${this.stderr}`);
+    return f as ReturnType<Bypassrt["final"]>;
+  }
+}
+
+/** Run tests/tools/pktio.py in a namespace and parse its last JSON line. */
+export async function pktio(ns: string, ...args: string[]): Promise<Record<string, number>> {
+  const out = await inNs(ns, "python3", PKTIO, ...args);
+  const lines = out.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+/** Spawn pktio in the background (for captures); returns the child. */
+export function pktioSpawn(ns: string, ...args: string[]): Deno.ChildProcess {
+  return new Deno.Command("ip", {
+    args: ["netns", "exec", ns, "python3", PKTIO, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}

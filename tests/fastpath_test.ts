@@ -1,0 +1,250 @@
+/**
+ * The fast path end to end: real frames across a real veth between two namespaces of our own,
+ * through our XDP program, the AF_XDP rings and the TypeScript loop, and back.
+ */
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { Bypassrt, inNs, pktio, pktioSpawn, run, withTopology, xdpAttached } from "./_netns.ts";
+
+const T = { sanitizeResources: false, sanitizeOps: false };
+
+Deno.test(
+  "respond: 200 pings answered from user space; kernel does not own the address",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const addrs = await run("ip", "-n", t.dut, "-4", "-br", "addr", "show");
+      ok(!addrs.includes("10.0.0.1"), `dut kernel must not own 10.0.0.1: ${addrs}`);
+      const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--mode", "respond", "--ip", "10.0.0.1"]);
+      try {
+        await b.ready();
+        const out = await inNs(t.peer, "ping", "-c", "200", "-i", "0.01", "-W", "2", "10.0.0.1");
+        ok(/200 packets transmitted, 200 received/.test(out), out);
+      } finally {
+        const st = await b.stop("SIGINT");
+        strictEqual(st.code, 0, b.stderr);
+      }
+      const f = b.final();
+      // 200 echo requests plus at least one ARP request, all answered.
+      ok(f.total.rx_packets >= 201, JSON.stringify(f.total));
+      strictEqual(f.total.tx_packets, f.total.rx_packets - f.total.app_dropped);
+      strictEqual(f.balanced, true, JSON.stringify(f.audits));
+      strictEqual(await xdpAttached(t.dut, t.dutIf), false);
+    }),
+);
+
+Deno.test(
+  "l2fwd: 1000 random UDP frames come back byte-for-byte with MACs swapped",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const b = new Bypassrt(t.dut, [
+        "--iface",
+        t.dutIf,
+        "--mode",
+        "l2fwd",
+        "--steer",
+        "udp:9000",
+      ]);
+      let r: Record<string, number>;
+      try {
+        await b.ready();
+        r = await pktio(
+          t.peer,
+          "echo",
+          "--iface",
+          t.peerIf,
+          "--dst-mac",
+          t.dutMac,
+          "--count",
+          "1000",
+          "--port",
+          "9000",
+          "--seed",
+          "7",
+          "--timeout",
+          "20",
+        );
+      } finally {
+        strictEqual((await b.stop()).code, 0, b.stderr);
+      }
+      deepStrictEqual(r, {
+        sent: 1000,
+        received: 1000,
+        matched: 1000,
+        mismatched: 0,
+        duplicates: 0,
+        unexpected: 0,
+      });
+      const f = b.final();
+      strictEqual(f.total.rx_packets, 1000);
+      strictEqual(f.total.tx_packets, 1000);
+      strictEqual(f.program.redirected, 1000);
+      strictEqual(f.balanced, true, JSON.stringify(f.audits));
+      strictEqual(await xdpAttached(t.dut, t.dutIf), false);
+    }),
+);
+
+Deno.test(
+  "steer udp:4242: TCP to the dut kernel still works, only 4242 reaches user space",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const b = new Bypassrt(t.dut, [
+        "--iface",
+        t.dutIf,
+        "--mode",
+        "rxdrop",
+        "--steer",
+        "udp:4242",
+      ]);
+      try {
+        await b.ready();
+        // A TCP echo exchange with a listener in the dut namespace (kernel stack).
+        const server = new Deno.Command("ip", {
+          args: ["netns", "exec", t.dut, "python3", "-c", TCP_SERVER],
+          stdout: "piped",
+        }).spawn();
+        await new Promise((r) => setTimeout(r, 400));
+        const reply = await inNs(t.peer, "python3", "-c", TCP_CLIENT);
+        strictEqual(reply.trim(), "pong:hello-bypass");
+        await server.status;
+        await server.stdout.cancel();
+        const s1 = await pktio(
+          t.peer,
+          "send",
+          "--iface",
+          t.peerIf,
+          "--dst-mac",
+          t.dutMac,
+          "--count",
+          "50",
+          "--port",
+          "4242",
+        );
+        const s2 = await pktio(
+          t.peer,
+          "send",
+          "--iface",
+          t.peerIf,
+          "--dst-mac",
+          t.dutMac,
+          "--count",
+          "30",
+          "--port",
+          "5000",
+        );
+        strictEqual(s1.sent + s2.sent, 80);
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        strictEqual((await b.stop()).code, 0, b.stderr);
+      }
+      const f = b.final();
+      strictEqual(f.total.rx_packets, 50);
+      strictEqual(f.program.redirected, 50);
+      ok(f.program.passed >= 30 + 6, `TCP + port-5000 frames pass: ${f.program.passed}`);
+      strictEqual(f.balanced, true);
+    }, { dutIp: "10.0.0.1/24" }),
+);
+
+Deno.test("rxdrop counts exactly N of N frames", T, () =>
+  withTopology(async (t) => {
+    const b = new Bypassrt(t.dut, [
+      "--iface",
+      t.dutIf,
+      "--mode",
+      "rxdrop",
+      "--steer",
+      "udp:9000",
+    ]);
+    try {
+      await b.ready();
+      const s = await pktio(
+        t.peer,
+        "send",
+        "--iface",
+        t.peerIf,
+        "--dst-mac",
+        t.dutMac,
+        "--count",
+        "5000",
+        "--port",
+        "9000",
+        "--gap-us",
+        "200",
+      );
+      strictEqual(s.sent, 5000);
+      await new Promise((r) => setTimeout(r, 500));
+    } finally {
+      strictEqual((await b.stop()).code, 0, b.stderr);
+    }
+    const f = b.final();
+    strictEqual(f.total.rx_packets, 5000);
+    strictEqual(f.program.redirected, 5000);
+    strictEqual(f.total.xdp_statistics.rx_dropped, 0);
+    strictEqual(f.balanced, true);
+  }));
+
+Deno.test(
+  "txonly from the peer: a capture on the dut sees exactly the frames sent",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const cap = pktioSpawn(
+        t.dut,
+        "capture",
+        "--iface",
+        t.dutIf,
+        "--port",
+        "4242",
+        "--count",
+        "2000",
+        "--timeout",
+        "20",
+        "--linger",
+        "0.5",
+      );
+      const reader = cap.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const first = await reader.read(); // {"listening": true}
+      ok(first.value?.includes("listening"));
+      const b = new Bypassrt(t.peer, [
+        "--iface",
+        t.peerIf,
+        "--mode",
+        "txonly",
+        "--count",
+        "2000",
+        "--size",
+        "128",
+        "--dst-mac",
+        t.dutMac,
+      ]);
+      const st = await b.wait();
+      strictEqual(st.code, 0, b.stderr);
+      let rest = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        rest += value;
+      }
+      await cap.status;
+      const got = JSON.parse(rest.trim().split("\n").pop()!);
+      const f = b.final();
+      strictEqual(f.total.tx_packets, 2000);
+      strictEqual(got.captured, 2000);
+      deepStrictEqual(got.sizes, { "128": 2000 });
+      strictEqual(f.balanced, true);
+      strictEqual(await xdpAttached(t.peer, t.peerIf), false);
+    }),
+);
+
+const TCP_SERVER = `
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("10.0.0.1", 7777)); s.listen(1); s.settimeout(10)
+c, _ = s.accept(); d = c.recv(100); c.sendall(b"pong:" + d); c.close()
+`;
+const TCP_CLIENT = `
+import socket
+c = socket.create_connection(("10.0.0.1", 7777), timeout=5)
+c.sendall(b"hello-bypass"); print(c.recv(100).decode()); c.close()
+`;
