@@ -22,7 +22,22 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError(false)
     .configureOutput({ outputError: () => {} })
-    .exitOverride();
+    .exitOverride()
+    .addHelpText(
+      "after",
+      `
+Run options go straight after 'bypassrt' (run is the default command); see 'bypassrt run --help'.
+
+Examples:
+  bypassrt --iface veth-bypass --mode respond --ip 10.0.0.1     answer ARP and ping in user space
+  bypassrt --iface veth-bypass --mode l2fwd --steer udp:9000    bounce UDP/9000 back, MACs swapped
+  bypassrt --iface veth-bypass --mode rxdrop --json             count and drop everything, NDJSON
+  bypassrt setup-veth --netns bp-dut,bp-peer                    a test pair in two namespaces
+
+Privileges: run, setup-veth and teardown-veth need root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW,
+and CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK); status needs CAP_NET_ADMIN to read the program.
+Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did not balance.`,
+    );
 
   program.command("run", { isDefault: true })
     .description("serve an interface (the default command)")

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what byPassRT needs on a fresh Debian/Ubuntu machine (run as root). Idempotent and quiet
+# when everything is already there. Deno is pinned and comes from npm (the deno package ships the
+# binary). Set BYPASSRT_BENCH_DEPS=1 to add the benchmark contenders (DPDK testpmd, perf).
+set -euo pipefail
+DENO_VERSION="${DENO_VERSION:-2.9.6}"
+pkgs=(libxdp-dev libbpf-dev libxdp1 libbpf1 clang llvm gcc libc6-dev iproute2 iputils-ping ethtool
+  python3 bpftool tmux ca-certificates)
+if [ "${BYPASSRT_BENCH_DEPS:-0}" = 1 ]; then
+  pkgs+=(dpdk dpdk-dev librte-net-af-xdp23 linux-perf)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing ${missing[*]}; run as root to install them" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if ! deno --version 2>/dev/null | head -1 | grep -q "deno ${DENO_VERSION} "; then
+  echo "install-deps: installing deno ${DENO_VERSION} from npm"
+  npm install -g --silent "deno@${DENO_VERSION}" >/dev/null 2>&1
+  deno --version | head -1
+fi
