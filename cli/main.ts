@@ -118,7 +118,8 @@ export async function main(args: string[]): Promise<number> {
     const e = err as { code?: string; exitCode?: number; message: string };
     if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return 0;
     if (e.code?.startsWith("commander.")) {
-      console.error(`bypassrt: ${e.message.replace(/^error: /, "")} (see bypassrt --help)`);
+      const msg = e.message.replace(/^error: /, "").replace(/\s*\n\s*/g, " ");
+      console.error(`bypassrt: ${msg} (see bypassrt --help)`);
       return 2;
     }
     const msg = err instanceof BypassError ? e.message : `unexpected: ${e.message}`;
