@@ -36,7 +36,8 @@ Examples:
 
 Privileges: run, setup-veth and teardown-veth need root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW,
 and CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK); status needs CAP_NET_ADMIN to read the program.
-Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did not balance.`,
+Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did not balance,
+4 the interface disappeared while running.`,
     );
 
   program.command("run", { isDefault: true })

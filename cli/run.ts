@@ -67,14 +67,42 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
     prev = s;
   }, intervalS * 1000);
 
+  // Interface faults: down -> keep serving and say so (traffic resumes when it is back up);
+  // gone (deleted or moved) -> stop cleanly with a clear message.
+  let lastLink = "up";
+  const watchdog = setInterval(() => {
+    const state = engine.linkState();
+    if (state === lastLink) return;
+    if (state === "gone") {
+      stopReason = "interface-gone";
+      wake();
+    } else if (!flags.json) {
+      console.error(
+        state === "down"
+          ? `bypassrt: ${opts.port.iface} is down: waiting for it to come back (Ctrl-C stops)`
+          : `bypassrt: ${opts.port.iface} is up again`,
+      );
+    }
+    lastLink = state;
+  }, 200);
+
   await stopped;
   clearInterval(timer);
+  clearInterval(watchdog);
   Deno.removeSignalListener("SIGINT", sigint);
   Deno.removeSignalListener("SIGTERM", sigterm);
   const report = await engine.stop();
   const r = rates(undefined, report);
   table?.done();
-  if (flags.json) out(jsonLine({ ...report, stop_reason: stopReason } as typeof report, r, true));
-  else console.error(summary(report));
+  if (flags.json) {
+    out(jsonLine({ ...report, stop_reason: stopReason, link: lastLink } as typeof report, r, true));
+  } else console.error(summary(report));
+  if (stopReason === "interface-gone") {
+    console.error(
+      `bypassrt: error: interface ${opts.port.iface} disappeared while running: stopped ` +
+        `(frame audit ${report.balanced ? "balanced" : "NOT balanced"})`,
+    );
+    return 4;
+  }
   return report.balanced ? 0 : 3;
 }

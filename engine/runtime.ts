@@ -7,6 +7,7 @@
 import { DROP_REASON_NAMES } from "../packet/mod.ts";
 import type { FrameAudit } from "../mempool/mod.ts";
 import { BypassError } from "./errors.ts";
+import { ifIndex } from "./_sys.ts";
 import type { LoopOptions } from "./loop.ts";
 import type { PortOptions } from "./options.ts";
 import { resolvePortOptions } from "./options.ts";
@@ -198,6 +199,22 @@ export class Engine {
       throw err;
     }
     return engine;
+  }
+
+  /**
+   * State of the served interface: "gone" once it no longer exists under the same index (deleted,
+   * or moved away), "down" while administratively or operationally down, else "up".
+   */
+  linkState(): "up" | "down" | "gone" {
+    const iface = this.options.port.iface;
+    if (ifIndex(iface) !== this.program.ifindex) return "gone";
+    try {
+      const flags = parseInt(Deno.readTextFileSync(`/sys/class/net/${iface}/flags`), 16);
+      const oper = Deno.readTextFileSync(`/sys/class/net/${iface}/operstate`).trim();
+      return (flags & 1) === 0 || oper === "down" || oper === "lowerlayerdown" ? "down" : "up";
+    } catch {
+      return "up"; // sysfs of another namespace: only the index check applies
+    }
   }
 
   /** A reading of every counter now (cheap; never touches the fast path). */

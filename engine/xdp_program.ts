@@ -140,6 +140,21 @@ export function attachedProgramId(bpf: Libbpf, ifindex: number): number {
   return bpf.symbols.bpf_xdp_query_id(ifindex, 0, id) === 0 ? id[0] : 0;
 }
 
+/** Name of the BPF program with kernel id `id` ("" if it cannot be read). */
+export function programName(bpf: Libbpf, id: number): string {
+  const fd = bpf.symbols.bpf_prog_get_fd_by_id(id);
+  if (fd < 0) return "";
+  const info = new Uint8Array(256);
+  const len = new Uint8Array(Uint32Array.of(info.length).buffer);
+  const r = bpf.symbols.bpf_obj_get_info_by_fd(fd, info, len);
+  closeFd(fd);
+  if (r !== 0) return "";
+  // struct bpf_prog_info: char name[16] at offset 64.
+  const raw = info.subarray(64, 80);
+  const end = raw.indexOf(0);
+  return new TextDecoder().decode(raw.subarray(0, end < 0 ? 16 : end));
+}
+
 /**
  * Load `bpf/xdp_steer.o`, configure its steering and attach it to `iface`.
  *
@@ -180,12 +195,32 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
   };
 
   const existing = attachedProgramId(bpf, ifindex);
-  if (existing !== 0 && !o.force) {
-    fail(
-      `${o.iface} already has an XDP program attached (id ${existing}): detach it ` +
-        `('ip link set ${o.iface} xdp off') or pass --force to replace it`,
-      Errno.EBUSY,
-    );
+  if (existing !== 0) {
+    const name = programName(bpf, existing);
+    if (name === "bypass_steer") {
+      fail(
+        `${o.iface} is already served by another byPassRT (XDP program id ${existing}): ` +
+          `stop that instance first (its bpf_link cannot be taken over)`,
+        Errno.EBUSY,
+      );
+    }
+    if (!o.force) {
+      fail(
+        `${o.iface} already has an XDP program attached (${name || "?"}, id ${existing}): ` +
+          `detach it ('ip link set ${o.iface} xdp off') or pass --force to replace it`,
+        Errno.EBUSY,
+      );
+    }
+    // --force: detach the foreign program in whichever mode it is attached.
+    s.bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, null);
+    s.bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, null);
+    if (attachedProgramId(bpf, ifindex) !== 0) {
+      fail(
+        `cannot remove the XDP program on ${o.iface} (id ${existing}): it is held by a bpf_link ` +
+          `of another process; stop that process`,
+        Errno.EBUSY,
+      );
+    }
   }
 
   const obj = s.bpf_object__open_file(cstrOf(path), null);

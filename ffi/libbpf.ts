@@ -19,6 +19,7 @@ export const LIBBPF_SYMBOLS = {
   bpf_link_create: { parameters: ["i32", "i32", "u32", "buffer"], result: "i32" },
   bpf_xdp_query_id: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   bpf_prog_get_fd_by_id: { parameters: ["u32"], result: "i32" },
+  bpf_xdp_detach: { parameters: ["i32", "u32", "pointer"], result: "i32" },
   bpf_obj_get_info_by_fd: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   libbpf_num_possible_cpus: { parameters: [], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
