@@ -12,6 +12,8 @@ Run inside a test namespace only. Prints one JSON object on stdout.
       count incoming IPv4/UDP frames to port P until N seen or T seconds pass.
   pktio.py raw     --iface IF --hexfile F
       send each hex-encoded frame (one per line) of F.
+  pktio.py exchange --iface IF --hexfile F [--timeout T]
+      send each frame of F and print every frame received meanwhile and T seconds after (hex).
 """
 import argparse, json, random, select, socket, struct, sys, time
 
@@ -168,9 +170,26 @@ def cmd_raw(a):
     print(json.dumps({"sent": n}))
 
 
+def cmd_exchange(a):
+    """Send the frames of --hexfile one by one and collect every incoming frame (as hex)."""
+    s = open_sock(a.iface)
+    frames = [bytes.fromhex(l.strip()) for l in open(a.hexfile) if l.strip()]
+    got = []
+
+    def keep(frame):
+        got.append(frame.hex())
+        return True
+
+    for f in frames:
+        s.send(f)
+        recv_incoming(s, time.time() + 0.01, 10 ** 9, keep)
+    recv_incoming(s, time.time() + a.timeout, 10 ** 9, keep)
+    print(json.dumps({"sent": len(frames), "received": got}))
+
+
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["echo", "send", "capture", "raw"])
+    p.add_argument("cmd", choices=["echo", "send", "capture", "raw", "exchange"])
     p.add_argument("--iface", required=True)
     p.add_argument("--dst-mac", default="ff:ff:ff:ff:ff:ff")
     p.add_argument("--count", type=int, default=1)
@@ -182,7 +201,9 @@ def main():
     p.add_argument("--gap-us", type=int, default=0)
     p.add_argument("--hexfile")
     a = p.parse_args()
-    {"echo": cmd_echo, "send": cmd_send, "capture": cmd_capture, "raw": cmd_raw}[a.cmd](a)
+    cmds = {"echo": cmd_echo, "send": cmd_send, "capture": cmd_capture, "raw": cmd_raw,
+            "exchange": cmd_exchange}
+    cmds[a.cmd](a)
 
 
 if __name__ == "__main__":
