@@ -50,7 +50,8 @@ export function summary(r: EngineReport): string {
     `byPassRT ${r.mode} on ${r.iface}: xdp ${r.xdp_mode}, bind ${r.bind_mode}, ` +
     `${r.elapsed.toFixed(1)} s`,
     `  rx ${t.rx_packets} packets ${t.rx_bytes} bytes; tx ${t.tx_packets} packets ` +
-    `${t.tx_bytes} bytes; dropped by mode ${t.app_dropped}`,
+    `${t.tx_bytes} bytes; dropped by mode ${t.app_dropped}; TX ring full ${t.tx_ring_full}; ` +
+    `drained at stop ${t.drained_at_stop}`,
     `  xdp program: redirected ${r.program.redirected}, passed ${r.program.passed}, ` +
     `dropped ${r.program.dropped}`,
     `  kernel: ${Object.entries(t.xdp_statistics).map(([k, v]) => `${k} ${v}`).join(", ")}`,

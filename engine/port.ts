@@ -56,6 +56,8 @@ export interface PortCounters {
   txKickErrors: number;
   /** recvfrom wake-ups issued for the FILL ring. */
   rxWakeups: number;
+  /** Frames still on the RX ring at shutdown, counted as received and freed by `drainRx`. */
+  drainedAtStop: number;
 }
 
 function ringMemory(struct: Uint8Array<ArrayBuffer>, words: number): RingMemory {
@@ -104,6 +106,7 @@ export class Port {
     txKicks: 0,
     txKickErrors: 0,
     rxWakeups: 0,
+    drainedAtStop: 0,
   };
 
   readonly #libc: LibcHandle;
@@ -302,6 +305,27 @@ export class Port {
   /** Kernel statistics of the socket (getsockopt XDP_STATISTICS). */
   statistics(): XdpStatistics {
     return readXdpStatistics(this.#libc, this.fd);
+  }
+
+  /**
+   * Shutdown: take every frame left on the RX ring back into the pool (counted as received and
+   * as `drainedAtStop`). Call after steering to this socket stopped, so the ring is quiet.
+   */
+  drainRx(): number {
+    const rx = this.#rx;
+    const k = rx.peek(rx.size);
+    const e = rx.entries, mask = rx.mask, start = rx.cursor, pool = this.pool;
+    let bytes = 0;
+    for (let i = 0; i < k; i++) {
+      const w = ((start + i) & mask) << 2;
+      bytes += e[w + 2];
+      pool.free(e[w]);
+    }
+    if (k > 0) rx.release(k);
+    this.counters.rxPackets += k;
+    this.counters.rxBytes += bytes;
+    this.counters.drainedAtStop += k;
+    return k;
   }
 
   /** Try to finish outstanding TX (kick and reclaim) for up to `ms` milliseconds. */

@@ -57,6 +57,7 @@ export interface QueueSnapshot {
   tx_kicks: number;
   rx_wakeups: number;
   app_dropped: number;
+  drained_at_stop: number;
   free_frames: number;
   xdp_statistics: XdpStatistics;
 }
@@ -247,6 +248,7 @@ export class Engine {
         tx_kicks: sum("tx_kicks"),
         rx_wakeups: sum("rx_wakeups"),
         app_dropped: sum("app_dropped"),
+        drained_at_stop: sum("drained_at_stop"),
         free_frames: sum("free_frames"),
         xdp_statistics: xs,
       },
@@ -302,6 +304,7 @@ export class Engine {
       tx_kicks: c?.txKicks ?? s[Slot.txKicks],
       rx_wakeups: c?.rxWakeups ?? s[Slot.rxWakeups],
       app_dropped: s[Slot.appDropped],
+      drained_at_stop: c?.drainedAtStop ?? 0,
       free_frames: s[Slot.poolFree],
       xdp_statistics: xs,
     };

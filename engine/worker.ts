@@ -35,6 +35,9 @@ export type WorkerMessage =
   }
   | { type: "error"; queue: number; message: string; errno: number; userError: boolean };
 
+/** How long to wait after removing the socket from xsks_map for in-flight redirects to land. */
+const QUIESCE_MS = 20;
+
 const scope = self as unknown as {
   onmessage: ((e: MessageEvent<WorkerStart>) => void) | null;
   postMessage(m: WorkerMessage): void;
@@ -60,6 +63,14 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
       zeroCopyFallback: port.zeroCopyFallback,
     });
     runLoop(port, loop, control, stats);
+    // Quiesce before the audit: no more steering into this socket, let in-flight XDP runs on
+    // other CPUs finish, then take back what is still on the RX ring and finish TX.
+    const unsteer = openLibbpf();
+    unsteer.symbols.bpf_map_delete_elem(xsksMapFd, Uint32Array.of(queue));
+    unsteer.close();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, QUIESCE_MS);
+    port.drainRx();
+    port.drainTx(200);
     const audit = port.audit();
     const xdpStatistics = port.statistics();
     const counters = { ...port.counters };
