@@ -312,20 +312,24 @@ export class Port {
    * as `drainedAtStop`). Call after steering to this socket stopped, so the ring is quiet.
    */
   drainRx(): number {
-    const rx = this.#rx;
-    const k = rx.peek(rx.size);
-    const e = rx.entries, mask = rx.mask, start = rx.cursor, pool = this.pool;
-    let bytes = 0;
-    for (let i = 0; i < k; i++) {
-      const w = ((start + i) & mask) << 2;
-      bytes += e[w + 2];
-      pool.free(e[w]);
+    const rx = this.#rx, mask = rx.mask, e = rx.entries, pool = this.pool;
+    let total = 0, k: number;
+    // peek() refreshes the producer index only once its cached entries are used up: loop.
+    while ((k = rx.peek(rx.size)) > 0) {
+      const start = rx.cursor;
+      let bytes = 0;
+      for (let i = 0; i < k; i++) {
+        const w = ((start + i) & mask) << 2;
+        bytes += e[w + 2];
+        pool.free(e[w]);
+      }
+      rx.release(k);
+      this.counters.rxPackets += k;
+      this.counters.rxBytes += bytes;
+      total += k;
     }
-    if (k > 0) rx.release(k);
-    this.counters.rxPackets += k;
-    this.counters.rxBytes += bytes;
-    this.counters.drainedAtStop += k;
-    return k;
+    this.counters.drainedAtStop += total;
+    return total;
   }
 
   /** Try to finish outstanding TX (kick and reclaim) for up to `ms` milliseconds. */
