@@ -35,7 +35,12 @@
  * @module
  */
 export { openPort, type Port, type PortCounters } from "./engine/port.ts";
-export { type BindMode, type PortOptions, resolvePortOptions } from "./engine/options.ts";
+export {
+  type BindMode,
+  type PortOptions,
+  type ResolvedPortOptions,
+  resolvePortOptions,
+} from "./engine/options.ts";
 export {
   attachedProgramId,
   insertSocket,
@@ -57,7 +62,8 @@ export { type LoopOptions, type Mode, MODES, runLoop, type TxOnlyFrame } from ".
 export { newControlBlock, newStatsBlock, Slot } from "./engine/stats.ts";
 export { readXdpStatistics, type XdpStatistics } from "./engine/xdp_stats.ts";
 export { BypassError } from "./engine/errors.ts";
-export { openLibbpf } from "./ffi/libbpf.ts";
+export { type Libbpf, LIBBPF_SYMBOLS, openLibbpf } from "./ffi/libbpf.ts";
+export { type Libc, LIBC_SYMBOLS, type LibcHandle, openLibc } from "./ffi/libc.ts";
 export * from "./ring/mod.ts";
 export * from "./mempool/mod.ts";
 export * from "./packet/mod.ts";

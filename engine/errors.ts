@@ -19,6 +19,7 @@ export class BypassError extends Error {
   /** errno behind the failure, when there was one. */
   readonly errno: number;
 
+  /** `message`: one line naming the problem and the fix. */
   constructor(message: string, errno = 0) {
     super(message);
     this.name = "BypassError";

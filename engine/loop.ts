@@ -18,11 +18,17 @@ export const MODES: readonly Mode[] = ["respond", "l2fwd", "rxdrop", "txonly"];
 
 /** What `txonly` sends. */
 export interface TxOnlyFrame {
+  /** Source MAC (normally the interface's own). */
   srcMac: Uint8Array;
+  /** Destination MAC. */
   dstMac: Uint8Array;
+  /** Source IPv4, host order. */
   srcIp: number;
+  /** Destination IPv4, host order. */
   dstIp: number;
+  /** UDP source port. */
   srcPort: number;
+  /** UDP destination port. */
   dstPort: number;
   /** Ethernet frame length without FCS (60..frame size - 256). */
   size: number;
@@ -30,6 +36,7 @@ export interface TxOnlyFrame {
 
 /** Options of {@link runLoop}. */
 export interface LoopOptions {
+  /** What the loop does with each packet. */
   mode: Mode;
   /** Packets per burst (1..1024, default 64). */
   burst: number;
@@ -39,6 +46,7 @@ export interface LoopOptions {
   count: number;
   /** respond: our IPv4 address (host order) and MAC. */
   ip: number;
+  /** respond: our MAC (replies go out with it as source). */
   mac: Uint8Array;
   /** txonly: the frame to send. */
   txFrame?: TxOnlyFrame;

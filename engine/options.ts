@@ -30,7 +30,7 @@ export interface PortOptions {
   xsksMapFd?: number;
 }
 
-/** {@link PortOptions} with every default applied. */
+/** {@link PortOptions} with every default applied (see {@link resolvePortOptions}). */
 export type ResolvedPortOptions = Required<Omit<PortOptions, "xsksMapFd">> & {
   xsksMapFd: number;
 };

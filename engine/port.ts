@@ -41,10 +41,13 @@ import { type PortOptions, type ResolvedPortOptions, resolvePortOptions } from "
 
 /** Per-port software counters. Plain numbers, updated once per burst. */
 export interface PortCounters {
+  /** Frames taken from the RX ring. */
   rxPackets: number;
+  /** Bytes of those frames. */
   rxBytes: number;
   /** Frames the kernel reported sent (COMPLETION ring), not merely queued. */
   txPackets: number;
+  /** Bytes of the completed frames. */
   txBytes: number;
   /** TX descriptors queued; `txQueued - txPackets` are in flight. */
   txQueued: number;

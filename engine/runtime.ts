@@ -47,37 +47,59 @@ export interface EngineOptions {
 
 /** Counters of one queue. */
 export interface QueueSnapshot {
+  /** RX queue number. */
   queue: number;
+  /** Frames received into user space. */
   rx_packets: number;
+  /** Their bytes. */
   rx_bytes: number;
+  /** Frames the kernel completed sending. */
   tx_packets: number;
+  /** Their bytes. */
   tx_bytes: number;
+  /** Frames queued on TX. */
   tx_queued: number;
+  /** Frames that did not fit the TX ring (freed by the built-in modes). */
   tx_ring_full: number;
+  /** sendto kicks. */
   tx_kicks: number;
+  /** recvfrom wake-ups of the FILL ring. */
   rx_wakeups: number;
+  /** Frames the mode dropped (respond: see drop_reasons). */
   app_dropped: number;
+  /** Frames left on the RX ring at shutdown, counted and freed. */
   drained_at_stop: number;
+  /** Frames in the mempool. */
   free_frames: number;
+  /** Kernel AF_XDP statistics of the socket. */
   xdp_statistics: XdpStatistics;
 }
 
 /** One reading of everything, as printed by the table and `--json`. */
 export interface EngineSnapshot {
+  /** Interface served. */
   iface: string;
+  /** Packet mode. */
   mode: string;
+  /** XDP attach mode in use: native or skb. */
   xdp_mode: string;
+  /** AF_XDP bind mode in use: zerocopy or copy. */
   bind_mode: string;
   /** Seconds since start. */
   elapsed: number;
+  /** Per queue. */
   queues: QueueSnapshot[];
+  /** Sums over the queues. */
   total: Omit<QueueSnapshot, "queue" | "xdp_statistics"> & { xdp_statistics: XdpStatistics };
+  /** XDP program counters. */
   program: ProgramCounters;
+  /** Frames the mode dropped, by reason name. */
   drop_reasons: Record<string, number>;
 }
 
 /** The final report: last snapshot plus audits. */
 export interface EngineReport extends EngineSnapshot {
+  /** Frame audit of each queue after the loops stopped. */
   audits: (FrameAudit & { queue: number })[];
   /** True when every queue's audit balanced. */
   balanced: boolean;

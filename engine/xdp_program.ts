@@ -33,15 +33,21 @@ export interface Steering {
 
 /** The program's counters, summed over CPUs. */
 export interface ProgramCounters {
+  /** Frames redirected to an AF_XDP socket. */
   redirected: number;
+  /** Frames left to the kernel stack (XDP_PASS). */
   passed: number;
+  /** Frames meant for user space but dropped: no socket on their queue. */
   dropped: number;
 }
 
 /** Options of {@link loadXdpProgram}. */
 export interface XdpProgramOptions {
+  /** Interface to attach to. */
   iface: string;
+  /** Attach mode (default auto: native, else skb). */
   mode?: XdpMode;
+  /** What to steer to user space. */
   steering: Steering;
   /** Path of the BPF object (default: build/xdp_steer.o). */
   objectPath?: string;

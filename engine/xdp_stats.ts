@@ -9,11 +9,17 @@ import { SOL_XDP, XDP_STATISTICS } from "../ffi/libxdp.ts";
 
 /** Kernel AF_XDP statistics (`struct xdp_statistics`). */
 export interface XdpStatistics {
+  /** Frames dropped for reasons other than invalid descriptors (e.g. frame too large). */
   rx_dropped: number;
+  /** Invalid descriptors on the FILL ring. */
   rx_invalid_descs: number;
+  /** Invalid descriptors on the TX ring. */
   tx_invalid_descs: number;
+  /** Frames dropped because the RX ring was full (the app did not keep up). */
   rx_ring_full: number;
+  /** Times the kernel found the FILL ring empty (no frame to receive into). */
   rx_fill_ring_empty_descs: number;
+  /** Times the kernel found the TX ring empty when kicked. */
   tx_ring_empty_descs: number;
 }
 

@@ -46,6 +46,7 @@ export class FrameTally {
   distinct = 0;
   private readonly seen: Uint8Array;
 
+  /** A tally over `frames` frames, none seen yet. */
   constructor(frames: number) {
     this.seen = new Uint8Array(frames);
   }

@@ -8,6 +8,7 @@
 
 /** Thrown when a frame is freed twice or an address does not belong to the pool. */
 export class FrameOwnershipError extends Error {
+  /** Say which frame and why. */
   constructor(message: string) {
     super(message);
     this.name = "FrameOwnershipError";
@@ -38,6 +39,7 @@ export class Mempool {
   private readonly inPool: Uint8Array;
   private top: number;
 
+  /** All `frames` frames start in the pool. */
   constructor(frames: number, frameSize: number) {
     if (!Number.isInteger(frames) || frames < 1 || frames > 1 << 20) {
       throw new RangeError(`frame count ${frames} must be between 1 and 1048576`);
@@ -112,6 +114,7 @@ export class Mempool {
     for (let i = 0; i < this.top; i++) visit(this.stack[i] >>> this.shift);
   }
 
+  /** Throw the ownership error for `addr`. */
   private reject(addr: number): never {
     const frame = addr >>> this.shift;
     throw new FrameOwnershipError(

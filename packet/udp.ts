@@ -10,9 +10,9 @@ import { IP_DF, IP_OFFMASK, IPPROTO_UDP, IPV4_HLEN, writeU32 } from "./ipv4.ts";
 /** UDP header length. */
 export const UDP_HLEN = 8;
 /** Length of the Ethernet + IPv4 (no options) + UDP headers. */
-export const UDP_FRAME_HLEN = 14 + IPV4_HLEN + UDP_HLEN;
+export const UDP_FRAME_HLEN: number = 14 + IPV4_HLEN + UDP_HLEN;
 /** Largest frame `writeUdpFrame` accepts: 14 + 65535 (IPv4 total length is 16 bits). */
-export const UDP_FRAME_MAX = 14 + 0xffff;
+export const UDP_FRAME_MAX: number = 14 + 0xffff;
 
 /** Addresses, ports and size of a frame built by `writeUdpFrame`. */
 export interface UdpFrameOptions {

@@ -30,7 +30,8 @@ export const ADDR_WORDS = 2;
 /** See {@link ADDR_WORDS}: `struct xdp_desc { u64 addr; u32 len; u32 options; }`. */
 export const DESC_WORDS = 4;
 
-abstract class XskRing {
+/** What producer and consumer rings share: the entry array, indices, mask and flags. */
+export abstract class XskRing {
   /** Entry array as u32 words: address low word at `slot * words`, high word next. */
   readonly entries: Uint32Array;
   /** `size - 1`. */
@@ -43,10 +44,14 @@ abstract class XskRing {
   cachedProd = 0;
   /** Our copy of the consumer index. */
   cachedCons = 0;
+  /** The shared producer index. */
   protected readonly producer: Uint32Array;
+  /** The shared consumer index. */
   protected readonly consumer: Uint32Array;
+  /** The shared flags word. */
   protected readonly flags: Uint32Array;
 
+  /** View the ring in `mem`; `words` is ADDR_WORDS or DESC_WORDS. */
   constructor(mem: RingMemory, words: number) {
     if (mem.size <= 0 || (mem.size & (mem.size - 1)) !== 0) {
       throw new RangeError(`ring size ${mem.size} is not a power of two`);
@@ -87,6 +92,7 @@ abstract class XskRing {
  * ```
  */
 export class ProdRing extends XskRing {
+  /** View the ring in `mem`; `words` is ADDR_WORDS or DESC_WORDS. */
   constructor(mem: RingMemory, words: number) {
     super(mem, words);
     this.cachedProd = Atomics.load(this.producer, 0);
@@ -138,6 +144,7 @@ export class ProdRing extends XskRing {
  * ```
  */
 export class ConsRing extends XskRing {
+  /** View the ring in `mem`; `words` is ADDR_WORDS or DESC_WORDS. */
   constructor(mem: RingMemory, words: number) {
     super(mem, words);
     this.cachedCons = Atomics.load(this.consumer, 0);
