@@ -3,7 +3,7 @@
  * bounded soak. Every case runs in namespaces of its own and checks nothing is left behind.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { Bypassrt, inNs, pktio, run, withTopology, xdpAttached } from "./_netns.ts";
+import { Bypassrt, pktio, run, withTopology, xdpAttached } from "./_netns.ts";
 import { inetChecksum, parseMac } from "../packet/mod.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
