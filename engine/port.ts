@@ -88,6 +88,8 @@ export class Port {
   readonly options: ResolvedPortOptions;
   /** The whole UMEM: packet bytes of address `a` with length `l` are `umem[a .. a + l)`. */
   readonly umem: Uint8Array;
+  /** The same memory as 16-bit words (for {@link macSwap16}; frame addresses are even). */
+  readonly umem16: Uint16Array;
   /** The frames not on a ring and not held by the caller. */
   readonly pool: Mempool;
   /** The socket fd (for poll, and for inserting into an XSKMAP). */
@@ -126,7 +128,6 @@ export class Port {
   /** Length of the frame queued on TX, by frame index: tx bytes are counted at completion. */
   readonly #txLen: Uint32Array;
   readonly #pollfd = new Uint8Array(8);
-  readonly #compAddrs: Uint32Array;
   #appHeld = 0;
   #closed = false;
   #txOutstanding = 0;
@@ -156,6 +157,11 @@ export class Port {
     this.#xdp = parts.xdp;
     this.#umemPtr = parts.umemPtr;
     this.umem = parts.umem;
+    this.umem16 = new Uint16Array(
+      parts.umem.buffer,
+      parts.umem.byteOffset,
+      parts.umem.length >>> 1,
+    );
     this.#umemHandle = parts.umemHandle;
     this.#xsk = parts.xsk;
     this.fd = parts.fd;
@@ -170,9 +176,11 @@ export class Port {
     this.#frameMask = ~(opts.frameSize - 1) >>> 0;
     this.#frameShift = Math.log2(opts.frameSize);
     this.#txLen = new Uint32Array(opts.frames);
-    this.#compAddrs = new Uint32Array(this.#comp.size);
     new DataView(this.#pollfd.buffer).setInt32(0, this.fd, true);
-    this.#refill(opts.fillFrames);
+    // Initial FILL: exactly `fillFrames` frames (later bursts top it up as frames come back).
+    const k = this.#fill.reserve(Math.min(opts.fillFrames, this.pool.available));
+    this.pool.allocToRing(this.#fill.entries, this.#fill.cursor, this.#fill.mask, k);
+    this.#fill.submit(k);
   }
 
   /**
@@ -182,7 +190,7 @@ export class Port {
    * when nothing arrived and the kernel asked for one).
    */
   rxBurst(addrs: Uint32Array, lens: Uint32Array, n: number): number {
-    if (this.options.fillFrames > 0) this.#refill(this.#fill.size);
+    if (this.options.fillFrames > 0) this.#refill(n);
     const rx = this.#rx;
     const k = rx.peek(n);
     if (k === 0) {
@@ -256,14 +264,11 @@ export class Port {
     const comp = this.#comp;
     const k = comp.peek(comp.size);
     if (k === 0) return 0;
-    const e = comp.entries, mask = comp.mask, start = comp.cursor, pool = this.pool;
+    const e = comp.entries, mask = comp.mask, start = comp.cursor;
     const txLen = this.#txLen, shift = this.#frameShift;
     let bytes = 0;
-    for (let i = 0; i < k; i++) {
-      const addr = e[((start + i) & mask) << 1];
-      bytes += txLen[addr >>> shift];
-      pool.free(addr);
-    }
+    for (let i = 0; i < k; i++) bytes += txLen[e[((start + i) & mask) << 1] >>> shift];
+    this.pool.freeFromRing(e, start, mask, k);
     comp.release(k);
     this.#txOutstanding -= k;
     this.counters.txPackets += k;
@@ -273,8 +278,7 @@ export class Port {
 
   /** Give `n` frames (`addrs[off..]`) back to the pool. */
   free(addrs: Uint32Array, off: number, n: number): void {
-    const pool = this.pool;
-    for (let i = 0; i < n; i++) pool.free(addrs[off + i]);
+    this.pool.freeBurst(addrs, off, n);
     this.#appHeld -= n;
   }
 
@@ -396,15 +400,17 @@ export class Port {
     this.#libc.close();
   }
 
-  /** Post up to `max` pool frames to the FILL ring. */
-  #refill(max: number): void {
-    const fill = this.#fill;
-    const want = this.pool.available < max ? this.pool.available : max;
+  /**
+   * Post pool frames to the FILL ring, as many as fit. `hint` is the burst size: the kernel's
+   * consumer index is re-read only when fewer than that many slots are known to be free.
+   */
+  #refill(hint: number): void {
+    const fill = this.#fill, pool = this.pool;
+    const free = fill.freeSlots(hint);
+    const want = pool.available < free ? pool.available : free;
     if (want === 0) return;
     const k = fill.reserve(want);
-    if (k === 0) return;
-    const e = fill.entries, mask = fill.mask, start = fill.cursor, pool = this.pool;
-    for (let i = 0; i < k; i++) e[((start + i) & mask) << 1] = pool.alloc();
+    pool.allocToRing(fill.entries, fill.cursor, fill.mask, k);
     fill.submit(k);
   }
 }

@@ -95,7 +95,53 @@ export class Mempool {
 
   /** Return `n` frames named by `addrs[off..]`. */
   freeBurst(addrs: Uint32Array, off: number, n: number): void {
-    for (let i = 0; i < n; i++) this.free(addrs[off + i]);
+    const stack = this.stack, inPool = this.inPool, shift = this.shift, frames = this.frames;
+    let top = this.top;
+    for (let i = 0; i < n; i++) {
+      const frame = addrs[off + i] >>> shift;
+      if (frame >= frames || inPool[frame] !== 0) {
+        this.top = top;
+        this.reject(addrs[off + i]);
+      }
+      inPool[frame] = 1;
+      stack[top++] = frame << shift;
+    }
+    this.top = top;
+  }
+
+  /**
+   * Move `n` frames (the caller checked `available >= n`) to ring slots `cursor .. cursor+n-1`
+   * of an address ring (FILL): slot `i` is `entries[(i & mask) * 2]`, high word left 0.
+   */
+  allocToRing(entries: Uint32Array, cursor: number, mask: number, n: number): void {
+    const stack = this.stack, inPool = this.inPool, shift = this.shift;
+    let top = this.top;
+    for (let i = 0; i < n; i++) {
+      const addr = stack[--top];
+      inPool[addr >>> shift] = 0;
+      entries[((cursor + i) & mask) << 1] = addr;
+    }
+    this.top = top;
+  }
+
+  /**
+   * Take back `n` frames named by ring slots `cursor .. cursor+n-1` of an address ring
+   * (COMPLETION), with the same checks as {@link Mempool.free}.
+   */
+  freeFromRing(entries: Uint32Array, cursor: number, mask: number, n: number): void {
+    const stack = this.stack, inPool = this.inPool, shift = this.shift, frames = this.frames;
+    let top = this.top;
+    for (let i = 0; i < n; i++) {
+      const addr = entries[((cursor + i) & mask) << 1];
+      const frame = addr >>> shift;
+      if (frame >= frames || inPool[frame] !== 0) {
+        this.top = top;
+        this.reject(addr);
+      }
+      inPool[frame] = 1;
+      stack[top++] = frame << shift;
+    }
+    this.top = top;
   }
 
   /** Whether the frame holding `addr` is in the pool. */

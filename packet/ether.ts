@@ -42,6 +42,31 @@ export function etherType(buf: Uint8Array, off: number, len: number): number {
  * macSwap(umem, off); // dst <-> src
  * ```
  */
+/**
+ * Swap destination and source MAC in place through a 16-bit view of the same memory: three
+ * 16-bit swaps instead of six byte swaps. `off` is a byte offset and must be even (AF_XDP
+ * frames always are: they start at a frame boundary plus the 256-byte headroom).
+ *
+ * @example
+ * ```ts
+ * import { macSwap16 } from "./ether.ts";
+ * const frame = new Uint8Array(14);
+ * frame.set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+ * macSwap16(new Uint16Array(frame.buffer), 0);
+ * frame[0]; // 7
+ * ```
+ */
+export function macSwap16(u16: Uint16Array, off: number): void {
+  const i = off >>> 1;
+  const a = u16[i], b = u16[i + 1], c = u16[i + 2];
+  u16[i] = u16[i + 3];
+  u16[i + 1] = u16[i + 4];
+  u16[i + 2] = u16[i + 5];
+  u16[i + 3] = a;
+  u16[i + 4] = b;
+  u16[i + 5] = c;
+}
+
 export function macSwap(buf: Uint8Array, off: number): void {
   for (let i = 0; i < ETH_ALEN; i++) {
     const t = buf[off + i];

@@ -34,6 +34,7 @@ export {
   isZeroMac,
   macEquals,
   macSwap,
+  macSwap16,
   writeMac,
 } from "./ether.ts";
 export {
