@@ -32,21 +32,17 @@ export async function statusCommand(o: { iface: string; json?: boolean }): Promi
       const maps = await Promise.all(
         ((p.map_ids ?? []) as number[]).map(async (id) => {
           const m = await sh("bpftool", "-j", "map", "show", "id", String(id));
-          return m.code === 0 ? JSON.parse(m.stdout).name : `id ${id}`;
+          return { id, name: m.code === 0 ? JSON.parse(m.stdout).name as string : `id ${id}` };
         }),
       );
-      out.maps = maps;
+      out.maps = maps.map((m) => m.name);
     }
     const links = await sh("bpftool", "-j", "link", "show");
     if (links.code === 0) {
       const l = (JSON.parse(links.stdout) as { id: number; prog_id: number; type: string }[])
         .find((x) => x.prog_id === xdp.prog!.id);
       out.link_id = l?.id ?? null;
-    }
-    const socks = await sh("ss", "-a", "-0", "-p");
-    out.note = "AF_XDP sockets are bound per queue; byPassRT holds one per served queue";
-    if (socks.code === 0) {
-      out.xdp_socket_lines = socks.stdout.split("\n").filter((l) => /xdp/i.test(l)).length;
+      if (l) out.held_by = linkHolders(l.id);
     }
   }
   if (o.json) {
@@ -64,6 +60,31 @@ export async function statusCommand(o: { iface: string; json?: boolean }): Promi
       `attached in ${out.mode} mode${
         out.link_id ? ` via bpf_link ${out.link_id}` : " (no bpf_link: legacy attach)"
       }; ` +
-      `maps: ${((out.maps as string[]) ?? []).join(", ") || "none"}`,
+      `maps: ${((out.maps as string[]) ?? []).join(", ") || "none"}` +
+      (out.held_by
+        ? `; held by ${
+          (out.held_by as { pid: number; comm: string }[]).map((h) => `${h.comm}[${h.pid}]`)
+            .join(", ")
+        } (its AF_XDP sockets: one per served queue, listed in its own table/JSON)`
+        : ""),
   );
+}
+
+/** Processes holding bpf_link `linkId` (found through /proc/PID/fdinfo; needs root). */
+function linkHolders(linkId: number): { pid: number; comm: string }[] {
+  const out: { pid: number; comm: string }[] = [];
+  for (const proc of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(proc.name)) continue;
+    try {
+      for (const fd of Deno.readDirSync(`/proc/${proc.name}/fdinfo`)) {
+        const info = Deno.readTextFileSync(`/proc/${proc.name}/fdinfo/${fd.name}`);
+        if (new RegExp(`^link_id:\\s+${linkId}$`, "m").test(info)) {
+          const comm = Deno.readTextFileSync(`/proc/${proc.name}/comm`).trim();
+          out.push({ pid: Number(proc.name), comm });
+          break;
+        }
+      }
+    } catch { /* process gone or not ours to read */ }
+  }
+  return out;
 }

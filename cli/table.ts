@@ -14,8 +14,8 @@ function n(v: number): string {
   return v.toLocaleString("en-US");
 }
 
-/** Render a snapshot as a table (string). */
-export function renderTable(s: EngineSnapshot, r: Rates): string {
+/** Render a snapshot as a table (string); rates per queue come from `prev`. */
+export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot): string {
   const t = new Table({
     head: [
       "queue",
@@ -23,6 +23,8 @@ export function renderTable(s: EngineSnapshot, r: Rates): string {
       "TX pkts",
       "RX pps",
       "TX pps",
+      "RX Mb/s",
+      "TX Mb/s",
       "rx_dropped",
       "rx_ring_full",
       "fill_empty",
@@ -32,12 +34,16 @@ export function renderTable(s: EngineSnapshot, r: Rates): string {
     ],
     style: { head: [], border: [] },
   });
-  const row = (name: string, q: EngineSnapshot["total"], rx: string, tx: string) => [
+  const dt = prev ? s.elapsed - prev.elapsed : s.elapsed;
+  const per = (cur: number, old: number | undefined) => (dt > 0 ? (cur - (old ?? 0)) / dt : 0);
+  const row = (name: string, q: EngineSnapshot["total"], p?: EngineSnapshot["total"]) => [
     name,
     n(q.rx_packets),
     n(q.tx_packets),
-    rx,
-    tx,
+    n(Math.round(per(q.rx_packets, p?.rx_packets))),
+    n(Math.round(per(q.tx_packets, p?.tx_packets))),
+    (per(q.rx_bytes, p?.rx_bytes) * 8 / 1e6).toFixed(1),
+    (per(q.tx_bytes, p?.tx_bytes) * 8 / 1e6).toFixed(1),
     n(q.xdp_statistics.rx_dropped),
     n(q.xdp_statistics.rx_ring_full),
     n(q.xdp_statistics.rx_fill_ring_empty_descs),
@@ -45,14 +51,17 @@ export function renderTable(s: EngineSnapshot, r: Rates): string {
     `${q.xdp_statistics.rx_invalid_descs}/${q.xdp_statistics.tx_invalid_descs}`,
     n(q.free_frames),
   ];
-  for (const q of s.queues) t.push(row(String(q.queue), q, "", ""));
-  t.push(row("total", s.total, n(r.rx_pps), n(r.tx_pps)));
+  for (const q of s.queues) {
+    t.push(row(String(q.queue), q, prev?.queues.find((x) => x.queue === q.queue)));
+  }
+  t.push(row("total", s.total, prev?.total));
   const drops = Object.entries(s.drop_reasons).map(([k, v]) => `${k}=${v}`).join(" ");
   return [
     `byPassRT  ${s.mode} on ${s.iface}   xdp ${s.xdp_mode}   bind ${s.bind_mode}   ` +
     `up ${s.elapsed.toFixed(0)} s`,
     t.toString(),
-    `RX ${r.rx_mbps} Mbit/s   TX ${r.tx_mbps} Mbit/s   XDP program: redirected ` +
+    `total RX ${n(r.rx_pps)} pps ${r.rx_mbps} Mbit/s   TX ${n(r.tx_pps)} pps ${r.tx_mbps} Mbit/s`,
+    `XDP program: redirected ` +
     `${n(s.program.redirected)}  passed ${n(s.program.passed)}  dropped ${n(s.program.dropped)}`,
     `dropped by mode: ${n(s.total.app_dropped)}${drops ? `  (${drops})` : ""}`,
     "Ctrl-C: stop, print summary, detach",
@@ -63,11 +72,14 @@ export function renderTable(s: EngineSnapshot, r: Rates): string {
 export class LiveTable {
   #drawn = false;
 
+  #prev?: EngineSnapshot;
+
   /** Draw (or redraw over the previous drawing). */
   draw(s: EngineSnapshot, r: Rates): void {
-    const body = renderTable(s, r).replaceAll("\n", "\x1b[K\n") + "\x1b[K\n\x1b[J";
+    const body = renderTable(s, r, this.#prev).replaceAll("\n", "\x1b[K\n") + "\x1b[K\n\x1b[J";
     const prefix = this.#drawn ? "\x1b[H" : "\x1b[2J\x1b[H\x1b[?25l";
     this.#drawn = true;
+    this.#prev = s;
     Deno.stdout.writeSync(enc.encode(prefix + body));
   }
 

@@ -247,7 +247,9 @@ export class Port {
 
   /** Kick the TX path if frames are outstanding and the kernel wants a wake-up (one sendto). */
   kick(): void {
-    if (this.#txOutstanding === 0 || !this.#tx.needsWakeup()) return;
+    // Nothing queued, the kernel did not ask, or it already took every descriptor (the frames
+    // are on their way to COMPLETION): no system call.
+    if (this.#txOutstanding === 0 || !this.#tx.needsWakeup() || this.#tx.pending() === 0) return;
     this.counters.txKicks++;
     const r = this.#libc.fn.sendto(this.fd, null, 0n, MSG_DONTWAIT, null, 0);
     if (r < 0) {
