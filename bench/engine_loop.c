@@ -1,12 +1,17 @@
-// The l2fwd engine loop of bench/engine_loop.ts in C, over the same kind of in-memory rings: a
-// fake kernel delivers a burst (FILL -> RX, 18 header bytes written per packet), the application
-// does rx burst -> MAC swap -> tx burst (which first reclaims COMPLETION into the mempool), and the
+// The l2fwd engine loop of bench/engine_loop.ts in C, over the same in-memory rings: the fake
+// kernel delivers a burst (FILL -> RX, 18 header bytes written per packet), the application does
+// rx burst -> MAC swap -> tx burst (which first reclaims COMPLETION into the mempool), and the
 // fake kernel transmits (TX -> COMPLETION). Rings use libxdp's cached-index algorithm (acquire
 // load of the other side's index only when the cache runs out, release store once per burst);
 // the mempool is the same LIFO stack with an in-pool byte per frame; sizes are byPassRT's
 // defaults (4096 frames of 2048 bytes, rings of 2048). No libxdp, no system calls.
 //
-// Build: gcc -O2 -o build/engine_loop bench/engine_loop.c
+// The fake kernel (UMEM, ring memory, fk_deliver/fk_transmit) is build/libfakekernel.so, built
+// from bench/fake_kernel.c: the same library bench/engine_loop.ts calls through Deno.dlopen, so
+// both engines run identical kernel code and both pay one call into it per kernel step.
+//
+// Build: gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so bench/fake_kernel.c
+//        gcc -O2 -o build/engine_loop bench/engine_loop.c -Lbuild -lfakekernel '-Wl,-rpath,$ORIGIN'
 // Run:   build/engine_loop [packets=50000000] [burst=64]
 // Prints: c: packets=N burst=B ns_per_pkt=X mpps=Y ...
 #define _GNU_SOURCE
@@ -15,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "fake_kernel.h"
 
 #define FRAMES 4096u
 #define FRAME_SIZE 2048u
@@ -30,13 +37,6 @@ struct xdp_desc {
   uint32_t options;
 };
 
-// Shared part of a ring: each index on its own cache line, like the kernel's mmap layout.
-struct ring_shared {
-  _Alignas(64) uint32_t producer;
-  _Alignas(64) uint32_t consumer;
-  _Alignas(64) uint32_t flags;
-};
-
 // Our view (struct xsk_ring_prod / xsk_ring_cons).
 struct ring {
   uint32_t cached_prod, cached_cons, mask, size, cursor;
@@ -44,14 +44,15 @@ struct ring {
   void *entries;
 };
 
-static void ring_init(struct ring *r, struct ring_shared *s, void *entries, int prod_side) {
-  memset(s, 0, sizeof(*s));
-  r->size = RING_SIZE;
-  r->mask = RING_SIZE - 1;
+// View ring `which` of fake kernel `kid` (the memory libxdp would have mmapped).
+static void ring_init(struct ring *r, int32_t kid, uint32_t which, int prod_side) {
+  struct fk_ring_shared *s = fk_ring_shared(kid, which);
+  r->size = fk_ring_size(kid, which);
+  r->mask = r->size - 1;
   r->producer = &s->producer;
   r->consumer = &s->consumer;
   r->flags = &s->flags;
-  r->entries = entries;
+  r->entries = fk_ring_entries(kid, which);
   r->cached_prod = *r->producer;
   r->cached_cons = *r->consumer + (prod_side ? r->size : 0);
   r->cursor = 0;
@@ -122,11 +123,9 @@ static inline void pool_free(uint64_t addr) {
   pool_stack[pool_top++] = frame << FRAME_SHIFT;
 }
 
-// The "UMEM" and rings.
+// The fake kernel, its UMEM, and our views of its rings.
+static int32_t kid;
 static uint8_t *umem;
-static struct ring_shared sh_fill, sh_comp, sh_rx, sh_tx;
-static uint64_t fill_entries[RING_SIZE], comp_entries[RING_SIZE];
-static struct xdp_desc rx_entries[RING_SIZE], tx_entries[RING_SIZE];
 static struct ring fill, comp, rx, tx;
 
 // Port state and counters (as byPassRT's Port).
@@ -223,64 +222,15 @@ static inline void mac_swap(uint8_t *p) {
   }
 }
 
-// Fake kernel: the same plain index code as bench/fake_kernel.ts.
-static uint32_t k_seq;
-static uint64_t k_delivered, k_transmitted, k_transmitted_bytes;
-
-static inline uint32_t kernel_deliver(uint32_t n, uint32_t len) {
-  uint32_t fc = sh_fill.consumer, rp = sh_rx.producer;
-  uint32_t avail = sh_fill.producer - fc;
-  uint32_t room = RING_SIZE - (rp - sh_rx.consumer);
-  uint32_t k = n < avail ? n : avail;
-  if (room < k) k = room;
-  for (uint32_t i = 0; i < k; i++) {
-    uint64_t pkt = (fill_entries[(fc + i) & (RING_SIZE - 1)] & ~(uint64_t)(FRAME_SIZE - 1)) +
-                   HEADROOM;
-    struct xdp_desc *d = &rx_entries[(rp + i) & (RING_SIZE - 1)];
-    d->addr = pkt;
-    d->len = len;
-    d->options = 0;
-    uint8_t *p = umem + pkt;
-    p[0] = 0x02, p[1] = 0, p[2] = 0, p[3] = 0, p[4] = 0, p[5] = 0xd1;
-    p[6] = 0x02, p[7] = 0, p[8] = 0, p[9] = 0, p[10] = 0, p[11] = 0x51;
-    p[12] = 0x08, p[13] = 0x00;
-    p[14] = (uint8_t)k_seq, p[15] = (uint8_t)(k_seq >> 8);
-    p[16] = (uint8_t)(k_seq >> 16), p[17] = (uint8_t)(k_seq >> 24);
-    k_seq++;
-  }
-  sh_fill.consumer = fc + k;
-  sh_rx.producer = rp + k;
-  k_delivered += k;
-  return k;
-}
-
-static inline uint32_t kernel_transmit(void) {
-  uint32_t tc = sh_tx.consumer, cp = sh_comp.producer;
-  uint32_t avail = sh_tx.producer - tc;
-  uint32_t room = RING_SIZE - (cp - sh_comp.consumer);
-  uint32_t k = avail < room ? avail : room;
-  uint64_t bytes = 0;
-  for (uint32_t i = 0; i < k; i++) {
-    const struct xdp_desc *d = &tx_entries[(tc + i) & (RING_SIZE - 1)];
-    comp_entries[(cp + i) & (RING_SIZE - 1)] = d->addr;
-    bytes += d->len;
-  }
-  sh_tx.consumer = tc + k;
-  sh_comp.producer = cp + k;
-  k_transmitted += k;
-  k_transmitted_bytes += bytes;
-  return k;
-}
-
 static uint64_t l2fwd_bursts(uint32_t *addrs, uint32_t *lens, uint32_t burst, uint64_t iters) {
   uint64_t pkts = 0;
   for (uint64_t it = 0; it < iters; it++) {
-    kernel_deliver(burst, PKT_LEN);
+    fk_deliver(kid, burst, PKT_LEN);
     uint32_t n = rx_burst(addrs, lens, burst);
     for (uint32_t i = 0; i < n; i++) mac_swap(umem + addrs[i]);
     uint32_t sent = tx_burst(addrs, lens, n);
     if (sent < n) port_free(addrs + sent, n - sent);
-    kernel_transmit();
+    fk_transmit(kid);
     pkts += n;
   }
   return pkts;
@@ -299,13 +249,16 @@ int main(int argc, char **argv) {
     fprintf(stderr, "usage: engine_loop [packets >= burst] [burst 1..%u]\n", MAX_BURST);
     return 2;
   }
-  umem = aligned_alloc(4096, (size_t)FRAMES * FRAME_SIZE);
-  if (!umem) return 1;
-  memset(umem, 0, (size_t)FRAMES * FRAME_SIZE);
-  ring_init(&fill, &sh_fill, fill_entries, 1);
-  ring_init(&comp, &sh_comp, comp_entries, 0);
-  ring_init(&rx, &sh_rx, rx_entries, 0);
-  ring_init(&tx, &sh_tx, tx_entries, 1);
+  kid = fk_create(FRAMES, FRAME_SIZE, RING_SIZE, RING_SIZE, 0);
+  if (kid < 0) {
+    fprintf(stderr, "fk_create failed\n");
+    return 1;
+  }
+  umem = fk_umem(kid);
+  ring_init(&fill, kid, FK_FILL, 1);
+  ring_init(&comp, kid, FK_COMP, 0);
+  ring_init(&rx, kid, FK_RX, 0);
+  ring_init(&tx, kid, FK_TX, 1);
   pool_init();
   refill(fill_frames);
 
@@ -318,16 +271,16 @@ int main(int argc, char **argv) {
   double ns = (t1 - t0) / (double)done;
 
   uint64_t total = warm + done;
+  uint64_t k_transmitted = fk_stats(kid)->transmitted;
   if (c_rx_packets != total || c_tx_queued != total || k_transmitted != total) {
     fprintf(stderr, "lost packets: rx %llu tx %llu sent %llu\n", (unsigned long long)c_rx_packets,
             (unsigned long long)c_tx_queued, (unsigned long long)k_transmitted);
     return 1;
   }
   // Frame audit: pool + FILL + RX + app + TX + COMPLETION == FRAMES.
-  int64_t seen = (int64_t)pool_top + (uint32_t)(sh_fill.producer - sh_fill.consumer) +
-                 (uint32_t)(sh_rx.producer - sh_rx.consumer) + app_held +
-                 (uint32_t)(sh_tx.producer - sh_tx.consumer) +
-                 (uint32_t)(sh_comp.producer - sh_comp.consumer);
+#define PENDING(r) (uint32_t)(*(r).producer - *(r).consumer)
+  int64_t seen = (int64_t)pool_top + PENDING(fill) + PENDING(rx) + app_held + PENDING(tx) +
+                 PENDING(comp);
   if (seen != FRAMES) {
     fprintf(stderr, "frame audit failed: %lld of %u\n", (long long)seen, FRAMES);
     return 1;
@@ -337,6 +290,6 @@ int main(int argc, char **argv) {
   printf("c: packets=%llu burst=%u ns_per_pkt=%.2f mpps=%.2f tx_completed=%llu audit=balanced "
          "sample=%u\n",
          (unsigned long long)done, burst, ns, 1e3 / ns, (unsigned long long)c_tx_packets, sample);
-  free(umem);
+  fk_destroy(kid);
   return 0;
 }

@@ -5,6 +5,10 @@
  * pool. No NIC, no system call (NEED_WAKEUP stays clear): this measures the TypeScript runtime's
  * own cost per packet. `bench/engine_loop.c` is the same loop in C.
  *
+ * The fake kernel is C on both sides: `deliver`/`transmit` are one FFI call each into
+ * `build/libfakekernel.so` (`bench/fake_kernel.c`), the library the C loop links, much as a real
+ * engine pays one system call per burst into a C kernel. So the TS/C ratio compares the engines.
+ *
  * Run: `deno run -A bench/engine_loop.ts [packets=50000000] [burst=64]`. Prints
  * `ts: packets=N burst=B ns_per_pkt=X mpps=Y`; the measured section is bracketed by the lines
  * `== measure begin` / `== measure end` so that `--v8-flags=--trace-gc` lines between them can be

@@ -1,8 +1,12 @@
 /**
- * A fake AF_XDP kernel for tests and benchmarks: the four rings (FILL, COMPLETION, RX, TX) and the
- * UMEM over plain ArrayBuffers, plus the kernel's side of the rings written as plain typed-array
- * code. `fakePort` builds a real {@link Port} over it with stub libc/libxdp handles, so the whole
- * rx → process → tx → complete path runs without a NIC, privileges or FFI.
+ * A fake AF_XDP kernel for tests and benchmarks: the four rings (FILL, COMPLETION, RX, TX), the
+ * UMEM and the kernel's side of the rings. The kernel itself is C (`bench/fake_kernel.c`, built
+ * into `build/libfakekernel.so` and called through `Deno.dlopen`), the very code that
+ * `bench/engine_loop.c` links too, so the TS/C engine benchmark compares the engines rather than
+ * two fake kernels; like a real kernel it costs the engine one call per burst. The library owns
+ * the ring and UMEM memory; this module views it once through `Deno.UnsafePointerView`.
+ * `fakePort` builds a real {@link Port} over it with stub libc/libxdp handles, so the whole
+ * rx → process → tx → complete path runs without a NIC or privileges (FFI is needed: run with -A).
  *
  * Kernel semantics modelled (aligned UMEM mode):
  * - `deliver(n, len)`: for each packet take one address from FILL, mask it to its frame, and
@@ -11,7 +15,9 @@
  * - `transmit()`: consume every TX descriptor and produce its address on COMPLETION (as much as
  *   COMPLETION has room for).
  *
- * Neither allocates, so they can sit in a benchmark loop.
+ * Neither allocates, so they can sit in a benchmark loop. If the library is missing or older than
+ * its source, loading this module's kernel builds it with gcc (`bash scripts/bench-engine.sh`
+ * builds it too).
  *
  * @module
  */
@@ -29,6 +35,99 @@ export const FAKE_DST_MAC: readonly number[] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x
 export const FAKE_SRC_MAC: readonly number[] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x51];
 /** Offset of the u32 (little-endian) sequence number `deliver` stamps after the ethertype. */
 export const FAKE_SEQ_OFFSET = 14;
+
+const LIB_URL = new URL("../build/libfakekernel.so", import.meta.url);
+const SOURCES = ["fake_kernel.c", "fake_kernel.h"].map((f) => new URL(`./${f}`, import.meta.url));
+/** The command that builds the library (what {@link loadFakeKernelLib} runs when needed). */
+export const FAKE_KERNEL_BUILD =
+  "gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so bench/fake_kernel.c";
+
+const SYMBOLS = {
+  fk_create: { parameters: ["u32", "u32", "u32", "u32", "u32"], result: "i32" },
+  fk_deliver: { parameters: ["i32", "u32", "u32"], result: "u32" },
+  fk_transmit: { parameters: ["i32"], result: "u32" },
+  fk_umem: { parameters: ["i32"], result: "pointer" },
+  fk_ring_shared: { parameters: ["i32", "u32"], result: "pointer" },
+  fk_ring_entries: { parameters: ["i32", "u32"], result: "pointer" },
+  fk_ring_size: { parameters: ["i32", "u32"], result: "u32" },
+  fk_stats: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+/** The fake kernel's C functions. */
+export type FakeKernelLib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
+
+/** Ring numbers of the C accessors (FK_FILL etc. in bench/fake_kernel.h). */
+const FK_FILL = 0, FK_COMP = 1, FK_RX = 2, FK_TX = 3;
+/** Offsets of the consumer and flags words in `struct fk_ring_shared` (one cache line each). */
+const SHARED_CONSUMER = 64, SHARED_FLAGS = 128;
+
+let lib: FakeKernelLib | null = null;
+
+function mtime(url: URL): number {
+  try {
+    return Deno.statSync(url).mtime?.getTime() ?? 0;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return -1;
+    throw e;
+  }
+}
+
+function buildLib(): void {
+  const out = decodeURIComponent(LIB_URL.pathname);
+  const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
+  Deno.mkdirSync(new URL(".", LIB_URL), { recursive: true });
+  const tmp = `${out}.${Deno.pid}.tmp`;
+  const hint =
+    `build it with \`bash scripts/bench-engine.sh\` or, from ${root}, \`${FAKE_KERNEL_BUILD}\``;
+  let res: Deno.CommandOutput;
+  try {
+    res = new Deno.Command("gcc", {
+      args: [
+        "-O2",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-shared",
+        "-fPIC",
+        "-o",
+        tmp,
+        "bench/fake_kernel.c",
+      ],
+      cwd: root,
+      stdout: "piped",
+      stderr: "piped",
+    }).outputSync();
+  } catch (e) {
+    throw new Error(
+      `fake kernel: ${out} is missing or stale and gcc could not run (${e}); ${hint}`,
+    );
+  }
+  if (!res.success) {
+    const err = new TextDecoder().decode(res.stderr);
+    throw new Error(`fake kernel: building ${out} failed; ${hint}\n${err}`);
+  }
+  Deno.renameSync(tmp, out); // atomic: a concurrent build or a process using the old one is fine
+}
+
+/**
+ * Open `build/libfakekernel.so` (once per process), first building it with gcc when it is
+ * missing or older than `bench/fake_kernel.c`/`.h`. Throws a clear error when that fails.
+ */
+export function loadFakeKernelLib(): FakeKernelLib {
+  if (lib) return lib;
+  const built = mtime(LIB_URL);
+  const src = Math.max(...SOURCES.map(mtime));
+  if (built < 0 || src > built) buildLib();
+  try {
+    lib = Deno.dlopen(LIB_URL, SYMBOLS).symbols;
+  } catch (e) {
+    throw new Error(
+      `fake kernel: cannot open ${decodeURIComponent(LIB_URL.pathname)} (${e}); build it with ` +
+        `\`bash scripts/bench-engine.sh\` or \`${FAKE_KERNEL_BUILD}\``,
+    );
+  }
+  return lib;
+}
 
 /** One ring: its shared memory, and the kernel's typed views of it. */
 export class FakeRing {
@@ -49,26 +148,28 @@ export class FakeRing {
   /** u32 words per entry (2 for addresses, 4 for descriptors). */
   readonly words: number;
 
-  /** A ring of `size` entries of `words` u32 with both indices starting at `start`. */
-  constructor(size: number, words: number, start = 0) {
-    this.mem = {
+  /**
+   * A ring of `size` entries of `words` u32 with both indices starting at `start`, over `mem`
+   * (e.g. the C kernel's memory) or, without it, over fresh ArrayBuffers.
+   */
+  constructor(size: number, words: number, start = 0, mem?: RingMemory) {
+    this.mem = mem ?? {
       producer: new ArrayBuffer(4),
       consumer: new ArrayBuffer(4),
       flags: new ArrayBuffer(4),
       ring: new ArrayBuffer(size * words * 4),
       size,
     };
-    this.producer = new Uint32Array(this.mem.producer);
-    this.consumer = new Uint32Array(this.mem.consumer);
-    this.flags = new Uint32Array(this.mem.flags);
-    this.entries = new Uint32Array(this.mem.ring);
+    this.producer = new Uint32Array(this.mem.producer, 0, 1);
+    this.consumer = new Uint32Array(this.mem.consumer, 0, 1);
+    this.flags = new Uint32Array(this.mem.flags, 0, 1);
+    this.entries = new Uint32Array(this.mem.ring, 0, size * words);
     this.size = size;
     this.mask = size - 1;
     this.words = words;
     this.producer[0] = start >>> 0;
     this.consumer[0] = start >>> 0;
   }
-
   /** Entries produced and not yet consumed. */
   count(): number {
     return (this.producer[0] - this.consumer[0]) >>> 0;
@@ -127,7 +228,10 @@ export interface FakeKernelOptions {
   startIndex?: number;
 }
 
-/** The kernel side of one AF_XDP socket and its UMEM. */
+/**
+ * The kernel side of one AF_XDP socket and its UMEM, in C (`bench/fake_kernel.c`). Its memory is
+ * never freed: a process makes only a handful of these.
+ */
 export class FakeKernel {
   /** The UMEM. */
   readonly umem: Uint8Array<ArrayBuffer>;
@@ -143,102 +247,93 @@ export class FakeKernel {
   readonly rx: FakeRing;
   /** TX ring (application produces, kernel consumes). */
   readonly tx: FakeRing;
-  /** Packets put on RX so far. */
-  delivered = 0;
-  /** Packets `deliver` was asked for but could not deliver (FILL empty or RX full). */
-  dropped = 0;
-  /** Packets moved from TX to COMPLETION so far. */
-  transmitted = 0;
-  /** Sum of the lengths of the transmitted descriptors. */
-  transmittedBytes = 0;
-  /** Sequence number stamped into the next delivered packet. */
-  seq = 0;
-  readonly #frameMask: number;
+  readonly #id: number;
+  readonly #deliver: FakeKernelLib["fk_deliver"];
+  readonly #transmit: FakeKernelLib["fk_transmit"];
+  /** `struct fk_stats` as u32 words: four u64 counters (lo, hi), then seq. */
+  readonly #stats: Uint32Array;
 
   constructor(opts: FakeKernelOptions = {}) {
+    const fk = loadFakeKernelLib();
     this.frames = opts.frames ?? 4096;
     this.frameSize = opts.frameSize ?? 2048;
     const rxSize = opts.rxSize ?? 2048, txSize = opts.txSize ?? 2048;
-    const start = opts.startIndex ?? 0;
-    this.umem = new Uint8Array(this.frames * this.frameSize);
-    this.fill = new FakeRing(rxSize, ADDR_WORDS, start);
-    this.rx = new FakeRing(rxSize, DESC_WORDS, start);
-    this.tx = new FakeRing(txSize, DESC_WORDS, start);
-    this.comp = new FakeRing(txSize, ADDR_WORDS, start);
-    this.#frameMask = ~(this.frameSize - 1) >>> 0;
+    const start = (opts.startIndex ?? 0) >>> 0;
+    const id = fk.fk_create(this.frames, this.frameSize, rxSize, txSize, start);
+    if (id < 0) {
+      throw new RangeError(
+        `fake kernel: cannot create ${this.frames} frames of ${this.frameSize} bytes, rings ` +
+          `${rxSize}/${txSize} (sizes must be powers of two, frames >= 512 bytes)`,
+      );
+    }
+    this.#id = id;
+    this.#deliver = fk.fk_deliver;
+    this.#transmit = fk.fk_transmit;
+    const buf = (p: Deno.PointerValue, len: number, off = 0) =>
+      Deno.UnsafePointerView.getArrayBuffer(p!, len, off);
+    this.umem = new Uint8Array(buf(fk.fk_umem(id), this.frames * this.frameSize));
+    this.#stats = new Uint32Array(buf(fk.fk_stats(id), 40));
+    const ring = (which: number, words: number) => {
+      const size = fk.fk_ring_size(id, which);
+      const sh = fk.fk_ring_shared(id, which);
+      return new FakeRing(size, words, start, {
+        producer: buf(sh, 4),
+        consumer: buf(sh, 4, SHARED_CONSUMER),
+        flags: buf(sh, 4, SHARED_FLAGS),
+        ring: buf(fk.fk_ring_entries(id, which), size * words * 4),
+        size,
+      });
+    };
+    this.fill = ring(FK_FILL, ADDR_WORDS);
+    this.rx = ring(FK_RX, DESC_WORDS);
+    this.tx = ring(FK_TX, DESC_WORDS);
+    this.comp = ring(FK_COMP, ADDR_WORDS);
+  }
+
+  /** Packets put on RX so far. */
+  get delivered(): number {
+    return this.#u64(0);
+  }
+  /** Packets `deliver` was asked for but could not deliver (FILL empty or RX full). */
+  get dropped(): number {
+    return this.#u64(2);
+  }
+  /** Packets moved from TX to COMPLETION so far. */
+  get transmitted(): number {
+    return this.#u64(4);
+  }
+  /** Sum of the lengths of the transmitted descriptors. */
+  get transmittedBytes(): number {
+    return this.#u64(6);
+  }
+  /** Sequence number stamped into the next delivered packet. */
+  get seq(): number {
+    return this.#stats[8];
+  }
+  set seq(v: number) {
+    this.#stats[8] = v;
+  }
+
+  #u64(word: number): number {
+    return this.#stats[word] + this.#stats[word + 1] * 2 ** 32;
   }
 
   /**
    * Receive `n` packets of `len` bytes into frames taken from FILL; returns how many made it
    * onto RX. Each packet gets dst MAC {@link FAKE_DST_MAC}, src MAC {@link FAKE_SRC_MAC},
    * ethertype 0x0800 and a u32 LE sequence number at byte 14 (18 bytes written whatever `len`).
+   * One FFI call into `fk_deliver`.
    */
   deliver(n: number, len: number): number {
-    const fill = this.fill, rx = this.rx, umem = this.umem;
-    const fc = fill.consumer[0], rp = rx.producer[0];
-    const avail = (fill.producer[0] - fc) >>> 0;
-    const room = rx.size - ((rp - rx.consumer[0]) >>> 0);
-    let k = n < avail ? n : avail;
-    if (room < k) k = room;
-    const fe = fill.entries, fmask = fill.mask, re = rx.entries, rmask = rx.mask;
-    const frameMask = this.#frameMask;
-    let seq = this.seq;
-    for (let i = 0; i < k; i++) {
-      const pkt = ((fe[((fc + i) & fmask) << 1] & frameMask) >>> 0) + FAKE_HEADROOM;
-      const w = ((rp + i) & rmask) << 2;
-      re[w] = pkt;
-      re[w + 1] = 0;
-      re[w + 2] = len;
-      re[w + 3] = 0;
-      umem[pkt] = 0x02;
-      umem[pkt + 1] = 0x00;
-      umem[pkt + 2] = 0x00;
-      umem[pkt + 3] = 0x00;
-      umem[pkt + 4] = 0x00;
-      umem[pkt + 5] = 0xd1;
-      umem[pkt + 6] = 0x02;
-      umem[pkt + 7] = 0x00;
-      umem[pkt + 8] = 0x00;
-      umem[pkt + 9] = 0x00;
-      umem[pkt + 10] = 0x00;
-      umem[pkt + 11] = 0x51;
-      umem[pkt + 12] = 0x08;
-      umem[pkt + 13] = 0x00;
-      umem[pkt + 14] = seq;
-      umem[pkt + 15] = seq >>> 8;
-      umem[pkt + 16] = seq >>> 16;
-      umem[pkt + 17] = seq >>> 24;
-      seq = (seq + 1) >>> 0;
-    }
-    this.seq = seq;
-    fill.consumer[0] = (fc + k) >>> 0;
-    rx.producer[0] = (rp + k) >>> 0;
-    this.delivered += k;
-    this.dropped += n - k;
-    return k;
+    return this.#deliver(this.#id, n, len);
   }
 
-  /** Send every queued TX descriptor: move its address to COMPLETION. Returns how many. */
+  /**
+   * Send every queued TX descriptor: move its address to COMPLETION. Returns how many. One FFI
+   * call into `fk_transmit`.
+   */
   transmit(): number {
-    const tx = this.tx, comp = this.comp;
-    const tc = tx.consumer[0], cp = comp.producer[0];
-    const avail = (tx.producer[0] - tc) >>> 0;
-    const room = comp.size - ((cp - comp.consumer[0]) >>> 0);
-    const k = avail < room ? avail : room;
-    const te = tx.entries, tmask = tx.mask, ce = comp.entries, cmask = comp.mask;
-    let bytes = 0;
-    for (let i = 0; i < k; i++) {
-      const w = ((tc + i) & tmask) << 2;
-      const c = ((cp + i) & cmask) << 1;
-      ce[c] = te[w];
-      ce[c + 1] = te[w + 1];
-      bytes += te[w + 2];
-    }
-    tx.consumer[0] = (tc + k) >>> 0;
-    comp.producer[0] = (cp + k) >>> 0;
-    this.transmitted += k;
-    this.transmittedBytes += bytes;
-    return k;
+    return this.#transmit(this.#id);
   }
 
   /** Sequence number stamped into the packet at UMEM address `addr`. */
