@@ -1,6 +1,6 @@
 /**
  * The l2fwd engine loop on the {@link FakeKernel}, timed: per burst the fake kernel delivers 64
- * packets (from FILL to RX), the application does `rxBurst` → `macSwap` each → `txBurst`, and the
+ * packets (from FILL to RX), the application does `rxBurst` → MAC swap each (as engine/loop.ts's l2fwd) → `txBurst`, and the
  * fake kernel transmits (TX to COMPLETION); the next `txBurst` reclaims the completions into the
  * pool. No NIC, no system call (NEED_WAKEUP stays clear): this measures the TypeScript runtime's
  * own cost per packet. `bench/engine_loop.c` is the same loop in C.
@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { macSwap } from "../packet/ether.ts";
+import { macSwap16, macSwap32 } from "../packet/ether.ts";
 import type { Port } from "../engine/port.ts";
 import { type FakeKernel, fakePort } from "./fake_kernel.ts";
 
@@ -35,12 +35,16 @@ export function l2fwdBursts(
   burst: number,
   iters: number,
 ): number {
-  const umem = port.umem;
+  const umem16 = port.umem16, umem32 = port.umem32;
   let pkts = 0;
   for (let it = 0; it < iters; it++) {
     kernel.deliver(burst, LOOP_PKT_LEN);
     const n = port.rxBurst(addrs, lens, burst);
-    for (let i = 0; i < n; i++) macSwap(umem, addrs[i]);
+    for (let i = 0; i < n; i++) {
+      const a = addrs[i];
+      if ((a & 3) === 0) macSwap32(umem32, a);
+      else macSwap16(umem16, a);
+    }
     const sent = port.txBurst(addrs, lens, n);
     if (sent < n) port.free(addrs, sent, n - sent);
     kernel.transmit();

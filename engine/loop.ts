@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { macSwap16, respondInPlace, writeUdpFrame } from "../packet/mod.ts";
+import { macSwap16, macSwap32, respondInPlace, writeUdpFrame } from "../packet/mod.ts";
 import type { Port } from "./port.ts";
 import { Control, Slot } from "./stats.ts";
 
@@ -121,13 +121,17 @@ function rxdrop(port: Port, opts: LoopOptions, control: Int32Array, stats: Float
 function l2fwd(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array): void {
   const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
   const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
-  const umem16 = port.umem16;
+  const umem16 = port.umem16, umem32 = port.umem32;
   let loops = 0;
   while (Atomics.load(control, Control.stop) === 0 && port.counters.rxPackets < limit) {
     const room = limit - port.counters.rxPackets;
     const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
     if (n > 0) {
-      for (let i = 0; i < n; i++) macSwap16(umem16, addrs[i]);
+      for (let i = 0; i < n; i++) {
+        const a = addrs[i];
+        if ((a & 3) === 0) macSwap32(umem32, a);
+        else macSwap16(umem16, a);
+      }
       const sent = port.txBurst(addrs, lens, n);
       if (sent < n) port.free(addrs, sent, n - sent);
     } else {

@@ -90,6 +90,8 @@ export class Port {
   readonly umem: Uint8Array;
   /** The same memory as 16-bit words (for {@link macSwap16}; frame addresses are even). */
   readonly umem16: Uint16Array;
+  /** The same memory as 32-bit words (for {@link macSwap32} on 4-byte aligned addresses). */
+  readonly umem32: Uint32Array;
   /** The frames not on a ring and not held by the caller. */
   readonly pool: Mempool;
   /** The socket fd (for poll, and for inserting into an XSKMAP). */
@@ -162,6 +164,11 @@ export class Port {
       parts.umem.byteOffset,
       parts.umem.length >>> 1,
     );
+    this.umem32 = new Uint32Array(
+      parts.umem.buffer,
+      parts.umem.byteOffset,
+      parts.umem.length >>> 2,
+    );
     this.#umemHandle = parts.umemHandle;
     this.#xsk = parts.xsk;
     this.fd = parts.fd;
@@ -230,10 +237,9 @@ export class Port {
     for (let i = 0; i < k; i++) {
       const w = ((start + i) & mask) << 2;
       const addr = addrs[i];
+      // Words 1 (address high) and 3 (options) are zero from creation and never written.
       e[w] = addr;
-      e[w + 1] = 0;
       e[w + 2] = lens[i];
-      e[w + 3] = 0;
       txLen[addr >>> shift] = lens[i];
     }
     if (k > 0) tx.submit(k);
@@ -267,10 +273,7 @@ export class Port {
     const k = comp.peek(comp.size);
     if (k === 0) return 0;
     const e = comp.entries, mask = comp.mask, start = comp.cursor;
-    const txLen = this.#txLen, shift = this.#frameShift;
-    let bytes = 0;
-    for (let i = 0; i < k; i++) bytes += txLen[e[((start + i) & mask) << 1] >>> shift];
-    this.pool.freeFromRing(e, start, mask, k);
+    const bytes = this.pool.freeFromRing(e, start, mask, k, this.#txLen);
     comp.release(k);
     this.#txOutstanding -= k;
     this.counters.txPackets += k;

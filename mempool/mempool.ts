@@ -126,11 +126,19 @@ export class Mempool {
 
   /**
    * Take back `n` frames named by ring slots `cursor .. cursor+n-1` of an address ring
-   * (COMPLETION), with the same checks as {@link Mempool.free}.
+   * (COMPLETION), with the same checks as {@link Mempool.free}. Returns the sum of
+   * `lenByFrame[frame]` over those frames (the port keeps each queued frame's length there), so
+   * the caller needs no second pass over the ring.
    */
-  freeFromRing(entries: Uint32Array, cursor: number, mask: number, n: number): void {
+  freeFromRing(
+    entries: Uint32Array,
+    cursor: number,
+    mask: number,
+    n: number,
+    lenByFrame: Uint32Array,
+  ): number {
     const stack = this.stack, inPool = this.inPool, shift = this.shift, frames = this.frames;
-    let top = this.top;
+    let top = this.top, bytes = 0;
     for (let i = 0; i < n; i++) {
       const addr = entries[((cursor + i) & mask) << 1];
       const frame = addr >>> shift;
@@ -138,10 +146,12 @@ export class Mempool {
         this.top = top;
         this.reject(addr);
       }
+      bytes += lenByFrame[frame];
       inPool[frame] = 1;
       stack[top++] = frame << shift;
     }
     this.top = top;
+    return bytes;
   }
 
   /** Whether the frame holding `addr` is in the pool. */

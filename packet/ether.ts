@@ -67,6 +67,29 @@ export function macSwap16(u16: Uint16Array, off: number): void {
   u16[i + 5] = c;
 }
 
+/**
+ * Swap destination and source MAC in place through a 32-bit view of the same memory: three
+ * loads and three stores. `off` must be a multiple of 4 (AF_XDP frames start at a frame boundary
+ * plus the 256-byte headroom); use {@link macSwap16} otherwise. Little-endian hosts only.
+ *
+ * @example
+ * ```ts
+ * import { macSwap32 } from "./ether.ts";
+ * const frame = new Uint8Array(16);
+ * frame.set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+ * macSwap32(new Uint32Array(frame.buffer), 0);
+ * frame[0]; // 7
+ * ```
+ */
+export function macSwap32(u32: Uint32Array, off: number): void {
+  const i = off >>> 2;
+  const a = u32[i], b = u32[i + 1], c = u32[i + 2];
+  // bytes: a = d0 d1 d2 d3, b = d4 d5 s0 s1, c = s2 s3 s4 s5 (little-endian words)
+  u32[i] = (b >>> 16) | (c << 16);
+  u32[i + 1] = (c >>> 16) | (a << 16);
+  u32[i + 2] = (a >>> 16) | (b << 16);
+}
+
 export function macSwap(buf: Uint8Array, off: number): void {
   for (let i = 0; i < ETH_ALEN; i++) {
     const t = buf[off + i];

@@ -35,6 +35,7 @@ export {
   macEquals,
   macSwap,
   macSwap16,
+  macSwap32,
   writeMac,
 } from "./ether.ts";
 export {
