@@ -174,26 +174,30 @@ async function waitFor(f: () => Promise<boolean>, ms: number): Promise<void> {
   throw new Error("timed out");
 }
 
-Deno.test("status: shows our program, its mode, bpf_link and holder; nothing after exit", T, () =>
-  withTopology(async (t) => {
-    const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--mode", "rxdrop", "--xdp-mode", "skb"]);
-    try {
-      await b.ready();
-      const r = await cli(["status", "--iface", t.dutIf, "--json"], {}, t.dut);
-      strictEqual(r.code, 0, r.stderr);
-      const s = JSON.parse(r.stdout);
-      strictEqual(s.attached, true);
-      strictEqual(s.prog_name, "bypass_steer");
-      strictEqual(s.ours, true);
-      strictEqual(s.mode, "skb");
-      ok(Number(s.link_id) > 0, r.stdout);
-      deepStrictEqual([...s.maps].sort(), ["config", "counters", "udp_ports", "xsks_map"]);
-      strictEqual(s.held_by.length, 1, r.stdout);
-      const text = await cli(["status", "--iface", t.dutIf], {}, t.dut);
-      ok(text.stdout.includes("attached in skb mode via bpf_link"), text.stdout);
-    } finally {
-      strictEqual((await b.stop()).code, 0, b.stderr);
-    }
-    const after = await cli(["status", "--iface", t.dutIf], {}, t.dut);
-    strictEqual(after.stdout.trim(), `${t.dutIf}: no XDP program attached`);
-  }));
+Deno.test(
+  "status: shows our program, its mode, bpf_link and holder; nothing after exit",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--mode", "rxdrop", "--xdp-mode", "skb"]);
+      try {
+        await b.ready();
+        const r = await cli(["status", "--iface", t.dutIf, "--json"], {}, t.dut);
+        strictEqual(r.code, 0, r.stderr);
+        const s = JSON.parse(r.stdout);
+        strictEqual(s.attached, true);
+        strictEqual(s.prog_name, "bypass_steer");
+        strictEqual(s.ours, true);
+        strictEqual(s.mode, "skb");
+        ok(Number(s.link_id) > 0, r.stdout);
+        deepStrictEqual([...s.maps].sort(), ["config", "counters", "udp_ports", "xsks_map"]);
+        strictEqual(s.held_by.length, 1, r.stdout);
+        const text = await cli(["status", "--iface", t.dutIf], {}, t.dut);
+        ok(text.stdout.includes("attached in skb mode via bpf_link"), text.stdout);
+      } finally {
+        strictEqual((await b.stop()).code, 0, b.stderr);
+      }
+      const after = await cli(["status", "--iface", t.dutIf], {}, t.dut);
+      strictEqual(after.stdout.trim(), `${t.dutIf}: no XDP program attached`);
+    }),
+);

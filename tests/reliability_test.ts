@@ -443,7 +443,7 @@ Deno.test(
       const bad: [string[], RegExp, Record<string, string>?, string[]?][] = [
         [["--iface", "nosuchdev0"], /interface nosuchdev0 not found/],
         [[...i, "--queue", "5"], /queue 5 may not exist/],
-      [[...i, "--bind", "zerocopy"], /does not support zerocopy mode: use --bind copy or auto/],
+        [[...i, "--bind", "zerocopy"], /does not support zerocopy mode: use --bind copy or auto/],
         [[...i, "--queue", "99"], /--queue/],
         [[...i, "--frames", "1000"], /--frames must be a power of two/],
         [[...i, "--ring-size", "100"], /--ring-size must be a power of two/],
