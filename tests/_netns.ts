@@ -44,7 +44,7 @@ let seq = 0;
 /** Build a fresh topology, run `fn`, always tear it down. */
 export async function withTopology<T>(
   fn: (t: Topology) => Promise<T>,
-  opts: { dutIp?: string } = {},
+  opts: { dutIp?: string; queues?: number } = {},
 ): Promise<T> {
   const tag = `${Deno.pid.toString(36)}${(seq++).toString(36)}${
     Math.floor(Math.random() * 36 ** 3).toString(36)
@@ -59,6 +59,8 @@ export async function withTopology<T>(
   try {
     await run("ip", "netns", "add", t.dut);
     await run("ip", "netns", "add", t.peer);
+    const q = String(opts.queues ?? 1);
+    const queues = ["numrxqueues", q, "numtxqueues", q];
     await run(
       "ip",
       "link",
@@ -66,6 +68,7 @@ export async function withTopology<T>(
       t.dutIf,
       "netns",
       t.dut,
+      ...queues,
       "type",
       "veth",
       "peer",
@@ -73,6 +76,7 @@ export async function withTopology<T>(
       t.peerIf,
       "netns",
       t.peer,
+      ...queues,
     );
     for (const [ns, dev] of [[t.dut, t.dutIf], [t.peer, t.peerIf]]) {
       // No IPv6 chatter (router solicitations, MLD): counts in tests must be exact.

@@ -237,6 +237,68 @@ Deno.test(
     }),
 );
 
+Deno.test(
+  "two queues, one Worker each: per-queue counts are exact",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const b = new Bypassrt(t.dut, [
+        "--iface",
+        t.dutIf,
+        "--mode",
+        "rxdrop",
+        "--queue",
+        "0,1",
+        "--steer",
+        "udp:9000",
+      ]);
+      try {
+        await b.ready();
+        // A veth delivers a frame on the RX queue numbered like the TX queue it was sent on. XPS
+        // maps CPU 0 to TX queue 0 and CPU 1 to TX queue 1; each sender is pinned to one CPU.
+        for (const [txq, mask] of [[0, "1"], [1, "2"]]) {
+          await inNs(
+            t.peer,
+            "sh",
+            "-c",
+            `echo ${mask} > /sys/class/net/${t.peerIf}/queues/tx-${txq}/xps_cpus`,
+          );
+        }
+        for (const [cpu, count] of [["0", "1000"], ["1", "700"]]) {
+          await inNs(
+            t.peer,
+            "taskset",
+            "-c",
+            cpu,
+            "python3",
+            PKTIO_PATH,
+            "send",
+            "--iface",
+            t.peerIf,
+            "--dst-mac",
+            t.dutMac,
+            "--count",
+            count,
+            "--port",
+            "9000",
+          );
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        strictEqual((await b.stop()).code, 0, b.stderr);
+      }
+      const f = b.final() as unknown as {
+        queues: { queue: number; rx_packets: number }[];
+        audits: { queue: number; balanced: boolean }[];
+        balanced: boolean;
+      };
+      deepStrictEqual(f.queues.map((q) => [q.queue, q.rx_packets]), [[0, 1000], [1, 700]]);
+      deepStrictEqual(f.audits.map((a) => [a.queue, a.balanced]), [[0, true], [1, true]]);
+    }, { queues: 2 }),
+);
+
+const PKTIO_PATH = new URL("./tools/pktio.py", import.meta.url).pathname;
+
 const TCP_SERVER = `
 import socket
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
