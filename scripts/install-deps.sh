@@ -4,7 +4,7 @@
 # binary). Set BYPASSRT_BENCH_DEPS=1 to add the benchmark contenders (DPDK testpmd, perf).
 set -euo pipefail
 DENO_VERSION="${DENO_VERSION:-2.9.6}"
-pkgs=(libxdp-dev libbpf-dev libxdp1 libbpf1 clang llvm gcc libc6-dev iproute2 iputils-ping ethtool
+pkgs=(libxdp-dev libbpf-dev libxdp1 libbpf1 clang llvm gcc libc6-dev iproute2 iputils-ping ethtool procps
   python3 bpftool tmux ca-certificates)
 if [ "${BYPASSRT_BENCH_DEPS:-0}" = 1 ]; then
   pkgs+=(dpdk dpdk-dev librte-net-af-xdp23 linux-perf)
