@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { macSwap16, macSwap32 } from "../packet/ether.ts";
+import { macSwapAligned } from "../packet/ether.ts";
 import type { Port } from "../engine/port.ts";
 import { type FakeKernel, fakePort } from "./fake_kernel.ts";
 
@@ -40,11 +40,7 @@ export function l2fwdBursts(
   for (let it = 0; it < iters; it++) {
     kernel.deliver(burst, LOOP_PKT_LEN);
     const n = port.rxBurst(addrs, lens, burst);
-    for (let i = 0; i < n; i++) {
-      const a = addrs[i];
-      if ((a & 3) === 0) macSwap32(umem32, a);
-      else macSwap16(umem16, a);
-    }
+    for (let i = 0; i < n; i++) macSwapAligned(umem16, umem32, addrs[i]);
     const sent = port.txBurst(addrs, lens, n);
     if (sent < n) port.free(addrs, sent, n - sent);
     kernel.transmit();

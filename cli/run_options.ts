@@ -104,7 +104,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
         dstIp: ip("--dst-ip", f.dstIp ?? "10.0.0.1"),
         srcPort: int("--udp-port", f.udpPort, 1, 65535),
         dstPort: int("--udp-port", f.udpPort, 1, 65535),
-        size,
+        frameLen: size,
       }
       : undefined,
   };

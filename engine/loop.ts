@@ -6,7 +6,12 @@
  *
  * @module
  */
-import { macSwap16, macSwap32, respondInPlace, writeUdpFrame } from "../packet/mod.ts";
+import {
+  macSwapAligned,
+  respondInPlace,
+  type UdpFrameOptions,
+  writeUdpFrame,
+} from "../packet/mod.ts";
 import type { Port } from "./port.ts";
 import { Control, Slot } from "./stats.ts";
 
@@ -16,23 +21,8 @@ export type Mode = "respond" | "l2fwd" | "rxdrop" | "txonly";
 /** All modes, for validation and help. */
 export const MODES: readonly Mode[] = ["respond", "l2fwd", "rxdrop", "txonly"];
 
-/** What `txonly` sends. */
-export interface TxOnlyFrame {
-  /** Source MAC (normally the interface's own). */
-  srcMac: Uint8Array;
-  /** Destination MAC. */
-  dstMac: Uint8Array;
-  /** Source IPv4, host order. */
-  srcIp: number;
-  /** Destination IPv4, host order. */
-  dstIp: number;
-  /** UDP source port. */
-  srcPort: number;
-  /** UDP destination port. */
-  dstPort: number;
-  /** Ethernet frame length without FCS (60..frame size - 256). */
-  size: number;
-}
+/** What `txonly` sends: one UDP/IPv4 frame, `frameLen` bytes without FCS (60..frame size - 256). */
+export type TxOnlyFrame = UdpFrameOptions;
 
 /** Options of {@link runLoop}. */
 export interface LoopOptions {
@@ -127,11 +117,7 @@ function l2fwd(port: Port, opts: LoopOptions, control: Int32Array, stats: Float6
     const room = limit - port.counters.rxPackets;
     const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
     if (n > 0) {
-      for (let i = 0; i < n; i++) {
-        const a = addrs[i];
-        if ((a & 3) === 0) macSwap32(umem32, a);
-        else macSwap16(umem16, a);
-      }
+      for (let i = 0; i < n; i++) macSwapAligned(umem16, umem32, addrs[i]);
       const sent = port.txBurst(addrs, lens, n);
       if (sent < n) port.free(addrs, sent, n - sent);
     } else {
@@ -189,10 +175,10 @@ function txonly(port: Port, opts: LoopOptions, control: Int32Array, stats: Float
   // only queues descriptors (as xdpsock does).
   const umem = port.umem, frameSize = port.options.frameSize;
   for (let a = 0; a < umem.length; a += frameSize) {
-    writeUdpFrame(umem, a, { ...f, frameLen: f.size });
+    writeUdpFrame(umem, a, f);
   }
   const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
-  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst).fill(f.size);
+  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst).fill(f.frameLen);
   let loops = 0;
   while (Atomics.load(control, Control.stop) === 0 && port.counters.txQueued < limit) {
     const room = limit - port.counters.txQueued;

@@ -90,6 +90,23 @@ export function macSwap32(u32: Uint32Array, off: number): void {
   u32[i + 2] = (a >>> 16) | (b << 16);
 }
 
+/**
+ * Swap destination and source MAC in place with the widest access the alignment of `off`
+ * allows: {@link macSwap32} on 4-byte aligned offsets (every AF_XDP frame), else
+ * {@link macSwap16}. `u16` and `u32` view the same memory from byte 0; `off` must be even.
+ *
+ * @example
+ * ```ts
+ * import { macSwapAligned } from "./ether.ts";
+ * const mem = new ArrayBuffer(64);
+ * macSwapAligned(new Uint16Array(mem), new Uint32Array(mem), 0);
+ * ```
+ */
+export function macSwapAligned(u16: Uint16Array, u32: Uint32Array, off: number): void {
+  if ((off & 3) === 0) macSwap32(u32, off);
+  else macSwap16(u16, off);
+}
+
 export function macSwap(buf: Uint8Array, off: number): void {
   for (let i = 0; i < ETH_ALEN; i++) {
     const t = buf[off + i];

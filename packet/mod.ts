@@ -36,6 +36,7 @@ export {
   macSwap,
   macSwap16,
   macSwap32,
+  macSwapAligned,
   writeMac,
 } from "./ether.ts";
 export {
