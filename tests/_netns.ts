@@ -197,3 +197,44 @@ export function pktioSpawn(ns: string, ...args: string[]): Deno.ChildProcess {
     stderr: "piped",
   }).spawn();
 }
+
+/** Split a space-separated argument string (no quoting needed in our tests). */
+export function argv(s: string): string[] {
+  return s.split(/\s+/).filter((a) => a.length > 0);
+}
+
+/**
+ * Run byPassRT on the dut end with `args` (a space-separated string; `--iface` is added), call
+ * `during` once it is up, then stop it with SIGINT and check it exited 0. Returns the process
+ * (its `final()` report).
+ */
+export async function serve(
+  t: Topology,
+  args: string,
+  during: () => Promise<void>,
+): Promise<Bypassrt> {
+  const b = new Bypassrt(t.dut, ["--iface", t.dutIf, ...argv(args)]);
+  let failure: unknown;
+  try {
+    await b.ready();
+    await during();
+  } catch (e) {
+    failure = e;
+  }
+  const st = await b.stop("SIGINT");
+  if (failure) throw failure;
+  if (st.code !== 0) throw new Error(`byPassRT exited ${st.code}: ${b.stderr}`);
+  return b;
+}
+
+/** Send `count` UDP frames to `port` from the peer to the dut MAC; `extra` adds pktio flags. */
+export async function sendUdp(t: Topology, count: number, port: number, extra = ""): Promise<void> {
+  const r = await pktio(
+    t.peer,
+    "send",
+    ...argv(
+      `--iface ${t.peerIf} --dst-mac ${t.dutMac} --count ${count} --port ${port} ${extra}`,
+    ),
+  );
+  if (r.sent !== count) throw new Error(`pktio sent ${r.sent} of ${count}`);
+}

@@ -2,7 +2,7 @@
  * The bypassrt tool as a user meets it: help, errors, setup/teardown, the three output forms.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { Bypassrt, inNs, pktio, run, withTopology } from "./_netns.ts";
+import { Bypassrt, inNs, run, sendUdp, serve, withTopology } from "./_netns.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
@@ -118,18 +118,7 @@ Deno.test(
         const screen = () => run("tmux", "capture-pane", "-p", "-t", session);
         await waitFor(async () => (await screen()).includes("byPassRT  rxdrop"), 8000);
         const s1 = await screen();
-        await pktio(
-          t.peer,
-          "send",
-          "--iface",
-          t.peerIf,
-          "--dst-mac",
-          t.dutMac,
-          "--count",
-          "300",
-          "--port",
-          "9000",
-        );
+        await sendUdp(t, 300, 9000);
         await new Promise((r) => setTimeout(r, 2200));
         const s2 = await screen();
         // Same layout at the same place (redrawn, not scrolled), and the RX count changed to 300.
@@ -179,9 +168,7 @@ Deno.test(
   T,
   () =>
     withTopology(async (t) => {
-      const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--mode", "rxdrop", "--xdp-mode", "skb"]);
-      try {
-        await b.ready();
+      await serve(t, "--mode rxdrop --xdp-mode skb", async () => {
         const r = await cli(["status", "--iface", t.dutIf, "--json"], {}, t.dut);
         strictEqual(r.code, 0, r.stderr);
         const s = JSON.parse(r.stdout);
@@ -194,9 +181,7 @@ Deno.test(
         strictEqual(s.held_by.length, 1, r.stdout);
         const text = await cli(["status", "--iface", t.dutIf], {}, t.dut);
         ok(text.stdout.includes("attached in skb mode via bpf_link"), text.stdout);
-      } finally {
-        strictEqual((await b.stop()).code, 0, b.stderr);
-      }
+      });
       const after = await cli(["status", "--iface", t.dutIf], {}, t.dut);
       strictEqual(after.stdout.trim(), `${t.dutIf}: no XDP program attached`);
     }),

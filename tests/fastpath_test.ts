@@ -3,26 +3,33 @@
  * through our XDP program, the AF_XDP rings and the TypeScript loop, and back.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { Bypassrt, inNs, pktio, pktioSpawn, run, withTopology, xdpAttached } from "./_netns.ts";
+import {
+  argv,
+  Bypassrt,
+  inNs,
+  pktio,
+  pktioSpawn,
+  run,
+  sendUdp,
+  serve,
+  withTopology,
+  xdpAttached,
+} from "./_netns.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test(
-  "respond: 200 pings answered from user space; kernel does not own the address",
+  "respond: 200 pings answered from user space; the kernel does not own the IP",
   T,
   () =>
     withTopology(async (t) => {
       const addrs = await run("ip", "-n", t.dut, "-4", "-br", "addr", "show");
       ok(!addrs.includes("10.0.0.1"), `dut kernel must not own 10.0.0.1: ${addrs}`);
-      const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--mode", "respond", "--ip", "10.0.0.1"]);
-      try {
-        await b.ready();
-        const out = await inNs(t.peer, "ping", "-c", "200", "-i", "0.01", "-W", "2", "10.0.0.1");
+      const b = await serve(t, "--mode respond --ip 10.0.0.1", async () => {
+        const out = await inNs(t.peer, "ping", ...argv("-c 200 -i 0.01 -W 2 10.0.0.1"));
         ok(/200 packets transmitted, 200 received/.test(out), out);
-      } finally {
-        const st = await b.stop("SIGINT");
-        strictEqual(st.code, 0, b.stderr);
-      }
+      });
       const f = b.final();
       // 200 echo requests plus at least one ARP request, all answered.
       ok(f.total.rx_packets >= 201, JSON.stringify(f.total));
@@ -37,36 +44,17 @@ Deno.test(
   T,
   () =>
     withTopology(async (t) => {
-      const b = new Bypassrt(t.dut, [
-        "--iface",
-        t.dutIf,
-        "--mode",
-        "l2fwd",
-        "--steer",
-        "udp:9000",
-      ]);
-      let r: Record<string, number>;
-      try {
-        await b.ready();
+      let r: Record<string, number> = {};
+      const b = await serve(t, "--mode l2fwd --steer udp:9000", async () => {
         r = await pktio(
           t.peer,
           "echo",
-          "--iface",
-          t.peerIf,
-          "--dst-mac",
-          t.dutMac,
-          "--count",
-          "1000",
-          "--port",
-          "9000",
-          "--seed",
-          "7",
-          "--timeout",
-          "20",
+          ...argv(
+            `--iface ${t.peerIf} --dst-mac ${t.dutMac} ` +
+              `--count 1000 --port 9000 --seed 7 --timeout 20`,
+          ),
         );
-      } finally {
-        strictEqual((await b.stop()).code, 0, b.stderr);
-      }
+      });
       deepStrictEqual(r, {
         sent: 1000,
         received: 1000,
@@ -89,55 +77,21 @@ Deno.test(
   T,
   () =>
     withTopology(async (t) => {
-      const b = new Bypassrt(t.dut, [
-        "--iface",
-        t.dutIf,
-        "--mode",
-        "rxdrop",
-        "--steer",
-        "udp:4242",
-      ]);
-      try {
-        await b.ready();
+      const b = await serve(t, "--mode rxdrop --steer udp:4242", async () => {
         // A TCP echo exchange with a listener in the dut namespace (kernel stack).
         const server = new Deno.Command("ip", {
           args: ["netns", "exec", t.dut, "python3", "-c", TCP_SERVER],
           stdout: "piped",
         }).spawn();
-        await new Promise((r) => setTimeout(r, 400));
+        await sleep(400);
         const reply = await inNs(t.peer, "python3", "-c", TCP_CLIENT);
         strictEqual(reply.trim(), "pong:hello-bypass");
         await server.status;
         await server.stdout.cancel();
-        const s1 = await pktio(
-          t.peer,
-          "send",
-          "--iface",
-          t.peerIf,
-          "--dst-mac",
-          t.dutMac,
-          "--count",
-          "50",
-          "--port",
-          "4242",
-        );
-        const s2 = await pktio(
-          t.peer,
-          "send",
-          "--iface",
-          t.peerIf,
-          "--dst-mac",
-          t.dutMac,
-          "--count",
-          "30",
-          "--port",
-          "5000",
-        );
-        strictEqual(s1.sent + s2.sent, 80);
-        await new Promise((r) => setTimeout(r, 300));
-      } finally {
-        strictEqual((await b.stop()).code, 0, b.stderr);
-      }
+        await sendUdp(t, 50, 4242);
+        await sendUdp(t, 30, 5000);
+        await sleep(300);
+      });
       const f = b.final();
       strictEqual(f.total.rx_packets, 50);
       strictEqual(f.program.redirected, 50);
@@ -148,35 +102,10 @@ Deno.test(
 
 Deno.test("rxdrop counts exactly N of N frames", T, () =>
   withTopology(async (t) => {
-    const b = new Bypassrt(t.dut, [
-      "--iface",
-      t.dutIf,
-      "--mode",
-      "rxdrop",
-      "--steer",
-      "udp:9000",
-    ]);
-    try {
-      await b.ready();
-      const s = await pktio(
-        t.peer,
-        "send",
-        "--iface",
-        t.peerIf,
-        "--dst-mac",
-        t.dutMac,
-        "--count",
-        "5000",
-        "--port",
-        "9000",
-        "--gap-us",
-        "200",
-      );
-      strictEqual(s.sent, 5000);
-      await new Promise((r) => setTimeout(r, 500));
-    } finally {
-      strictEqual((await b.stop()).code, 0, b.stderr);
-    }
+    const b = await serve(t, "--mode rxdrop --steer udp:9000", async () => {
+      await sendUdp(t, 5000, 9000, "--gap-us 200");
+      await sleep(500);
+    });
     const f = b.final();
     strictEqual(f.total.rx_packets, 5000);
     strictEqual(f.program.redirected, 5000);
@@ -192,32 +121,19 @@ Deno.test(
       const cap = pktioSpawn(
         t.dut,
         "capture",
-        "--iface",
-        t.dutIf,
-        "--port",
-        "4242",
-        "--count",
-        "2000",
-        "--timeout",
-        "20",
-        "--linger",
-        "0.5",
+        ...argv(
+          `--iface ${t.dutIf} --port 4242 --count 2000 --timeout 20 --linger 0.5`,
+        ),
       );
       const reader = cap.stdout.pipeThrough(new TextDecoderStream()).getReader();
       const first = await reader.read(); // {"listening": true}
       ok(first.value?.includes("listening"));
-      const b = new Bypassrt(t.peer, [
-        "--iface",
-        t.peerIf,
-        "--mode",
-        "txonly",
-        "--count",
-        "2000",
-        "--size",
-        "128",
-        "--dst-mac",
-        t.dutMac,
-      ]);
+      const b = new Bypassrt(
+        t.peer,
+        argv(
+          `--iface ${t.peerIf} --mode txonly --count 2000 --size 128 --dst-mac ${t.dutMac}`,
+        ),
+      );
       const st = await b.wait();
       strictEqual(st.code, 0, b.stderr);
       let rest = "";
@@ -242,27 +158,12 @@ Deno.test(
   T,
   () =>
     withTopology(async (t) => {
-      const b = new Bypassrt(t.dut, [
-        "--iface",
-        t.dutIf,
-        "--mode",
-        "rxdrop",
-        "--queue",
-        "0,1",
-        "--steer",
-        "udp:9000",
-      ]);
-      try {
-        await b.ready();
+      const b = await serve(t, "--mode rxdrop --queue 0,1 --steer udp:9000", async () => {
         // A veth delivers a frame on the RX queue numbered like the TX queue it was sent on. XPS
         // maps CPU 0 to TX queue 0 and CPU 1 to TX queue 1; each sender is pinned to one CPU.
         for (const [txq, mask] of [[0, "1"], [1, "2"]]) {
-          await inNs(
-            t.peer,
-            "sh",
-            "-c",
-            `echo ${mask} > /sys/class/net/${t.peerIf}/queues/tx-${txq}/xps_cpus`,
-          );
+          const path = `/sys/class/net/${t.peerIf}/queues/tx-${txq}/xps_cpus`;
+          await inNs(t.peer, "sh", "-c", `echo ${mask} > ${path}`);
         }
         for (const [cpu, count] of [["0", "1000"], ["1", "700"]]) {
           await inNs(
@@ -273,24 +174,16 @@ Deno.test(
             "python3",
             PKTIO_PATH,
             "send",
-            "--iface",
-            t.peerIf,
-            "--dst-mac",
-            t.dutMac,
-            "--count",
-            count,
-            "--port",
-            "9000",
+            ...argv(
+              `--iface ${t.peerIf} --dst-mac ${t.dutMac} --count ${count} --port 9000`,
+            ),
           );
         }
-        await new Promise((r) => setTimeout(r, 300));
-      } finally {
-        strictEqual((await b.stop()).code, 0, b.stderr);
-      }
+        await sleep(300);
+      });
       const f = b.final() as unknown as {
         queues: { queue: number; rx_packets: number }[];
         audits: { queue: number; balanced: boolean }[];
-        balanced: boolean;
       };
       deepStrictEqual(f.queues.map((q) => [q.queue, q.rx_packets]), [[0, 1000], [1, 700]]);
       deepStrictEqual(f.audits.map((a) => [a.queue, a.balanced]), [[0, true], [1, true]]);

@@ -3,7 +3,7 @@
  * bounded soak. Every case runs in namespaces of its own and checks nothing is left behind.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { Bypassrt, pktio, run, withTopology, xdpAttached } from "./_netns.ts";
+import { argv, Bypassrt, pktio, run, serve, withTopology, xdpAttached } from "./_netns.ts";
 import { inetChecksum, parseMac } from "../packet/mod.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
@@ -136,17 +136,13 @@ Deno.test(
   T,
   () =>
     withTopology(async (t) => {
-      const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--mode", "respond", "--ip", "10.0.0.1"]);
-      try {
-        await b.ready();
+      await serve(t, "--mode respond --ip 10.0.0.1", async () => {
         const r = await cli(t.dut, ["--iface", t.dutIf, "--mode", "rxdrop"]);
         strictEqual(r.code, 1);
         strictEqual(r.stderr.trim().split("\n").length, 1, r.stderr);
         ok(r.stderr.includes("already served by another byPassRT"), r.stderr);
         ok(await pingOk(t.peer, 3), "the first instance still answers");
-      } finally {
-        strictEqual((await b.stop()).code, 0, b.stderr);
-      }
+      });
     }),
 );
 
@@ -192,21 +188,9 @@ Deno.test(
         strictEqual(r.stderr.trim().split("\n").length, 1, r.stderr);
         ok(r.stderr.includes("--force") && r.stderr.includes(`id ${foreign}`), r.stderr);
         strictEqual(await idOf(), foreign, "still the foreign program");
-        const b = new Bypassrt(t.dut, [
-          "--iface",
-          t.dutIf,
-          "--mode",
-          "respond",
-          "--ip",
-          "10.0.0.1",
-          "--force",
-        ]);
-        try {
-          await b.ready();
+        await serve(t, "--mode respond --ip 10.0.0.1 --force", async () => {
           ok(await pingOk(t.peer, 3));
-        } finally {
-          strictEqual((await b.stop()).code, 0, b.stderr);
-        }
+        });
         strictEqual(await xdpAttached(t.dut, t.dutIf), false);
       } finally {
         await Deno.remove(obj);
@@ -372,31 +356,19 @@ Deno.test(
       const hexfile = await Deno.makeTempFile();
       const hex = (f: Uint8Array) => [...f].map((b) => b.toString(16).padStart(2, "0")).join("");
       await Deno.writeTextFile(hexfile, list.map((c) => hex(c.frame)).join("\n") + "\n");
-      const b = new Bypassrt(t.dut, [
-        "--iface",
-        t.dutIf,
-        "--mode",
-        "respond",
-        "--ip",
-        "10.0.0.1",
-        "--steer",
-        "all",
-      ]);
-      let got: { sent: number; received: string[] };
+      let got = { sent: 0, received: [] as string[] };
+      let b: Bypassrt;
       try {
-        await b.ready();
-        got = await pktio(
-          t.peer,
-          "exchange",
-          "--iface",
-          t.peerIf,
-          "--hexfile",
-          hexfile,
-          "--timeout",
-          "1",
-        ) as unknown as typeof got;
+        b = await serve(t, "--mode respond --ip 10.0.0.1 --steer all", async () => {
+          got = await pktio(
+            t.peer,
+            "exchange",
+            ...argv(
+              `--iface ${t.peerIf} --hexfile ${hexfile} --timeout 1`,
+            ),
+          ) as unknown as typeof got;
+        });
       } finally {
-        strictEqual((await b.stop()).code, 0, b.stderr);
         await Deno.remove(hexfile);
       }
       strictEqual(got.sent, list.length);
