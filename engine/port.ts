@@ -125,7 +125,6 @@ export class Port {
   readonly #comp: ConsRing;
   readonly #rx: ConsRing;
   readonly #tx: ProdRing;
-  readonly #frameMask: number;
   readonly #frameShift: number;
   /** Length of the frame queued on TX, by frame index: tx bytes are counted at completion. */
   readonly #txLen: Uint32Array;
@@ -180,7 +179,6 @@ export class Port {
     this.#rx = new ConsRing(parts.rx, DESC_WORDS);
     this.#tx = new ProdRing(parts.tx, DESC_WORDS);
     this.pool = new Mempool(opts.frames, opts.frameSize);
-    this.#frameMask = ~(opts.frameSize - 1) >>> 0;
     this.#frameShift = Math.log2(opts.frameSize);
     this.#txLen = new Uint32Array(opts.frames);
     new DataView(this.#pollfd.buffer).setInt32(0, this.fd, true);
