@@ -63,6 +63,18 @@ export interface PortCounters {
   drainedAtStop: number;
 }
 
+/**
+ * Memory for one `struct xsk_ring_*` that libxdp keeps a pointer to (it reads it again when the
+ * socket is deleted). Typed arrays of up to 64 bytes live inside V8's heap and may move, so each
+ * struct gets its own larger, off-heap backing store, which never moves; the Port keeps it.
+ */
+function ringStruct(): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(new ArrayBuffer(STABLE_BYTES), 0, XSK_RING_STRUCT_SIZE);
+}
+
+/** Bytes above V8's in-heap typed-array limit (64): such buffers are allocated off-heap. */
+const STABLE_BYTES = 256;
+
 function ringMemory(struct: Uint8Array<ArrayBuffer>, words: number): RingMemory {
   const view = new Deno.UnsafePointerView(Deno.UnsafePointer.of(struct)!);
   const size = view.getUint32(XSK_RING_OFF.size);
@@ -129,7 +141,10 @@ export class Port {
   /** Length of the frame queued on TX, by frame index: tx bytes are counted at completion. */
   readonly #txLen: Uint32Array;
   readonly #pollfd = new Uint8Array(8);
+  readonly #structs: Uint8Array[];
   #appHeld = 0;
+  /** The last refill left FILL slots empty because the pool was short. */
+  #fillShort = false;
   #closed = false;
   #txOutstanding = 0;
 
@@ -149,12 +164,15 @@ export class Port {
       comp: RingMemory;
       rx: RingMemory;
       tx: RingMemory;
+      /** The `struct xsk_ring_*` memory libxdp points into: kept alive as long as the port. */
+      structs?: Uint8Array[];
       bindMode: "zerocopy" | "copy";
       zeroCopyFallback: string;
     },
   ) {
     this.options = opts;
     this.#libc = parts.libc;
+    this.#structs = parts.structs ?? [];
     this.#xdp = parts.xdp;
     this.#umemPtr = parts.umemPtr;
     this.umem = parts.umem;
@@ -190,16 +208,18 @@ export class Port {
 
   /**
    * Receive up to `n` frames: `addrs[i]` is the UMEM address of packet i's first byte and
-   * `lens[i]` its length. The caller now owns these frames. Also tops up the FILL ring first.
+   * `lens[i]` its length. The caller now owns these frames. Also tops up the FILL ring.
    * Returns the number received (0..n). No allocation, at most one system call (a wake-up, only
    * when nothing arrived and the kernel asked for one).
    */
   rxBurst(addrs: Uint32Array, lens: Uint32Array, n: number): number {
-    if (this.options.fillFrames > 0) this.#refill(n);
-    const rx = this.#rx;
+    const rx = this.#rx, filling = this.options.fillFrames > 0;
     const k = rx.peek(n);
     if (k === 0) {
-      if (this.options.fillFrames > 0 && this.#fill.needsWakeup()) {
+      // The kernel takes FILL entries only as frames arrive, which we would see on RX: with
+      // nothing received, FILL needs frames only if the pool ran short last time.
+      if (filling && this.#fillShort) this.#refill(n);
+      if (filling && this.#fill.needsWakeup()) {
         this.counters.rxWakeups++;
         this.#libc.fn.recvfrom(this.fd, null, 0n, MSG_DONTWAIT, null, null);
       }
@@ -215,6 +235,7 @@ export class Port {
       bytes += len;
     }
     rx.release(k);
+    if (filling) this.#refill(k);
     this.#appHeld += k;
     this.counters.rxPackets += k;
     this.counters.rxBytes += bytes;
@@ -411,6 +432,7 @@ export class Port {
     const fill = this.#fill, pool = this.pool;
     const free = fill.freeSlots(hint);
     const want = pool.available < free ? pool.available : free;
+    this.#fillShort = want < free;
     if (want === 0) return;
     const k = fill.reserve(want);
     pool.allocToRing(fill.entries, fill.cursor, fill.mask, k);
@@ -470,8 +492,7 @@ export function openPort(options: PortOptions): Port {
   const errText = (r: number) => `${libc.strerror(-r)} (errno ${-r})`;
   const createUmem = () => {
     const handleOut = new BigUint64Array(1);
-    const fill = new Uint8Array(XSK_RING_STRUCT_SIZE);
-    const comp = new Uint8Array(XSK_RING_STRUCT_SIZE);
+    const fill = ringStruct(), comp = ringStruct();
     const cfg = new Uint32Array(XSK_UMEM_CONFIG_SIZE / 4);
     cfg.set([opts.rxSize, opts.txSize, opts.frameSize, 0, 0]);
     const r = xdp.symbols.xsk_umem__create(handleOut, umemPtr, BigInt(umemBytes), fill, comp, cfg);
@@ -483,8 +504,7 @@ export function openPort(options: PortOptions): Port {
   };
   const createSocket = (umemHandle: Deno.PointerValue, bindFlags: number) => {
     const xskOut = new BigUint64Array(1);
-    const rx = new Uint8Array(XSK_RING_STRUCT_SIZE);
-    const tx = new Uint8Array(XSK_RING_STRUCT_SIZE);
+    const rx = ringStruct(), tx = ringStruct();
     const cfg = new Uint8Array(XSK_SOCKET_CONFIG_SIZE);
     const dv = new DataView(cfg.buffer);
     dv.setUint32(0, opts.rxSize, true);
@@ -560,6 +580,7 @@ export function openPort(options: PortOptions): Port {
     comp: ringMemory(umemParts.comp, ADDR_WORDS),
     rx: ringMemory(sock.rx, DESC_WORDS),
     tx: ringMemory(sock.tx, DESC_WORDS),
+    structs: [umemParts.fill, umemParts.comp, sock.rx, sock.tx],
     bindMode: zc ? "zerocopy" : "copy",
     zeroCopyFallback,
   });
