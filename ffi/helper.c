@@ -74,7 +74,8 @@ void bpx_clear_log(void)
 int bpx_live_frames(int prog_fd, int ifindex, const void *frame, unsigned int len,
 		    unsigned int repeat, unsigned int batch_size)
 {
-	struct xdp_md ctx = { .ingress_ifindex = (unsigned int)ifindex };
+	/* The kernel checks that the context describes the frame: data_end must equal its length. */
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = (unsigned int)ifindex };
 	LIBBPF_OPTS(bpf_test_run_opts, opts,
 		.data_in = frame,
 		.data_size_in = len,

@@ -1,0 +1,407 @@
+/**
+ * byPassRT benchmark orchestrator (`deno task bench`, via scripts/bench.sh which builds first).
+ *
+ * Builds its own two-namespace topology, starts the live-frames generator (bench/xdp_tool.ts gen)
+ * and runs every contender in turn on the same veth: byPassRT, the C reference (bench/xsk_ref.c),
+ * DPDK testpmd (AF_XDP PMD) and the kernel alone (XDP_DROP), in rxdrop and l2fwd; then latency
+ * (ping, UDP round trip), GC under load (--trace-gc), and the engine-loop micro-benchmark
+ * (scripts/bench-engine.sh, when present). Prints a plain-text report; --json FILE writes it all.
+ * Needs root. Everything it creates is removed at the end, also on failure and Ctrl-C.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  bypassrt,
+  type Contender,
+  cref,
+  Generator,
+  kernelDrop,
+  type RunResult,
+  settle,
+  testpmd,
+  type ThroughputMode,
+  throughputRun,
+} from "./bench/contenders.ts";
+import { createTopology, deleteTopology, type Topology, topologyTag } from "./bench/topology.ts";
+import { pingKernel, pingVia, type RttStats, udpRttVia } from "./bench/latency.ts";
+import { type GcReport, gcRun } from "./bench/gc.ts";
+import {
+  aggregate,
+  type BenchDocument,
+  type EngineResult,
+  type Entry,
+  ratiosAndTargets,
+  renderText,
+} from "./bench/report.ts";
+import { busyShare, run, stopAll } from "./bench/proc.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+
+const USAGE = `usage: scripts/bench.sh [options]     (or: deno task bench [options])
+
+  --quick            short run for CI smoke (< 60 s): 1 x 2 s per contender, 100 latency
+                     samples, 4 s GC run, engine-loop micro-benchmark on 5M packets
+  --json FILE        also write every result as JSON to FILE
+  --duration S       seconds measured per run (default 10; quick 2)
+  --reps N           repetitions, median reported (default 3; quick 1)
+  --only LIST        contenders to run, comma separated: bypassrt,c,testpmd,kernel
+  --modes LIST       throughput modes: rxdrop,l2fwd (default both)
+  --ping-count N     ping samples per responder (default 2000; quick 100)
+  --rtt-count N      UDP round trips per forwarder (default 2000; quick 100)
+  --no-throughput    skip the throughput runs
+  --no-latency       skip the latency tests
+  --no-gc            skip the --trace-gc run
+  --wait-quiet S     first wait up to S seconds for the machine to be idle (< 10% busy)
+  --no-engine        skip the engine-loop micro-benchmark (scripts/bench-engine.sh)
+  -h, --help         this text
+
+Needs root. Builds namespaces bpb-<tag>-gen / bpb-<tag>-dut joined by one veth pair and removes
+them at the end. The generator and the veth receive path run on CPU 0, contenders on CPU 1.`;
+
+interface Options {
+  quick: boolean;
+  json?: string;
+  durationS: number;
+  warmupS: number;
+  reps: number;
+  only: Set<string>;
+  modes: ThroughputMode[];
+  pingCount: number;
+  rttCount: number;
+  throughput: boolean;
+  latency: boolean;
+  gc: boolean;
+  gcS: number;
+  engine: boolean;
+  repeat: number;
+  waitQuietS: number;
+}
+
+function parseOptions(args: string[]): Options {
+  const { values } = parseArgs({
+    args,
+    options: {
+      quick: { type: "boolean", default: false },
+      json: { type: "string" },
+      duration: { type: "string" },
+      reps: { type: "string" },
+      only: { type: "string" },
+      modes: { type: "string" },
+      "ping-count": { type: "string" },
+      "rtt-count": { type: "string" },
+      "no-latency": { type: "boolean", default: false },
+      "no-throughput": { type: "boolean", default: false },
+      "no-gc": { type: "boolean", default: false },
+      "no-engine": { type: "boolean", default: false },
+      "wait-quiet": { type: "string" },
+      help: { type: "boolean", short: "h", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const q = values.quick;
+  const num = (name: string, v: string | undefined, def: number, min: number, max: number) => {
+    if (v === undefined) return def;
+    const n = Number(v);
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new Error(`--${name} "${v}" is invalid: give a number from ${min} to ${max}`);
+    }
+    return n;
+  };
+  const all = ["bypassrt", "c", "testpmd", "kernel"];
+  const only = new Set((values.only ?? all.join(",")).split(",").map((s) => s.trim()));
+  for (const o of only) {
+    if (!all.includes(o)) throw new Error(`--only: unknown contender "${o}" (${all.join(", ")})`);
+  }
+  const modes = (values.modes ?? "rxdrop,l2fwd").split(",") as ThroughputMode[];
+  for (const m of modes) {
+    if (m !== "rxdrop" && m !== "l2fwd") throw new Error(`--modes: unknown mode "${m}"`);
+  }
+  return {
+    quick: q,
+    json: values.json,
+    durationS: num("duration", values.duration, q ? 2 : 10, 1, 600),
+    warmupS: q ? 0.5 : 1,
+    reps: Math.round(num("reps", values.reps, q ? 1 : 3, 1, 20)),
+    only,
+    modes,
+    pingCount: Math.round(num("ping-count", values["ping-count"], q ? 100 : 2000, 10, 100000)),
+    rttCount: Math.round(num("rtt-count", values["rtt-count"], q ? 100 : 2000, 10, 100000)),
+    throughput: !values["no-throughput"],
+    latency: !values["no-latency"],
+    gc: !values["no-gc"],
+    gcS: q ? 4 : 10,
+    engine: !values["no-engine"],
+    // 2^24 frames per live-frames call (the notes: smaller calls stall on RCU syncs); a quick run
+    // uses 2^21 so that pausing between contenders stays short.
+    repeat: q ? 1 << 21 : 1 << 24,
+    waitQuietS: num("wait-quiet", values["wait-quiet"], 0, 0, 86400),
+  };
+}
+
+async function machineInfo(): Promise<Record<string, unknown>> {
+  const pkg = async (p: string) =>
+    (await run(["dpkg-query", "-W", "-f", "${Version}", p], true)).trim() || "not installed";
+  const cpuinfo = await Deno.readTextFile("/proc/cpuinfo");
+  return {
+    date: new Date().toISOString(),
+    nproc: Number((await run(["nproc"])).trim()),
+    cpu: /model name\s*:\s*(.*)/.exec(cpuinfo)?.[1] ?? "unknown",
+    kernel: Deno.osRelease(),
+    deno: Deno.version.deno,
+    v8: Deno.version.v8,
+    libxdp: await pkg("libxdp1"),
+    libbpf: await pkg("libbpf1"),
+    dpdk: await pkg("dpdk"),
+    loadavg_start: (await Deno.readTextFile("/proc/loadavg")).trim(),
+    git: (await run(["git", "-C", ROOT, "describe", "--always", "--dirty"], true)).trim(),
+  };
+}
+
+const T0 = performance.now();
+
+function log(msg: string): void {
+  console.error(`bench: [${((performance.now() - T0) / 1000).toFixed(1)}s] ${msg}`);
+}
+
+const f2 = (v: number | null | undefined) => (v == null ? "-" : v.toFixed(2));
+const pct = (v: number | null | undefined) => (v == null ? "-" : `${(v * 100).toFixed(0)}%`);
+
+function runLine(r: RunResult): string {
+  return `rx ${f2(r.rx_mpps)} Mpps, fwd ${f2(r.fwd_mpps)}, offered ${f2(r.offered_mpps)}, ` +
+    `cpu ${f2(r.cpu_ns_per_pkt)} ns/pkt, softirq ${f2(r.softirq_ns_per_pkt)} ns/pkt, ` +
+    `app CPU ${pct(r.app_cpu_share)}, other processes ${pct(r.foreign_cpu_share)}, ` +
+    `steal ${pct(r.steal_share)}`;
+}
+
+async function engineBench(quick: boolean): Promise<EngineResult> {
+  const script = `${ROOT}scripts/bench-engine.sh`;
+  try {
+    await Deno.stat(script);
+  } catch {
+    return { skipped: "scripts/bench-engine.sh is not there" };
+  }
+  const tmp = await Deno.makeTempFile({ prefix: "bpb-engine-", suffix: ".json" });
+  try {
+    await run(["bash", script, "--json", tmp, ...(quick ? ["--packets", "5000000"] : [])]);
+    const raw = JSON.parse(await Deno.readTextFile(tmp));
+    const found = findRatio(raw);
+    return { raw, ratio: found?.[1], ratio_key: found?.[0] };
+  } catch (e) {
+    return { error: `scripts/bench-engine.sh failed: ${(e as Error).message.slice(0, 300)}` };
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
+}
+
+/** The kernel's socket statistics from a contender's final report, when it has them. */
+function xdpStats(final: Record<string, unknown> | undefined): unknown {
+  if (!final) return undefined;
+  const total = final.total as Record<string, unknown> | undefined;
+  return total?.xdp_statistics ?? final.xdp_statistics;
+}
+
+/** The first numeric field whose key mentions "ratio", breadth first. */
+export function findRatio(o: unknown): [string, number] | undefined {
+  const queue: [string, unknown][] = [["", o]];
+  while (queue.length) {
+    const [path, v] = queue.shift()!;
+    if (v && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) {
+        const p = path ? `${path}.${k}` : k;
+        if (/ratio/i.test(k) && typeof x === "number") return [p, x];
+        queue.push([p, x]);
+      }
+    }
+  }
+  return undefined;
+}
+
+async function main(): Promise<number> {
+  let opts: Options;
+  try {
+    opts = parseOptions(Deno.args);
+  } catch (e) {
+    console.error(`bench: ${(e as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (Deno.uid() !== 0) {
+    console.error("bench: needs root (namespaces, XDP, AF_XDP)");
+    return 1;
+  }
+  const tag = topologyTag();
+  let topo: Topology | undefined;
+  let gen: Generator | undefined;
+  let cleaning: Promise<void> | undefined;
+  const cleanup = () =>
+    cleaning ??= (async () => {
+      if (gen) await gen.quit().catch(() => {});
+      await stopAll();
+      if (topo) await deleteTopology(topo);
+    })();
+  const onSignal = async () => {
+    log("interrupted: stopping children and removing the namespaces");
+    await cleanup();
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+
+  let busy = await busyShare(2000);
+  for (const until = performance.now() + opts.waitQuietS * 1000; busy > 0.1;) {
+    if (performance.now() >= until) break;
+    log(`machine ${(busy * 100).toFixed(0)}% busy: waiting for it to be quiet`);
+    busy = await busyShare(5000);
+  }
+  if (busy > 0.1) log(`warning: machine ${(busy * 100).toFixed(0)}% busy before start`);
+  const meta = { ...await machineInfo(), busy_before_pct: Math.round(busy * 100) };
+  const all: Record<string, Contender> = {
+    bypassrt,
+    c: cref,
+    testpmd,
+    kernel: kernelDrop,
+  };
+  const contenders = Object.entries(all).filter(([k]) => opts.only.has(k)).map(([, c]) => c);
+  const skip = new Map<Contender, string>();
+  for (const c of contenders) {
+    const why = await c.unavailable();
+    if (why) skip.set(c, why);
+  }
+  const runs: RunResult[] = [];
+  const latency: BenchDocument["latency"] = { ping: {}, udp: {} };
+  let gc: GcReport | undefined;
+  let engine: EngineResult = { skipped: "not run (--no-engine)" };
+  const t0 = performance.now();
+  try {
+    topo = await createTopology(tag);
+    log(`topology ${topo.gen} (${topo.genIf}) <-> ${topo.dut} (${topo.dutIf} ${topo.dutMac})`);
+    gen = new Generator(topo, opts.repeat);
+    await gen.ready();
+    log(`generator up (${gen.via}, ${gen.repeat} frames per call)`);
+
+    for (let rep = 1; opts.throughput && rep <= opts.reps; rep++) {
+      for (const mode of opts.modes) {
+        for (const c of contenders) {
+          if (!c.modes.includes(mode) || skip.has(c)) continue;
+          const r = await throughputRun(c, mode, topo, gen, opts);
+          runs.push(r);
+          log(
+            `[${rep}/${opts.reps}] ${mode} ${c.name}: ${
+              r.error ? `FAILED: ${r.error}` : runLine(r)
+            }`,
+          );
+          await settle();
+        }
+      }
+    }
+
+    if (opts.latency) {
+      const pingers: [string, () => Promise<RttStats>][] = [
+        ["kernel", () => pingKernel(topo!, opts.pingCount)],
+      ];
+      if (opts.only.has("bypassrt")) {
+        pingers.push(["byPassRT", () => pingVia(bypassrt, topo!, opts.pingCount)]);
+      }
+      if (opts.only.has("c")) {
+        pingers.push(["C xsk_ref", () => pingVia(cref, topo!, opts.pingCount)]);
+      }
+      for (const [name, f] of pingers) {
+        latency.ping[name] = await f();
+        log(
+          `ping via ${name}: p50 ${latency.ping[name].p50_us} us, p99 ${
+            latency.ping[name].p99_us
+          } us`,
+        );
+        await settle();
+      }
+      const fwds = contenders.filter((c) => c.modes.includes("l2fwd"));
+      for (const c of fwds) {
+        latency.udp[c.name] = skip.has(c)
+          ? { samples: 0, lost: 0, skipped: skip.get(c) }
+          : await udpRttVia(c, topo, opts.rttCount);
+        const s = latency.udp[c.name];
+        log(`udp rtt via ${c.name}: p50 ${s.p50_us} us, p99 ${s.p99_us} us`);
+        await settle();
+      }
+    }
+
+    if (opts.gc && opts.only.has("bypassrt")) {
+      gc = await gcRun(topo, gen, opts.gcS, 2);
+      log(
+        gc.error ? `gc run failed: ${gc.error}` : `gc: ${gc.worker_steady_gc} polling-loop and ` +
+          `${gc.main_steady_gc} main-thread GC events in steady state`,
+      );
+    }
+  } finally {
+    await cleanup();
+    if (gen?.proc.stderr.trim()) log(`generator stderr: ${gen.proc.stderr.trim()}`);
+  }
+  if (opts.engine) {
+    log("engine-loop micro-benchmark (scripts/bench-engine.sh)");
+    engine = await engineBench(opts.quick);
+  }
+
+  const generator = `live frames (bench/xdp_gen.c XDP_TX via BPF_PROG_RUN, ${
+    gen?.via ?? "?"
+  }), 64-byte frames (60 + FCS), UDP to port 9000, ${opts.repeat} per call, CPU 0`;
+  const results: Entry[] = aggregate(runs, generator);
+  for (const [c, why] of skip) {
+    for (const mode of opts.modes.filter((m) => c.modes.includes(m))) {
+      results.push({
+        contender: c.name,
+        mode,
+        rx_mpps: null,
+        fwd_mpps: null,
+        cpu_ns_per_pkt: null,
+        softirq_ns_per_pkt: null,
+        offered_mpps: null,
+        generator,
+        foreign_cpu_share: null,
+        repetitions: 0,
+        runs: [],
+        skipped: why,
+      });
+    }
+  }
+  const order = ["byPassRT", "C xsk_ref", "DPDK testpmd", "kernel XDP_DROP"];
+  results.sort((a, b) =>
+    a.mode === b.mode
+      ? order.indexOf(a.contender) - order.indexOf(b.contender)
+      : opts.modes.indexOf(a.mode) - opts.modes.indexOf(b.mode)
+  );
+  const doc: BenchDocument = {
+    meta: {
+      ...meta,
+      command: `scripts/bench.sh ${Deno.args.join(" ")}`.trim(),
+      quick: opts.quick,
+      duration_s: opts.durationS,
+      warmup_s: opts.warmupS,
+      repetitions: opts.reps,
+      frame: "64-byte frames",
+      generator,
+      cpus: "generator + veth receive softirq on CPU 0, contenders' application on CPU 1",
+      topology: topo ? { gen: topo.gen, dut: topo.dut, threaded: topo.threaded } : undefined,
+      elapsed_s: Math.round((performance.now() - t0) / 100) / 10,
+      loadavg_end: (await Deno.readTextFile("/proc/loadavg")).trim(),
+    },
+    results,
+    runs: runs.map(({ final, ...r }) => ({ ...r, final_xdp_statistics: xdpStats(final) })),
+    latency,
+    gc,
+    engine,
+    ...ratiosAndTargets(results, latency, engine, gc),
+  };
+  console.log(renderText(doc));
+  if (opts.json) {
+    await Deno.writeTextFile(opts.json, JSON.stringify(doc, null, 2) + "\n");
+    log(`wrote ${opts.json}`);
+  }
+  return 0;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main());
+}

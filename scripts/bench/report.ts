@@ -1,0 +1,259 @@
+/**
+ * Aggregation (medians over repetitions), ratios against the targets, the plain-text tables and
+ * the JSON document.
+ *
+ * @module
+ */
+import type { RunResult, ThroughputMode } from "./contenders.ts";
+import type { RttStats } from "./latency.ts";
+import type { GcReport } from "./gc.ts";
+
+/** One line of the results: the median over repetitions. */
+export interface Entry {
+  contender: string;
+  mode: ThroughputMode;
+  rx_mpps: number | null;
+  fwd_mpps: number | null;
+  cpu_ns_per_pkt: number | null;
+  softirq_ns_per_pkt: number | null;
+  offered_mpps: number | null;
+  generator: string;
+  /**
+   * Median share of the two vCPUs taken from us during the runs (noise): CPU time of other
+   * processes plus hypervisor steal time.
+   */
+  foreign_cpu_share: number | null;
+  repetitions: number;
+  /** Every repetition's rx_mpps (l2fwd: fwd_mpps), to show the spread. */
+  runs: (number | null)[];
+  skipped?: string;
+  errors?: string[];
+}
+
+/** Engine-loop micro-benchmark result (scripts/bench-engine.sh). */
+export interface EngineResult {
+  ratio?: number;
+  ratio_key?: string;
+  raw?: unknown;
+  skipped?: string;
+  error?: string;
+}
+
+/** The whole document written by --json. */
+export interface BenchDocument {
+  meta: Record<string, unknown>;
+  results: Entry[];
+  /** Every throughput run (the medians above come from these). */
+  runs: unknown[];
+  latency: { ping: Record<string, RttStats>; udp: Record<string, RttStats> };
+  gc?: GcReport;
+  engine: EngineResult;
+  ratios: Record<string, number | null>;
+  targets: { name: string; target: string; value: number | null; met: boolean | null }[];
+}
+
+/** Median of the non-null numbers (null if none). */
+export function median(xs: (number | null)[]): number | null {
+  const v = xs.filter((x): x is number => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return null;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+}
+
+/** Medians per (contender, mode) over the repetitions. */
+export function aggregate(runs: RunResult[], generator: string): Entry[] {
+  const keys = [...new Set(runs.map((r) => `${r.contender}\u0000${r.mode}`))];
+  return keys.map((k) => {
+    const [contender, mode] = k.split("\u0000") as [string, ThroughputMode];
+    const rs = runs.filter((r) => r.contender === contender && r.mode === mode);
+    const ok = rs.filter((r) => !r.error);
+    const errors = rs.filter((r) => r.error).map((r) => r.error!);
+    return {
+      contender,
+      mode,
+      rx_mpps: median(ok.map((r) => r.rx_mpps)),
+      fwd_mpps: mode === "l2fwd" ? median(ok.map((r) => r.fwd_mpps)) : null,
+      cpu_ns_per_pkt: median(ok.map((r) => r.cpu_ns_per_pkt)),
+      softirq_ns_per_pkt: median(ok.map((r) => r.softirq_ns_per_pkt)),
+      offered_mpps: median(ok.map((r) => r.offered_mpps)),
+      generator,
+      foreign_cpu_share: median(
+        ok.map((r) =>
+          r.foreign_cpu_share === null ? null : r.foreign_cpu_share + (r.steal_share ?? 0)
+        ),
+      ),
+      repetitions: ok.length,
+      runs: rs.map((r) => mode === "l2fwd" ? r.fwd_mpps : r.rx_mpps),
+      ...(errors.length ? { errors } : {}),
+    };
+  });
+}
+
+function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
+  return a != null && b != null && b > 0 ? a / b : null;
+}
+
+/** Ratios and target checks. */
+export function ratiosAndTargets(
+  entries: Entry[],
+  latency: BenchDocument["latency"],
+  engine: EngineResult,
+  gc: GcReport | undefined,
+): Pick<BenchDocument, "ratios" | "targets"> {
+  const get = (c: string, m: ThroughputMode, k: "rx_mpps" | "fwd_mpps") =>
+    entries.find((e) => e.contender === c && e.mode === m && !e.skipped)?.[k] ?? null;
+  const ratios: Record<string, number | null> = {
+    rxdrop_bypassrt_vs_c: ratio(
+      get("byPassRT", "rxdrop", "rx_mpps"),
+      get("C xsk_ref", "rxdrop", "rx_mpps"),
+    ),
+    rxdrop_bypassrt_vs_testpmd: ratio(
+      get("byPassRT", "rxdrop", "rx_mpps"),
+      get("DPDK testpmd", "rxdrop", "rx_mpps"),
+    ),
+    rxdrop_bypassrt_vs_kernel_xdp_drop: ratio(
+      get("byPassRT", "rxdrop", "rx_mpps"),
+      get("kernel XDP_DROP", "rxdrop", "rx_mpps"),
+    ),
+    l2fwd_bypassrt_vs_c: ratio(
+      get("byPassRT", "l2fwd", "fwd_mpps"),
+      get("C xsk_ref", "l2fwd", "fwd_mpps"),
+    ),
+    l2fwd_bypassrt_vs_testpmd: ratio(
+      get("byPassRT", "l2fwd", "fwd_mpps"),
+      get("DPDK testpmd", "l2fwd", "fwd_mpps"),
+    ),
+    ping_p50_bypassrt_vs_c: ratio(latency.ping.byPassRT?.p50_us, latency.ping["C xsk_ref"]?.p50_us),
+    ping_p50_bypassrt_vs_kernel: ratio(latency.ping.byPassRT?.p50_us, latency.ping.kernel?.p50_us),
+    udp_p50_bypassrt_vs_c: ratio(latency.udp.byPassRT?.p50_us, latency.udp["C xsk_ref"]?.p50_us),
+    udp_p50_bypassrt_vs_testpmd: ratio(
+      latency.udp.byPassRT?.p50_us,
+      latency.udp["DPDK testpmd"]?.p50_us,
+    ),
+    engine_ts_vs_c: engine.ratio ?? null,
+  };
+  const at = (name: string, target: string, value: number | null, ok: (v: number) => boolean) => ({
+    name,
+    target,
+    value,
+    met: value === null ? null : ok(value),
+  });
+  const targets = [
+    at("rxdrop byPassRT / C", ">= 0.95", ratios.rxdrop_bypassrt_vs_c, (v) => v >= 0.95),
+    at("rxdrop byPassRT / testpmd", ">= 1.0", ratios.rxdrop_bypassrt_vs_testpmd, (v) => v >= 1),
+    at("l2fwd byPassRT / C", ">= 1.0", ratios.l2fwd_bypassrt_vs_c, (v) => v >= 1),
+    at("l2fwd byPassRT / testpmd", ">= 1.0", ratios.l2fwd_bypassrt_vs_testpmd, (v) => v >= 1),
+    at("ping p50 byPassRT / C reflector", "<= 1.0", ratios.ping_p50_bypassrt_vs_c, (v) => v <= 1),
+    at("engine loop TS / C", ">= 0.6", ratios.engine_ts_vs_c, (v) => v >= 0.6),
+    at(
+      "GC events in steady state (polling loop)",
+      "= 0",
+      gc && !gc.error ? gc.worker_steady_gc : null,
+      (v) => v === 0,
+    ),
+  ];
+  return { ratios, targets };
+}
+
+function fmt(v: number | null | undefined, digits = 2): string {
+  return v === null || v === undefined || !Number.isFinite(v) ? "-" : v.toFixed(digits);
+}
+
+function table(head: string[], rows: string[][]): string {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => i === 0 || i === 1 ? c.padEnd(w[i]) : c.padStart(w[i])).join("  ")
+      .trimEnd();
+  return [line(head), w.map((n) => "-".repeat(n)).join("  "), ...rows.map(line)].join("\n");
+}
+
+/** The plain-text report. */
+export function renderText(doc: BenchDocument): string {
+  const out: string[] = [];
+  const m = doc.meta;
+  out.push(
+    `byPassRT benchmark: ${m.cpu} x${m.nproc}, kernel ${m.kernel}, deno ${m.deno}, ` +
+      `${m.repetitions} repetition(s) of ${m.duration_s} s (median), ${m.frame}`,
+  );
+  out.push(`generator: ${m.generator}`);
+  out.push(
+    `machine busy before start: ${m.busy_before_pct}% (noise % below: share of the two vCPUs ` +
+      `that other processes and the hypervisor (steal) took during each window)`,
+  );
+  out.push("");
+  out.push(table(
+    [
+      "contender",
+      "mode",
+      "rx Mpps",
+      "fwd Mpps",
+      "offered Mpps",
+      "CPU ns/pkt",
+      "softirq ns/pkt",
+      "noise %",
+      "runs",
+    ],
+    doc.results.map((e) => [
+      e.contender,
+      e.mode,
+      e.skipped ? "skipped" : fmt(e.rx_mpps),
+      fmt(e.fwd_mpps),
+      fmt(e.offered_mpps),
+      fmt(e.cpu_ns_per_pkt, 1),
+      fmt(e.softirq_ns_per_pkt, 1),
+      e.foreign_cpu_share === null ? "-" : (e.foreign_cpu_share * 100).toFixed(0),
+      e.skipped ? e.skipped : e.runs.map((r) => fmt(r)).join(" ") +
+        (e.errors?.length ? ` (${e.errors.length} failed)` : ""),
+    ]),
+  ));
+  out.push("");
+  const lat = (kind: string, o: Record<string, RttStats>) =>
+    Object.entries(o).map(([name, s]) => [
+      kind,
+      name,
+      s.skipped ? "skipped" : fmt(s.p50_us, 1),
+      fmt(s.p99_us, 1),
+      fmt(s.min_us, 1),
+      fmt(s.mean_us, 1),
+      `${s.samples}/${s.lost}`,
+      s.skipped ?? s.error ?? "",
+    ]);
+  out.push(table(
+    ["latency", "through", "p50 us", "p99 us", "min us", "mean us", "ok/lost", "note"],
+    [...lat("ping", doc.latency.ping), ...lat("udp rtt", doc.latency.udp)],
+  ));
+  out.push("");
+  if (doc.gc) {
+    const g = doc.gc;
+    out.push(
+      g.error
+        ? `GC: ${g.error}`
+        : `GC (rxdrop ${fmt(g.rx_mpps)} Mpps, --trace-gc, ${g.duration_s} s, steady after ` +
+          `${g.steady_after_s} s): polling loop ${g.worker_steady_gc} in steady state, main thread ` +
+          `${g.main_steady_gc}; ` +
+          g.isolates.map((i) =>
+            `${i.role} ${i.isolate}: ${i.startup} start-up + ${i.steady} steady`
+          )
+            .join(", ") +
+          `; free frames ${g.free_frames_min}..${g.free_frames_max} of ${g.frames}`,
+    );
+  }
+  out.push(
+    `engine loop: ${
+      doc.engine.skipped ?? doc.engine.error ??
+        `TS/C ratio ${fmt(doc.engine.ratio)} (${doc.engine.ratio_key})`
+    }`,
+  );
+  out.push("");
+  out.push(table(
+    ["target", "", "value", "want", "met"],
+    doc.targets.map((t) => [
+      t.name,
+      "",
+      t.value === null ? "-" : fmt(t.value, t.name.startsWith("GC") ? 0 : 3),
+      t.target,
+      t.met === null ? "n/a" : t.met ? "yes" : "NO",
+    ]),
+  ));
+  return out.join("\n");
+}
