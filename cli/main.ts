@@ -73,6 +73,11 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .option("--duration <s>", "stop after this many seconds")
     .option("--count <n>", "stop after this many packets (received; sent for txonly)")
     .option("--force", "replace an XDP program already attached to the interface")
+    .option(
+      "--cpu <n[,n]>",
+      "pin each queue's polling Worker to a CPU (one per queue); the process's other threads " +
+        "are moved off those CPUs",
+    )
     .option("--dst-mac <mac>", "txonly: destination MAC", "ff:ff:ff:ff:ff:ff")
     .option("--src-ip <A.B.C.D>", "txonly: source IPv4", "10.0.0.2")
     .option("--dst-ip <A.B.C.D>", "txonly: destination IPv4", "10.0.0.1")

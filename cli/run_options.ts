@@ -27,6 +27,7 @@ export interface RunFlags {
   count?: string;
   pollMs: string;
   force?: boolean;
+  cpu?: string;
   dstMac?: string;
   srcIp?: string;
   dstIp?: string;
@@ -125,6 +126,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     xdpMode: f.xdpMode as XdpMode,
     steering: { ...steer, respondIp },
     force: f.force ?? false,
+    cpus: f.cpu !== undefined ? f.cpu.split(",").map((c) => int("--cpu", c, 0, 1023)) : undefined,
     durationS: f.duration !== undefined ? int("--duration", f.duration, 1, 10 ** 7) : 0,
   };
 }

@@ -8,6 +8,7 @@ import { DROP_REASON_NAMES } from "../packet/mod.ts";
 import type { FrameAudit } from "../mempool/mod.ts";
 import { BypassError } from "./errors.ts";
 import { ifIndex } from "./_sys.ts";
+import { moveOthersOff, validateCpus } from "./affinity.ts";
 import type { LoopOptions } from "./loop.ts";
 import type { PortOptions } from "./options.ts";
 import { resolvePortOptions } from "./options.ts";
@@ -43,6 +44,11 @@ export interface EngineOptions {
   steering: Steering;
   /** Replace a foreign XDP program on the interface. */
   force?: boolean;
+  /**
+   * CPU for each queue's polling Worker (same order as `queues`). The process's other threads
+   * are then kept off these CPUs. Default: no pinning.
+   */
+  cpus?: number[];
 }
 
 /** Counters of one queue. */
@@ -114,6 +120,7 @@ interface QueueState {
   stats: Float64Array<SharedArrayBuffer>;
   fd: number;
   bindMode: string;
+  tid: number;
   final?: Extract<WorkerMessage, { type: "done" }>;
   error?: string;
   finished: Promise<void>;
@@ -159,6 +166,8 @@ export class Engine {
       throw new BypassError("--queue needs distinct queue numbers, e.g. 0 or 0,1");
     }
     for (const q of queues) resolvePortOptions({ ...options.port, queue: q });
+    const cpus = options.cpus ?? [];
+    if (cpus.length > 0) validateCpus(cpus, queues);
     const program = loadXdpProgram({
       iface: options.port.iface,
       mode: options.xdpMode,
@@ -181,6 +190,7 @@ export class Engine {
         stats,
         fd: -1,
         bindMode: "",
+        tid: 0,
         finished: new Promise((res) => resolveDone = res),
       };
       worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
@@ -188,6 +198,7 @@ export class Engine {
         if (m.type === "ready") {
           state.fd = m.fd;
           state.bindMode = m.bindMode;
+          state.tid = m.tid;
           resolveReady();
         } else if (m.type === "done") {
           state.final = m;
@@ -210,6 +221,7 @@ export class Engine {
         xsksMapFd: program.xsksMapFd,
         control,
         stats,
+        cpu: cpus[states.length] ?? -1,
       };
       worker.postMessage(start);
       states.push(state);
@@ -221,6 +233,7 @@ export class Engine {
       await engine.stop();
       throw err;
     }
+    if (cpus.length > 0) moveOthersOff(engine.#libc, states.map((s) => s.tid), cpus);
     return engine;
   }
 

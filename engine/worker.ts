@@ -5,6 +5,8 @@
  * @module
  */
 import { openLibbpf } from "../ffi/libbpf.ts";
+import { openLibc } from "../ffi/libc.ts";
+import { pinThread, threadId } from "./affinity.ts";
 import type { FrameAudit } from "../mempool/mod.ts";
 import { BypassError } from "./errors.ts";
 import { type LoopOptions, runLoop } from "./loop.ts";
@@ -21,11 +23,21 @@ export interface WorkerStart {
   xsksMapFd: number;
   control: Int32Array<SharedArrayBuffer>;
   stats: Float64Array<SharedArrayBuffer>;
+  /** CPU to pin this Worker's thread to (-1: no pinning). */
+  cpu: number;
 }
 
 /** What a worker posts back. */
 export type WorkerMessage =
-  | { type: "ready"; queue: number; fd: number; bindMode: string; zeroCopyFallback: string }
+  | {
+    type: "ready";
+    queue: number;
+    fd: number;
+    bindMode: string;
+    zeroCopyFallback: string;
+    /** Thread id of the Worker (for pinning the other threads away from its CPU). */
+    tid: number;
+  }
   | {
     type: "done";
     queue: number;
@@ -46,10 +58,19 @@ const scope = self as unknown as {
 const post = (m: WorkerMessage) => scope.postMessage(m);
 
 scope.onmessage = (e: MessageEvent<WorkerStart>) => {
-  const { port: portOpts, loop, xsksMapFd, control, stats } = e.data;
+  const { port: portOpts, loop, xsksMapFd, control, stats, cpu } = e.data;
   const queue = portOpts.queue ?? 0;
   let port: Port | undefined;
   try {
+    const libc = openLibc();
+    const tid = threadId(libc);
+    if (cpu >= 0) {
+      const err = pinThread(libc, 0, [cpu]);
+      if (err) {
+        throw new BypassError(`cannot pin queue ${queue} to CPU ${cpu}: ${libc.strerror(err)}`);
+      }
+    }
+    libc.close();
     port = openPort(portOpts);
     const bpf = openLibbpf();
     const r = insertSocket(bpf, xsksMapFd, queue, port.fd);
@@ -61,6 +82,7 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
       fd: port.fd,
       bindMode: port.bindMode,
       zeroCopyFallback: port.zeroCopyFallback,
+      tid,
     });
     runLoop(port, loop, control, stats);
     // Quiesce before the audit: no more steering into this socket, let in-flight XDP runs on

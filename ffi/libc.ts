@@ -19,6 +19,8 @@ export const LIBC_SYMBOLS = {
   if_nametoindex: { parameters: ["buffer"], result: "u32" },
   close: { parameters: ["i32"], result: "i32" },
   geteuid: { parameters: [], result: "u32" },
+  gettid: { parameters: [], result: "i32" },
+  sched_setaffinity: { parameters: ["i32", "usize", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const satisfies Deno.ForeignLibraryInterface;

@@ -186,3 +186,34 @@ Deno.test(
       strictEqual(after.stdout.trim(), `${t.dutIf}: no XDP program attached`);
     }),
 );
+
+Deno.test(
+  "--cpu pins the polling Worker; the process's other threads leave that CPU",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const cpus = (await Deno.readTextFile("/sys/devices/system/cpu/online")).trim();
+      if (cpus === "0") throw new Error("this test needs two CPUs");
+      await serve(t, "--mode rxdrop --cpu 1", async () => {
+        const pid = Number(
+          (await run("pgrep", "-f", "--", `--iface ${t.dutIf} --mode rxdrop --cpu 1`)).trim().split(
+            "\n",
+          )[0],
+        );
+        const threads = [...Deno.readDirSync(`/proc/${pid}/task`)].map((e) => {
+          const dir = `/proc/${pid}/task/${e.name}`;
+          const comm = Deno.readTextFileSync(`${dir}/comm`).trim();
+          const allowed = /Cpus_allowed_list:\s*(\S+)/.exec(
+            Deno.readTextFileSync(`${dir}/status`),
+          )!;
+          return { comm, allowed: allowed[1] };
+        });
+        const workers = threads.filter((th) => th.comm.startsWith("worker-"));
+        strictEqual(workers.length, 1, JSON.stringify(threads));
+        strictEqual(workers[0].allowed, "1");
+        for (const th of threads.filter((x) => !x.comm.startsWith("worker-"))) {
+          ok(!th.allowed.split(",").includes("1") && th.allowed !== "0-1", JSON.stringify(th));
+        }
+      });
+    }),
+);

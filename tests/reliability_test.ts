@@ -422,6 +422,8 @@ Deno.test(
         [[...i, "--ring-size", "131072"], /--ring-size must be a power of two between/],
         [[...i, "--frame-size", "1024"], /frame-size/],
         [[...i, "--burst", "0"], /--burst/],
+        [[...i, "--cpu", "99"], /--cpu 99: no such CPU online/],
+        [[...i, "--cpu", "0,1"], /one CPU per queue/],
         [[...i, "--mode", "respond"], /needs --ip/],
         [[...i, "--mode", "respond", "--ip", "300.1.1.1"], /--ip: invalid IPv4 address/],
         [[...i, "--steer", "udp:70000"], /--steer port/],
