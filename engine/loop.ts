@@ -51,16 +51,8 @@ const TICK_MASK = PUBLISH_EVERY - 1;
 
 /** Copy the port's counters into the shared block (not per packet). */
 export function publish(port: Port, stats: Float64Array, appDropped: number): void {
-  const c = port.counters;
-  stats[Slot.rxPackets] = c.rxPackets;
-  stats[Slot.rxBytes] = c.rxBytes;
-  stats[Slot.txPackets] = c.txPackets;
-  stats[Slot.txBytes] = c.txBytes;
-  stats[Slot.txQueued] = c.txQueued;
-  stats[Slot.txRingFull] = c.txRingFull;
-  stats[Slot.txKicks] = c.txKicks;
-  stats[Slot.txKickErrors] = c.txKickErrors;
-  stats[Slot.rxWakeups] = c.rxWakeups;
+  // The port's counters occupy the first slots of the block, in the same order.
+  stats.set(port.counterBlock, 0);
   stats[Slot.poolFree] = port.pool.available;
   stats[Slot.appDropped] = appDropped;
 }
@@ -123,8 +115,8 @@ function rxdrop(port: Port, opts: LoopOptions, control: Int32Array, stats: Float
   const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
   const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
   let loops = 0;
-  while (port.counters.rxPackets < limit) {
-    const room = limit - port.counters.rxPackets;
+  while (port.rxPackets < limit) {
+    const room = limit - port.rxPackets;
     const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
     if (n > 0) port.free(addrs, 0, n);
     else onEmpty(port, opts, stats, 0);
@@ -137,8 +129,8 @@ function l2fwd(port: Port, opts: LoopOptions, control: Int32Array, stats: Float6
   const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
   const umem16 = port.umem16, umem32 = port.umem32;
   let loops = 0;
-  while (port.counters.rxPackets < limit) {
-    const room = limit - port.counters.rxPackets;
+  while (port.rxPackets < limit) {
+    const room = limit - port.rxPackets;
     const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
     if (n > 0) {
       for (let i = 0; i < n; i++) macSwapAligned(umem16, umem32, addrs[i]);
@@ -157,8 +149,8 @@ function respond(port: Port, opts: LoopOptions, control: Int32Array, stats: Floa
   const outAddrs = new Uint32Array(burst), outLens = new Uint32Array(burst);
   const umem = port.umem, ip = opts.ip, mac = opts.mac;
   let loops = 0, dropped = 0;
-  while (port.counters.rxPackets < limit) {
-    const room = limit - port.counters.rxPackets;
+  while (port.rxPackets < limit) {
+    const room = limit - port.rxPackets;
     const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
     if (n > 0) {
       let k = 0;
@@ -192,8 +184,8 @@ function txonly(port: Port, opts: LoopOptions, control: Int32Array, stats: Float
   const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
   const addrs = new Uint32Array(burst), lens = new Uint32Array(burst).fill(f.frameLen);
   let loops = 0;
-  while (port.counters.txQueued < limit) {
-    const room = limit - port.counters.txQueued;
+  while (port.txQueued < limit) {
+    const room = limit - port.txQueued;
     const n = port.alloc(addrs, room < burst ? room : burst);
     const sent = n > 0 ? port.txBurst(addrs, lens, n) : 0;
     if (sent < n) port.free(addrs, sent, n - sent);

@@ -39,7 +39,7 @@ import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
 import { readXdpStatistics, type XdpStatistics } from "./xdp_stats.ts";
 import { type PortOptions, type ResolvedPortOptions, resolvePortOptions } from "./options.ts";
 
-/** Per-port software counters. Plain numbers, updated once per burst. */
+/** Per-port software counters, updated once per burst (see {@link Port.counters}). */
 export interface PortCounters {
   /** Frames taken from the RX ring. */
   rxPackets: number;
@@ -62,6 +62,34 @@ export interface PortCounters {
   /** Frames still on the RX ring at shutdown, counted as received and freed by `drainRx`. */
   drainedAtStop: number;
 }
+
+/** Counter names in {@link Port.counterBlock} order. */
+export const COUNTER_NAMES: readonly (keyof PortCounters)[] = [
+  "rxPackets",
+  "rxBytes",
+  "txPackets",
+  "txBytes",
+  "txQueued",
+  "txRingFull",
+  "txKicks",
+  "txKickErrors",
+  "rxWakeups",
+  "drainedAtStop",
+];
+
+/** Index of each counter in {@link Port.counterBlock}. */
+const C = {
+  rxPackets: 0,
+  rxBytes: 1,
+  txPackets: 2,
+  txBytes: 3,
+  txQueued: 4,
+  txRingFull: 5,
+  txKicks: 6,
+  txKickErrors: 7,
+  rxWakeups: 8,
+  drainedAtStop: 9,
+} as const;
 
 /**
  * Memory for one `struct xsk_ring_*` that libxdp keeps a pointer to (it reads it again when the
@@ -114,19 +142,12 @@ export class Port {
   readonly bindMode: "zerocopy" | "copy";
   /** Why zero-copy was not used ("" when it was or was not asked for). */
   readonly zeroCopyFallback: string;
-  /** Software counters. */
-  readonly counters: PortCounters = {
-    rxPackets: 0,
-    rxBytes: 0,
-    txPackets: 0,
-    txBytes: 0,
-    txQueued: 0,
-    txRingFull: 0,
-    txKicks: 0,
-    txKickErrors: 0,
-    rxWakeups: 0,
-    drainedAtStop: 0,
-  };
+  /**
+   * The software counters, one double each in {@link COUNTER_NAMES} order. A typed array, not
+   * object fields: a field that grows past 2^31 changes representation (and deoptimises the
+   * loop); a Float64Array slot never does, and copying it out allocates nothing.
+   */
+  readonly counterBlock: Float64Array = new Float64Array(COUNTER_NAMES.length);
 
   readonly #libc: LibcHandle;
   readonly #xdp: Libxdp;
@@ -220,7 +241,7 @@ export class Port {
       // nothing received, FILL needs frames only if the pool ran short last time.
       if (filling && this.#fillShort) this.#refill(n);
       if (filling && this.#fill.needsWakeup()) {
-        this.counters.rxWakeups++;
+        this.counterBlock[C.rxWakeups]++;
         this.#libc.fn.recvfrom(this.fd, null, 0n, MSG_DONTWAIT, null, null);
       }
       return 0;
@@ -237,8 +258,8 @@ export class Port {
     rx.release(k);
     if (filling) this.#refill(k);
     this.#appHeld += k;
-    this.counters.rxPackets += k;
-    this.counters.rxBytes += bytes;
+    this.counterBlock[C.rxPackets] += k;
+    this.counterBlock[C.rxBytes] += bytes;
     return k;
   }
 
@@ -262,10 +283,10 @@ export class Port {
       txLen[addr >>> shift] = lens[i];
     }
     if (k > 0) tx.submit(k);
-    if (k < n) this.counters.txRingFull += n - k;
+    if (k < n) this.counterBlock[C.txRingFull] += n - k;
     this.#appHeld -= k;
     this.#txOutstanding += k;
-    this.counters.txQueued += k;
+    this.counterBlock[C.txQueued] += k;
     this.kick();
     return k;
   }
@@ -275,14 +296,14 @@ export class Port {
     // Nothing queued, the kernel did not ask, or it already took every descriptor (the frames
     // are on their way to COMPLETION): no system call.
     if (this.#txOutstanding === 0 || !this.#tx.needsWakeup() || this.#tx.pending() === 0) return;
-    this.counters.txKicks++;
+    this.counterBlock[C.txKicks]++;
     const r = this.#libc.fn.sendto(this.fd, null, 0n, MSG_DONTWAIT, null, 0);
     if (r < 0) {
       const err = this.#libc.errno();
       if (
         err !== Errno.EAGAIN && err !== Errno.EBUSY && err !== Errno.ENOBUFS &&
         err !== Errno.EINTR
-      ) this.counters.txKickErrors++;
+      ) this.counterBlock[C.txKickErrors]++;
     }
   }
 
@@ -295,8 +316,8 @@ export class Port {
     const bytes = this.pool.freeFromRing(e, start, mask, k, this.#txLen);
     comp.release(k);
     this.#txOutstanding -= k;
-    this.counters.txPackets += k;
-    this.counters.txBytes += bytes;
+    this.counterBlock[C.txPackets] += k;
+    this.counterBlock[C.txBytes] += bytes;
     return k;
   }
 
@@ -311,6 +332,23 @@ export class Port {
     const k = this.pool.allocBurst(addrs, 0, n);
     this.#appHeld += k;
     return k;
+  }
+
+  /** The counters as an object (allocates: for reports, not for the fast path). */
+  get counters(): PortCounters {
+    const out = {} as PortCounters;
+    COUNTER_NAMES.forEach((name, i) => out[name] = this.counterBlock[i]);
+    return out;
+  }
+
+  /** Frames received so far (cheap: for loop limits). */
+  get rxPackets(): number {
+    return this.counterBlock[C.rxPackets];
+  }
+
+  /** Frames queued on TX so far (cheap: for loop limits). */
+  get txQueued(): number {
+    return this.counterBlock[C.txQueued];
   }
 
   /** Frames queued on TX and not yet completed. */
@@ -355,11 +393,11 @@ export class Port {
         pool.free(e[w]);
       }
       rx.release(k);
-      this.counters.rxPackets += k;
-      this.counters.rxBytes += bytes;
+      this.counterBlock[C.rxPackets] += k;
+      this.counterBlock[C.rxBytes] += bytes;
       total += k;
     }
-    this.counters.drainedAtStop += total;
+    this.counterBlock[C.drainedAtStop] += total;
     return total;
   }
 

@@ -8,6 +8,7 @@
 
 /** Slot numbers in the counters block. */
 export const Slot = {
+  // 0-9: the port's counters, in engine/port.ts COUNTER_NAMES order (copied as one block).
   rxPackets: 0,
   rxBytes: 1,
   txPackets: 2,
@@ -17,10 +18,11 @@ export const Slot = {
   txKicks: 6,
   txKickErrors: 7,
   rxWakeups: 8,
-  poolFree: 9,
-  appDropped: 10,
-  loops: 11,
-  idlePolls: 12,
+  drainedAtStop: 9,
+  poolFree: 10,
+  appDropped: 11,
+  loops: 12,
+  idlePolls: 13,
   /** First drop-reason slot: `dropReasonBase + reason code`. */
   dropReasonBase: 16,
 } as const;

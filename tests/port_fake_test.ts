@@ -7,6 +7,7 @@ import {
   fakePort,
 } from "../bench/fake_kernel.ts";
 import { FrameOwnershipError } from "../mempool/mempool.ts";
+import { COUNTER_NAMES } from "../engine/port.ts";
 import { PUBLISH_EVERY, runLoop } from "../engine/loop.ts";
 import { Control, newControlBlock, newStatsBlock, Slot } from "../engine/stats.ts";
 
@@ -444,4 +445,9 @@ Deno.test("runLoop l2fwd stops on the control flag", () => {
   assert.equal(kernel.seqAt(FAKE_HEADROOM), 0);
   assert.deepEqual(bytes(port.umem, FAKE_HEADROOM, 12), [...FAKE_SRC_MAC, ...FAKE_DST_MAC]);
   assertBalanced(f, 0);
+});
+
+Deno.test("stats block: the port's counters occupy slots 0.. in the same order", () => {
+  COUNTER_NAMES.forEach((name, i) => assert.equal(Slot[name], i, name));
+  assert.ok(Slot.poolFree >= COUNTER_NAMES.length);
 });

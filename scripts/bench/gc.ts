@@ -3,9 +3,9 @@
  * V8 prints one line per GC on stdout, `[pid:isolate]  <ms since that isolate started> ms: <kind>
  * ...`, mixed with our NDJSON. The first isolate to report is the main thread's (it loads the
  * CLI and collects during start-up); any other is a Worker's, i.e. a polling loop's. Steady state
- * starts `steadyAfterS` seconds after the engine's first report: for the main isolate that is
- * (time of the first report since spawn + steadyAfterS) on its clock; a Worker's isolate starts
- * just before that first report, so for it the cut is steadyAfterS on its own clock.
+ * starts `steadyAfterS` seconds after the generator starts: for the main isolate that is (time of
+ * the start since spawn + steadyAfterS) on its clock; a Worker's isolate starts just before the
+ * engine's first report, so its clock is shifted by the time of that report.
  *
  * @module
  */
@@ -53,9 +53,6 @@ export async function gcRun(
   const proc = new Proc(
     "byPassRT --trace-gc",
     [
-      "taskset",
-      "-c",
-      APP_CPU,
       // V8 prints the trace with C stdio: line-buffer it so lines never split.
       ...inNs(topo.dut, "stdbuf", "-oL", Deno.execPath(), "run", "-A", "--v8-flags=--trace-gc"),
       `${ROOT}cli/main.ts`,
@@ -63,6 +60,8 @@ export async function gcRun(
       topo.dutIf,
       "--mode",
       "rxdrop",
+      "--cpu",
+      APP_CPU,
       "--json",
       "--interval",
       "0.5",
@@ -88,6 +87,9 @@ export async function gcRun(
   }
   const readyMs = first.at - proc.started;
   await gen.go();
+  // Traffic starts now: steady state is `steadyAfterS` later (JIT tier-up under traffic counts
+  // as start-up however long the engine took to come up).
+  const goMs = performance.now() - proc.started;
   await sleep(durationS * 1000);
   await gen.pause();
   await proc.stop("SIGINT");
@@ -109,7 +111,8 @@ export async function gcRun(
         });
       }
       const iso = isolates.get(id)!;
-      const cut = iso.role === "main" ? readyMs + steadyAfterS * 1000 : steadyAfterS * 1000;
+      // Isolate clocks: the main one starts at spawn, a Worker's just before the first report.
+      const cut = (iso.role === "main" ? goMs : goMs - readyMs) + steadyAfterS * 1000;
       if (Number(m[3]) < cut) iso.startup++;
       else {
         iso.steady++;
