@@ -67,13 +67,13 @@ export class Mempool {
   allocBurst(out: Uint32Array, off: number, n: number): number {
     const k = this.top < n ? this.top : n;
     const stack = this.stack, inPool = this.inPool, shift = this.shift;
-    let top = this.top;
+    const top = this.top;
+    this.top = top - k;
     for (let i = 0; i < k; i++) {
-      const addr = stack[--top];
+      const addr = stack[top - 1 - i];
       inPool[addr >>> shift] = 0;
       out[off + i] = addr;
     }
-    this.top = top;
     return k;
   }
 
@@ -115,13 +115,15 @@ export class Mempool {
    */
   allocToRing(entries: Uint32Array, cursor: number, mask: number, n: number): void {
     const stack = this.stack, inPool = this.inPool, shift = this.shift;
-    let top = this.top;
+    // Update the property before the loop: with the store after it, the code V8 compiled on
+    // stack replacement during the first (large) refill kept deoptimising later, short calls.
+    const top = this.top;
+    this.top = top - n;
     for (let i = 0; i < n; i++) {
-      const addr = stack[--top];
+      const addr = stack[top - 1 - i];
       inPool[addr >>> shift] = 0;
       entries[((cursor + i) & mask) << 1] = addr;
     }
-    this.top = top;
   }
 
   /**
