@@ -63,22 +63,8 @@ export interface PortCounters {
   drainedAtStop: number;
 }
 
-/** Counter names in {@link Port.counterBlock} order. */
-export const COUNTER_NAMES: readonly (keyof PortCounters)[] = [
-  "rxPackets",
-  "rxBytes",
-  "txPackets",
-  "txBytes",
-  "txQueued",
-  "txRingFull",
-  "txKicks",
-  "txKickErrors",
-  "rxWakeups",
-  "drainedAtStop",
-];
-
-/** Index of each counter in {@link Port.counterBlock}. */
-const C = {
+/** Index of each counter in {@link Port.counterBlock} (the stats block copies them as is). */
+export const CounterSlot = {
   rxPackets: 0,
   rxBytes: 1,
   txPackets: 2,
@@ -89,7 +75,14 @@ const C = {
   txKickErrors: 7,
   rxWakeups: 8,
   drainedAtStop: 9,
-} as const;
+} as const satisfies Record<keyof PortCounters, number>;
+
+/** Counter names in {@link Port.counterBlock} order. */
+export const COUNTER_NAMES: readonly (keyof PortCounters)[] = Object.keys(CounterSlot) as (
+  keyof PortCounters
+)[];
+
+const C = CounterSlot;
 
 /**
  * Memory for one `struct xsk_ring_*` that libxdp keeps a pointer to (it reads it again when the

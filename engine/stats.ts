@@ -5,20 +5,12 @@
  *
  * @module
  */
+import { CounterSlot } from "./port.ts";
 
 /** Slot numbers in the counters block. */
 export const Slot = {
-  // 0-9: the port's counters, in engine/port.ts COUNTER_NAMES order (copied as one block).
-  rxPackets: 0,
-  rxBytes: 1,
-  txPackets: 2,
-  txBytes: 3,
-  txQueued: 4,
-  txRingFull: 5,
-  txKicks: 6,
-  txKickErrors: 7,
-  rxWakeups: 8,
-  drainedAtStop: 9,
+  // 0-9: the port's counters, copied from Port.counterBlock as one block.
+  ...CounterSlot,
   poolFree: 10,
   appDropped: 11,
   loops: 12,
