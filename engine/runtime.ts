@@ -77,6 +77,8 @@ export interface QueueSnapshot {
   drained_at_stop: number;
   /** Frames in the mempool. */
   free_frames: number;
+  /** Times the loop slept in poll() when idle (`--poll-ms`; 0 when busy-polling). */
+  idle_polls: number;
   /** Kernel AF_XDP statistics of the socket. */
   xdp_statistics: XdpStatistics;
 }
@@ -285,6 +287,7 @@ export class Engine {
         app_dropped: sum("app_dropped"),
         drained_at_stop: sum("drained_at_stop"),
         free_frames: sum("free_frames"),
+        idle_polls: sum("idle_polls"),
         xdp_statistics: xs,
       },
       program: this.program.counters(),
@@ -341,6 +344,7 @@ export class Engine {
       app_dropped: s[Slot.appDropped],
       drained_at_stop: c?.drainedAtStop ?? 0,
       free_frames: s[Slot.poolFree],
+      idle_polls: s[Slot.idlePolls],
       xdp_statistics: xs,
     };
   }

@@ -100,6 +100,22 @@ Deno.test(
     }, { dutIp: "10.0.0.1/24" }),
 );
 
+Deno.test(
+  "respond with --poll-ms: sleeps in poll() when idle, still answers every ping",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const b = await serve(t, "--mode respond --ip 10.0.0.1 --poll-ms 5", async () => {
+        await sleep(300); // idle: the loop is asleep in poll()
+        const out = await inNs(t.peer, "ping", ...argv("-c 20 -i 0.05 -W 2 10.0.0.1"));
+        ok(/20 packets transmitted, 20 received/.test(out), out);
+      });
+      const f = b.final();
+      ok(f.total.rx_packets >= 21, JSON.stringify(f.total));
+      strictEqual(f.balanced, true);
+    }),
+);
+
 Deno.test("rxdrop counts exactly N of N frames", T, () =>
   withTopology(async (t) => {
     const b = await serve(t, "--mode rxdrop --steer udp:9000", async () => {
@@ -110,6 +126,7 @@ Deno.test("rxdrop counts exactly N of N frames", T, () =>
     strictEqual(f.total.rx_packets, 5000);
     strictEqual(f.program.redirected, 5000);
     strictEqual(f.total.xdp_statistics.rx_dropped, 0);
+    strictEqual(f.total.idle_polls, 0, "busy-polls by default");
     strictEqual(f.balanced, true);
   }));
 
