@@ -5,16 +5,9 @@
  */
 
 import { DropReason } from "./drop.ts";
-import {
-  copyMac,
-  ETH_HLEN,
-  isBroadcastMac,
-  isMulticastMac,
-  isZeroMac,
-  macEquals,
-  writeMac,
-} from "./ether.ts";
+import { copyMac, ETHERTYPE_ARP, isMulticastMac, isZeroMac, writeMac } from "./ether.ts";
 import { isMartianSource, readU32, writeU32 } from "./ipv4.ts";
+import { checkEthernet } from "./_l2.ts";
 
 /** Length of an Ethernet + IPv4-over-Ethernet ARP packet (14 + 28), and of our replies. */
 export const ARP_FRAME_LEN = 42;
@@ -50,12 +43,8 @@ export function respondArp(
   mac: Uint8Array,
 ): number {
   const myIp = ip >>> 0;
-  if (len < ETH_HLEN) return -DropReason.runt;
-  if (buf[off + 12] !== 0x08 || buf[off + 13] !== 0x06) return -DropReason.other_ethertype;
-  if (!isBroadcastMac(buf, off) && !macEquals(buf, off, mac)) return -DropReason.not_for_our_mac;
-  if (isMulticastMac(buf, off + 6) || isZeroMac(buf, off + 6) || macEquals(buf, off + 6, mac)) {
-    return -DropReason.bad_source_mac;
-  }
+  const l2 = checkEthernet(buf, off, len, ETHERTYPE_ARP, mac, true);
+  if (l2 !== 0) return l2;
   if (len < ARP_FRAME_LEN) return -DropReason.runt;
   const a = off + 14;
   if (

@@ -6,7 +6,7 @@
 
 import { checksumAdjust, inetChecksum } from "./checksum.ts";
 import { DropReason } from "./drop.ts";
-import { copyMac, ETH_HLEN, isMulticastMac, isZeroMac, macEquals, writeMac } from "./ether.ts";
+import { copyMac, ETHERTYPE_IPV4, writeMac } from "./ether.ts";
 import {
   IP_MF,
   IP_OFFMASK,
@@ -16,6 +16,7 @@ import {
   readU32,
   writeU32,
 } from "./ipv4.ts";
+import { checkEthernet } from "./_l2.ts";
 
 /** ICMP type: echo reply. */
 export const ICMP_ECHO_REPLY = 0;
@@ -52,12 +53,8 @@ export function respondIcmpEcho(
   mac: Uint8Array,
 ): number {
   const myIp = ip >>> 0;
-  if (len < ETH_HLEN) return -DropReason.runt;
-  if (buf[off + 12] !== 0x08 || buf[off + 13] !== 0x00) return -DropReason.other_ethertype;
-  if (!macEquals(buf, off, mac)) return -DropReason.not_for_our_mac;
-  if (isMulticastMac(buf, off + 6) || isZeroMac(buf, off + 6) || macEquals(buf, off + 6, mac)) {
-    return -DropReason.bad_source_mac;
-  }
+  const l2 = checkEthernet(buf, off, len, ETHERTYPE_IPV4, mac, false);
+  if (l2 !== 0) return l2;
   if (len < 14 + IPV4_HLEN) return -DropReason.ip_truncated;
   const h = off + 14;
   const vihl = buf[h];
