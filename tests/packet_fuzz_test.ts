@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { DROP_REASON_NAMES, respondInPlace } from "../packet/mod.ts";
+import { guarded } from "./_guarded.ts";
 
 const OUR_IP = 0xc0000201; // 192.0.2.1
 const OUR_MAC = new Uint8Array([0x02, 0, 0, 0, 0, 0x01]);
@@ -135,29 +136,6 @@ function checkReply(
     for (let i = 38; i < n; i++) if (out[i] !== req[i]) assert.fail(`payload byte ${i}`);
   }
   for (let i = n; i < len; i++) if (out[i] !== req[i]) assert.fail(`byte ${i} after reply`);
-}
-
-/** A view of `buf` that throws on any indexed read or write outside [off, off+len). */
-function guarded(buf: Uint8Array, off: number, len: number): Uint8Array {
-  const inBounds = (p: string | symbol): boolean => {
-    if (typeof p !== "string" || !/^\d+$/.test(p)) return true;
-    const i = Number(p);
-    return i >= off && i < off + len;
-  };
-  return new Proxy(buf, {
-    get(t, p) {
-      if (!inBounds(p)) {
-        throw new Error(`read of index ${String(p)} outside [${off}, ${off + len})`);
-      }
-      return Reflect.get(t, p);
-    },
-    set(t, p, v) {
-      if (!inBounds(p)) {
-        throw new Error(`write of index ${String(p)} outside [${off}, ${off + len})`);
-      }
-      return Reflect.set(t, p, v);
-    },
-  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ import {
   writeU32,
   writeUdpFrame,
 } from "../packet/mod.ts";
+import { guarded } from "./_guarded.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Test helpers (independent of the module under test)
@@ -77,33 +78,6 @@ function fixIcmp(f: Uint8Array): void {
   const tot = f[16] * 256 + f[17];
   refFix(f, 14, 20, 24);
   if (tot >= 28 && 14 + tot <= f.length) refFix(f, 34, tot - 20, 36);
-}
-
-/**
- * A view of `buf` that throws on any indexed read or write outside [off, off+len), to prove the
- * hot-path functions never touch bytes beyond the frame.
- */
-function guarded(buf: Uint8Array, off: number, len: number): Uint8Array {
-  const inBounds = (p: string | symbol): boolean => {
-    if (typeof p !== "string" || !/^\d+$/.test(p)) return true;
-    const i = Number(p);
-    return i >= off && i < off + len;
-  };
-  return new Proxy(buf, {
-    get(t, p) {
-      if (!inBounds(p)) {
-        throw new Error(`read of index ${String(p)} outside [${off}, ${off + len})`);
-      }
-      const v = Reflect.get(t, p);
-      return typeof v === "function" ? v.bind(t) : v;
-    },
-    set(t, p, v) {
-      if (!inBounds(p)) {
-        throw new Error(`write of index ${String(p)} outside [${off}, ${off + len})`);
-      }
-      return Reflect.set(t, p, v);
-    },
-  });
 }
 
 /** Runs respondInPlace on a copy of `frame` placed at an odd offset in a guarded buffer. */
