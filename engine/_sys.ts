@@ -21,11 +21,3 @@ export function ifIndex(name: string): number {
 export function close(fd: number): number {
   return get().fn.close(fd);
 }
-
-/** Effective uid. */
-export function geteuid(): number {
-  return get().fn.geteuid();
-}
-
-/** NUL-terminated bytes of `s`. */
-export const cstrOf = cstr;

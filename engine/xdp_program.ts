@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { close as closeFd, cstrOf, ifIndex } from "./_sys.ts";
+import { close as closeFd, ifIndex } from "./_sys.ts";
 import {
   BPF_XDP,
   type Libbpf,
@@ -14,7 +14,7 @@ import {
   XDP_FLAGS_SKB_MODE,
 } from "../ffi/libbpf.ts";
 import { type Helper, lastLibLog, openHelper } from "../ffi/helper.ts";
-import { Errno } from "../ffi/libc.ts";
+import { cstr, Errno } from "../ffi/libc.ts";
 import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
 import { bpfObjectPath, helperPath } from "./paths.ts";
 
@@ -229,7 +229,7 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
     }
   }
 
-  const obj = s.bpf_object__open_file(cstrOf(path), null);
+  const obj = s.bpf_object__open_file(cstr(path), null);
   if (!obj) fail(`cannot open BPF object ${path}: ${lastLibLog(helper) || "invalid ELF"}`);
   release.splice(1, 0, () => s.bpf_object__close(obj));
   const loaded = s.bpf_object__load(obj);
@@ -239,11 +239,11 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
       : lastLibLog(helper) || `errno ${-loaded}`;
     fail(`cannot load the XDP program into the kernel: ${hint}`, -loaded);
   }
-  const prog = s.bpf_object__find_program_by_name(obj, cstrOf("bypass_steer"));
+  const prog = s.bpf_object__find_program_by_name(obj, cstr("bypass_steer"));
   if (!prog) fail(`${path} has no program bypass_steer: rebuild with 'deno task build'`);
   const progFd = s.bpf_program__fd(prog);
   const mapFd = (name: string) => {
-    const fd = s.bpf_object__find_map_fd_by_name(obj, cstrOf(name));
+    const fd = s.bpf_object__find_map_fd_by_name(obj, cstr(name));
     if (fd < 0) fail(`${path} has no map ${name}: rebuild with 'deno task build'`);
     return fd;
   };
