@@ -301,7 +301,8 @@ export class Engine {
     for (const q of this.#queues) Atomics.store(q.control, Control.stop, 1);
     const timeout = new Promise<void>((res) => setTimeout(res, 5000));
     await Promise.race([this.finished, timeout]);
-    // Socket entries out of the map first, then the program off the interface.
+    // A worker that finished removed its own socket from the map before its audit; this covers
+    // one that failed or did not stop. Then the program comes off the interface.
     for (const q of this.#queues) this.program.removeSocket(q.queue);
     const snap = this.snapshot();
     for (const q of this.#queues) q.worker.terminate();
