@@ -95,7 +95,7 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
     port.drainTx(200);
     const audit = port.audit();
     const xdpStatistics = port.statistics();
-    const counters = { ...port.counters };
+    const counters = port.counters;
     Atomics.store(control, Control.state, 2);
     port.close();
     post({ type: "done", queue, audit, xdpStatistics, counters });
