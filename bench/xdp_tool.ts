@@ -23,8 +23,10 @@
 import { parseArgs } from "node:util";
 import { BPF_XDP, type Libbpf, openLibbpf, XDP_FLAGS_DRV_MODE } from "../ffi/libbpf.ts";
 import { type Helper, lastLibLog, openHelper } from "../ffi/helper.ts";
-import { cstrOf, ifIndex } from "../engine/_sys.ts";
+import { cstr, openLibc } from "../ffi/libc.ts";
 import { helperPath } from "../engine/paths.ts";
+
+const libc = openLibc();
 import { parseIPv4, parseMac, writeUdpFrame } from "../packet/mod.ts";
 
 const BUILD = new URL("../build/", import.meta.url).pathname;
@@ -47,17 +49,17 @@ function load(file: string, helperLog: () => string): Loaded {
   const bpf = openLibbpf();
   const s = bpf.symbols;
   const path = `${BUILD}${file}`;
-  const obj = s.bpf_object__open_file(cstrOf(path), null);
+  const obj = s.bpf_object__open_file(cstr(path), null);
   if (!obj) die(`cannot open ${path}: ${helperLog() || "run scripts/bench.sh to build it"}`);
   const r = s.bpf_object__load(obj);
   if (r < 0) die(`cannot load ${path}: ${helperLog() || `errno ${-r}`}`);
-  const countersFd = s.bpf_object__find_map_fd_by_name(obj, cstrOf("counters"));
+  const countersFd = s.bpf_object__find_map_fd_by_name(obj, cstr("counters"));
   if (countersFd < 0) die(`${path} has no counters map`);
   const ncpus = s.libbpf_num_possible_cpus();
   const values = new BigUint64Array(ncpus);
   const key = new Uint32Array(1);
   const progFd = (name: string) => {
-    const prog = s.bpf_object__find_program_by_name(obj, cstrOf(name));
+    const prog = s.bpf_object__find_program_by_name(obj, cstr(name));
     if (!prog) die(`${path} has no program ${name}`);
     return s.bpf_program__fd(prog);
   };
@@ -129,7 +131,7 @@ async function gen(iface: string, dstMac: string, intervalS: number, repeat: num
   const helper = openHelper(helperPath());
   helper.symbols.bpx_log_capture(0);
   const l = load("xdp_gen.o", () => lastLibLog(helper));
-  const ifindex = ifIndex(iface);
+  const ifindex = libc.fn.if_nametoindex(cstr(iface));
   if (!ifindex) die(`no interface ${iface}`);
   l.attach("bpb_sink", ifindex);
   const genFd = l.progFd("bpb_gen");
@@ -207,7 +209,7 @@ async function drop(iface: string, intervalS: number) {
   const helper = openHelper(helperPath());
   helper.symbols.bpx_log_capture(0);
   const l = load("xdp_drop.o", () => lastLibLog(helper));
-  const ifindex = ifIndex(iface);
+  const ifindex = libc.fn.if_nametoindex(cstr(iface));
   if (!ifindex) die(`no interface ${iface}`);
   l.attach("bpb_drop", ifindex);
   const t0 = performance.now();
