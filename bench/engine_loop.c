@@ -7,11 +7,11 @@
 // defaults (4096 frames of 2048 bytes, rings of 2048). No libxdp, no system calls.
 //
 // The fake kernel (UMEM, ring memory, fk_deliver/fk_transmit) is build/libfakekernel.so, built
-// from bench/fake_kernel.c: the same library bench/engine_loop.ts calls through Deno.dlopen, so
+// from testing/fake_kernel.c: the same library bench/engine_loop.ts calls through Deno.dlopen, so
 // both engines run identical kernel code and both pay one call into it per kernel step.
 //
-// Build: gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so bench/fake_kernel.c
-//        gcc -O2 -o build/engine_loop bench/engine_loop.c -Lbuild -lfakekernel '-Wl,-rpath,$ORIGIN'
+// Build: gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so testing/fake_kernel.c
+//        gcc -O2 -Itesting -o build/engine_loop bench/engine_loop.c -Lbuild -lfakekernel '-Wl,-rpath,$ORIGIN'
 // Run:   build/engine_loop [packets=50000000] [burst=64]
 // Prints: c: packets=N burst=B ns_per_pkt=X mpps=Y ...
 #define _GNU_SOURCE

@@ -6,19 +6,19 @@
  * own cost per packet. `bench/engine_loop.c` is the same loop in C.
  *
  * The fake kernel is C on both sides: `deliver`/`transmit` are one FFI call each into
- * `build/libfakekernel.so` (`bench/fake_kernel.c`), the library the C loop links, much as a real
+ * `build/libfakekernel.so` (`testing/fake_kernel.c`), the library the C loop links, much as a real
  * engine pays one system call per burst into a C kernel. So the TS/C ratio compares the engines.
  *
  * Run: `deno run -A bench/engine_loop.ts [packets=50000000] [burst=64]`. Prints
  * `ts: packets=N burst=B ns_per_pkt=X mpps=Y`; the measured section is bracketed by the lines
  * `== measure begin` / `== measure end` so that `--v8-flags=--trace-gc` lines between them can be
- * counted (scripts/bench-engine.sh does).
+ * counted (bench/engine.sh does).
  *
  * @module
  */
 import { macSwapAligned } from "../packet/ether.ts";
 import type { Port } from "../engine/port.ts";
-import { type FakeKernel, fakePort } from "./fake_kernel.ts";
+import { type FakeKernel, fakePort } from "../testing/fake_kernel.ts";
 
 /** Packet length the fake kernel puts in each RX descriptor. */
 export const LOOP_PKT_LEN = 64;

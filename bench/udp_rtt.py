@@ -8,11 +8,11 @@ port --port), each carrying a sequence number, and waits for the same frame to c
 MACs swapped (an l2fwd/macswap forwarder on the other end). Prints one JSON object: samples, lost,
 and round-trip times in microseconds (min, p50, p90, p99, max, mean) as seen by this process, so
 they include Python's own send/receive overhead (the same for every forwarder measured).
-Frame building and the raw socket come from tests/tools/pktio.py.
+Frame building and the raw socket come from testing/pktio.py.
 """
 import argparse, json, os, select, socket, struct, sys, time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
 from pktio import PACKET_OUTGOING, iface_mac, mac_bytes, open_sock, udp_dport, udp_frame  # noqa: E402
 
 

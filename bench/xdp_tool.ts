@@ -50,7 +50,7 @@ function load(file: string, helperLog: () => string): Loaded {
   const s = bpf.symbols;
   const path = `${BUILD}${file}`;
   const obj = s.bpf_object__open_file(cstr(path), null);
-  if (!obj) die(`cannot open ${path}: ${helperLog() || "run scripts/bench.sh to build it"}`);
+  if (!obj) die(`cannot open ${path}: ${helperLog() || "run bench/run.sh to build it"}`);
   const r = s.bpf_object__load(obj);
   if (r < 0) die(`cannot load ${path}: ${helperLog() || `errno ${-r}`}`);
   const countersFd = s.bpf_object__find_map_fd_by_name(obj, cstr("counters"));

@@ -2,7 +2,7 @@
 /*
  * xsk_ref: the C REFERENCE of byPassRT's benchmark. A BASELINE ONLY: it exists to measure how
  * close the TypeScript engine comes to the same work done in C; it is never on byPassRT's product
- * path and nothing in the product links to it. Built by scripts/bench.sh into build/xsk_ref.
+ * path and nothing in the product links to it. Built by bench/run.sh into build/xsk_ref.
  *
  * Same setup as byPassRT so the comparison is about the per-packet loop only:
  *   - our own steering program build/xdp_steer.o, loaded with libbpf, configured through its

@@ -10,8 +10,6 @@
  * @module
  */
 
-const PROD = 0; // u32 index of the producer counter
-const CONS = 16; // u32 index of the consumer counter (byte 64)
 /** Bytes before the slots. */
 export const SPSC_HEADER_BYTES = 128;
 
@@ -43,6 +41,11 @@ export class SpscRing {
   private readonly slots: Uint32Array;
   private cachedProd = 0;
   private cachedCons = 0;
+  /** u32 index of the producer counter. Class fields, not module constants, so that the class
+   * source alone (`SpscRing.toString()`) runs in a Worker started without read permission. */
+  private static readonly PROD = 0;
+  /** u32 index of the consumer counter (byte 64). */
+  private static readonly CONS = 16;
 
   /** View `size` slots of `mem` (length at least `spscBytes(size)`) starting at `byteOffset`. */
   constructor(mem: ArrayBufferLike, size: number, byteOffset = 0) {
@@ -57,8 +60,8 @@ export class SpscRing {
     this.mask = size - 1;
     this.idx = new Uint32Array(mem, byteOffset, SPSC_HEADER_BYTES / 4);
     this.slots = new Uint32Array(mem, byteOffset + SPSC_HEADER_BYTES, size);
-    this.cachedProd = Atomics.load(this.idx, PROD);
-    this.cachedCons = Atomics.load(this.idx, CONS);
+    this.cachedProd = Atomics.load(this.idx, SpscRing.PROD);
+    this.cachedCons = Atomics.load(this.idx, SpscRing.CONS);
   }
 
   /** Producer: enqueue up to `n` values from `src[off..]`; returns how many went in. */
@@ -66,14 +69,14 @@ export class SpscRing {
     const prod = this.cachedProd;
     let free = (this.size - ((prod - this.cachedCons) >>> 0)) >>> 0;
     if (free < n) {
-      this.cachedCons = Atomics.load(this.idx, CONS);
+      this.cachedCons = Atomics.load(this.idx, SpscRing.CONS);
       free = (this.size - ((prod - this.cachedCons) >>> 0)) >>> 0;
     }
     const k = free < n ? free : n;
     const slots = this.slots, mask = this.mask;
     for (let i = 0; i < k; i++) slots[(prod + i) & mask] = src[off + i];
     this.cachedProd = (prod + k) >>> 0;
-    if (k > 0) Atomics.store(this.idx, PROD, this.cachedProd);
+    if (k > 0) Atomics.store(this.idx, SpscRing.PROD, this.cachedProd);
     return k;
   }
 
@@ -82,19 +85,19 @@ export class SpscRing {
     const cons = this.cachedCons;
     let avail = (this.cachedProd - cons) >>> 0;
     if (avail < n) {
-      this.cachedProd = Atomics.load(this.idx, PROD);
+      this.cachedProd = Atomics.load(this.idx, SpscRing.PROD);
       avail = (this.cachedProd - cons) >>> 0;
     }
     const k = avail < n ? avail : n;
     const slots = this.slots, mask = this.mask;
     for (let i = 0; i < k; i++) dst[off + i] = slots[(cons + i) & mask];
     this.cachedCons = (cons + k) >>> 0;
-    if (k > 0) Atomics.store(this.idx, CONS, this.cachedCons);
+    if (k > 0) Atomics.store(this.idx, SpscRing.CONS, this.cachedCons);
     return k;
   }
 
   /** Values in the ring now, as seen from the shared indices (not for the fast path). */
   count(): number {
-    return (Atomics.load(this.idx, PROD) - Atomics.load(this.idx, CONS)) >>> 0;
+    return (Atomics.load(this.idx, SpscRing.PROD) - Atomics.load(this.idx, SpscRing.CONS)) >>> 0;
   }
 }

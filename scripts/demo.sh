@@ -24,7 +24,7 @@ dutmac=$(ip netns exec "$DUT" cat "/sys/class/net/$DEV/address")
   sleep 2
   ip netns exec "$PEER" ping -f -c 20000 -W 1 10.0.0.1 | tail -3
   echo "--- UDP stream to port 9000 (counted by byPassRT, not answered) ---"
-  ip netns exec "$PEER" python3 tests/tools/pktio.py send --iface "$PEERDEV" --dst-mac "$dutmac" \
+  ip netns exec "$PEER" python3 testing/pktio.py send --iface "$PEERDEV" --dst-mac "$dutmac" \
     --count 100000 --port 9000 --gap-us 50
 ) > /tmp/bypassrt-demo-$tag.log 2>&1 &
 bg_pids+=($!)

@@ -3,7 +3,7 @@
  * an independent validator for the input and an independent checker for the reply.
  */
 import assert from "node:assert/strict";
-import { DROP_REASON_NAMES, respondInPlace } from "../packet/mod.ts";
+import { DROP_REASON_NAMES, respondInPlace } from "../../packet/mod.ts";
 import { guarded } from "./_guarded.ts";
 
 const OUR_IP = 0xc0000201; // 192.0.2.1

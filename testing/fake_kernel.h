@@ -1,5 +1,5 @@
-// The fake AF_XDP kernel of bench/fake_kernel.c: see there. Shared by bench/engine_loop.c (linked
-// against build/libfakekernel.so) and bench/fake_kernel.ts (Deno.dlopen of the same library).
+// The fake AF_XDP kernel of testing/fake_kernel.c: see there. Shared by bench/engine_loop.c (linked
+// against build/libfakekernel.so) and testing/fake_kernel.ts (Deno.dlopen of the same library).
 #ifndef BYPASSRT_FAKE_KERNEL_H
 #define BYPASSRT_FAKE_KERNEL_H
 #include <stdint.h>

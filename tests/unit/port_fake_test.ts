@@ -5,11 +5,11 @@ import {
   FAKE_SRC_MAC,
   type FakePort,
   fakePort,
-} from "../bench/fake_kernel.ts";
-import { FrameOwnershipError } from "../mempool/mempool.ts";
-import { COUNTER_NAMES } from "../engine/port.ts";
-import { PUBLISH_EVERY, runLoop } from "../engine/loop.ts";
-import { Control, newControlBlock, newStatsBlock, Slot } from "../engine/stats.ts";
+} from "../../testing/fake_kernel.ts";
+import { FrameOwnershipError } from "../../mempool/mempool.ts";
+import { COUNTER_NAMES } from "../../engine/port.ts";
+import { PUBLISH_EVERY, runLoop } from "../../engine/loop.ts";
+import { Control, newControlBlock, newStatsBlock, Slot } from "../../engine/stats.ts";
 
 const FS = 2048;
 

@@ -207,7 +207,7 @@ Deno.test(
     }, { queues: 2 }),
 );
 
-const PKTIO_PATH = new URL("./tools/pktio.py", import.meta.url).pathname;
+const PKTIO_PATH = new URL("../../testing/pktio.py", import.meta.url).pathname;
 
 const TCP_SERVER = `
 import socket

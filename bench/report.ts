@@ -30,7 +30,7 @@ export interface Entry {
   errors?: string[];
 }
 
-/** Engine-loop micro-benchmark result (scripts/bench-engine.sh). */
+/** Engine-loop micro-benchmark result (bench/engine.sh). */
 export interface EngineResult {
   ratio?: number;
   ratio_key?: string;

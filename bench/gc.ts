@@ -13,7 +13,7 @@ import { APP_CPU, type Generator } from "./contenders.ts";
 import { inNs, type Topology } from "./topology.ts";
 import { Proc, sleep } from "./proc.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
 
 /** GC events of one isolate. */
 export interface IsolateGc {

@@ -10,7 +10,7 @@ import { type Contender, GEN_CPU } from "./contenders.ts";
 import { inNs, type Topology } from "./topology.ts";
 import { run, sleep } from "./proc.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
 const DUT_IP = "10.0.0.1";
 
 /** Round-trip statistics in microseconds. */

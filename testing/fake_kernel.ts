@@ -1,6 +1,6 @@
 /**
  * A fake AF_XDP kernel for tests and benchmarks: the four rings (FILL, COMPLETION, RX, TX), the
- * UMEM and the kernel's side of the rings. The kernel itself is C (`bench/fake_kernel.c`, built
+ * UMEM and the kernel's side of the rings. The kernel itself is C (`testing/fake_kernel.c`, built
  * into `build/libfakekernel.so` and called through `Deno.dlopen`), the very code that
  * `bench/engine_loop.c` links too, so the TS/C engine benchmark compares the engines rather than
  * two fake kernels; like a real kernel it costs the engine one call per burst. The library owns
@@ -16,7 +16,7 @@
  *   COMPLETION has room for).
  *
  * Neither allocates, so they can sit in a benchmark loop. If the library is missing or older than
- * its source, loading this module's kernel builds it with gcc (`bash scripts/bench-engine.sh`
+ * its source, loading this module's kernel builds it with gcc (`deno task build`
  * builds it too).
  *
  * @module
@@ -40,7 +40,7 @@ const LIB_URL = new URL("../build/libfakekernel.so", import.meta.url);
 const SOURCES = ["fake_kernel.c", "fake_kernel.h"].map((f) => new URL(`./${f}`, import.meta.url));
 /** The command that builds the library (what {@link loadFakeKernelLib} runs when needed). */
 export const FAKE_KERNEL_BUILD =
-  "gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so bench/fake_kernel.c";
+  "gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so testing/fake_kernel.c";
 
 const SYMBOLS = {
   fk_create: { parameters: ["u32", "u32", "u32", "u32", "u32"], result: "i32" },
@@ -56,7 +56,7 @@ const SYMBOLS = {
 /** The fake kernel's C functions. */
 export type FakeKernelLib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
-/** Ring numbers of the C accessors (FK_FILL etc. in bench/fake_kernel.h). */
+/** Ring numbers of the C accessors (FK_FILL etc. in testing/fake_kernel.h). */
 const FK_FILL = 0, FK_COMP = 1, FK_RX = 2, FK_TX = 3;
 /** Offsets of the consumer and flags words in `struct fk_ring_shared` (one cache line each). */
 const SHARED_CONSUMER = 64, SHARED_FLAGS = 128;
@@ -77,8 +77,7 @@ function buildLib(): void {
   const root = decodeURIComponent(new URL("..", import.meta.url).pathname);
   Deno.mkdirSync(new URL(".", LIB_URL), { recursive: true });
   const tmp = `${out}.${Deno.pid}.tmp`;
-  const hint =
-    `build it with \`bash scripts/bench-engine.sh\` or, from ${root}, \`${FAKE_KERNEL_BUILD}\``;
+  const hint = `build it with \`deno task build\` or, from ${root}, \`${FAKE_KERNEL_BUILD}\``;
   let res: Deno.CommandOutput;
   try {
     res = new Deno.Command("gcc", {
@@ -91,7 +90,7 @@ function buildLib(): void {
         "-fPIC",
         "-o",
         tmp,
-        "bench/fake_kernel.c",
+        "testing/fake_kernel.c",
       ],
       cwd: root,
       stdout: "piped",
@@ -111,19 +110,24 @@ function buildLib(): void {
 
 /**
  * Open `build/libfakekernel.so` (once per process), first building it with gcc when it is
- * missing or older than `bench/fake_kernel.c`/`.h`. Throws a clear error when that fails.
+ * missing or older than `testing/fake_kernel.c`/`.h`. Throws a clear error when that fails.
  */
 export function loadFakeKernelLib(): FakeKernelLib {
   if (lib) return lib;
-  const built = mtime(LIB_URL);
-  const src = Math.max(...SOURCES.map(mtime));
-  if (built < 0 || src > built) buildLib();
+  // `deno task build` builds the library. With read and run permissions a missing or stale one
+  // is rebuilt here too; `deno test --allow-ffi` (no other permission) only opens it.
+  const may = (name: "read" | "run") => Deno.permissions.querySync({ name }).state === "granted";
+  if (may("read") && may("run")) {
+    const built = mtime(LIB_URL);
+    const src = Math.max(...SOURCES.map(mtime));
+    if (built < 0 || src > built) buildLib();
+  }
   try {
     lib = Deno.dlopen(LIB_URL, SYMBOLS).symbols;
   } catch (e) {
     throw new Error(
       `fake kernel: cannot open ${decodeURIComponent(LIB_URL.pathname)} (${e}); build it with ` +
-        `\`bash scripts/bench-engine.sh\` or \`${FAKE_KERNEL_BUILD}\``,
+        `\`deno task build\` or \`${FAKE_KERNEL_BUILD}\``,
     );
   }
   return lib;
@@ -229,7 +233,7 @@ export interface FakeKernelOptions {
 }
 
 /**
- * The kernel side of one AF_XDP socket and its UMEM, in C (`bench/fake_kernel.c`). Its memory is
+ * The kernel side of one AF_XDP socket and its UMEM, in C (`testing/fake_kernel.c`). Its memory is
  * never freed: a process makes only a handful of these.
  */
 export class FakeKernel {

@@ -104,8 +104,8 @@ export async function xdpAttached(ns: string, dev: string): Promise<boolean> {
   return /\bprog\/xdp\b|\bxdp(generic|drv)?\b/.test(out);
 }
 
-const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
-const PKTIO = new URL("./tools/pktio.py", import.meta.url).pathname;
+const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
+const PKTIO = new URL("../../testing/pktio.py", import.meta.url).pathname;
 
 /** A byPassRT process running in a namespace with --json. */
 export class Bypassrt {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { FrameOwnershipError, Mempool } from "../mempool/mempool.ts";
-import { FrameTally } from "../mempool/audit.ts";
+import { FrameOwnershipError, Mempool } from "../../mempool/mempool.ts";
+import { FrameTally } from "../../mempool/audit.ts";
 
 Deno.test("mempool: fresh pool hands out frames 0, 1, 2, ... in order", () => {
   const pool = new Mempool(4, 2048);

@@ -22,7 +22,7 @@ import {
   sleep,
 } from "./proc.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+const ROOT = new URL("../", import.meta.url).pathname;
 /** Where the built artefacts are. */
 export const BUILD = `${ROOT}build/`;
 /** CPU the contenders' application side runs on. */
@@ -163,7 +163,7 @@ export const cref: Contender = {
       await Deno.stat(`${BUILD}xsk_ref`);
       return undefined;
     } catch {
-      return "build/xsk_ref missing (scripts/bench.sh builds it)";
+      return "build/xsk_ref missing (bench/run.sh builds it)";
     }
   },
   async start(mode, topo, opts) {

@@ -1,7 +1,7 @@
 // A fake AF_XDP kernel: the UMEM, the four rings (FILL, COMPLETION, RX, TX) with their shared
 // producer/consumer/flags words (each on its own cache line) and entry arrays, and the kernel's
 // side of those rings. Both engine benchmarks use this one library: bench/engine_loop.c links it,
-// bench/fake_kernel.ts calls it through Deno.dlopen, so the TS/C comparison measures the engines,
+// testing/fake_kernel.ts calls it through Deno.dlopen, so the TS/C comparison measures the engines,
 // not two implementations of the fake kernel. A real kernel is C as well, and the engine pays
 // one call into it per burst here as it would pay one system call there.
 //
@@ -15,7 +15,7 @@
 //   as COMPLETION has room for), summing the descriptor lengths. Returns how many.
 // Indices are free-running u32; both start at start_index (try 2^32 - 3 to test wrapping).
 //
-// Build: gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so bench/fake_kernel.c
+// Build: gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so testing/fake_kernel.c
 #define _GNU_SOURCE
 #include "fake_kernel.h"
 

@@ -5,8 +5,8 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Bypassrt, inNs, run, sendUdp, serve, withTopology } from "./_netns.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
-const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
-const README = new URL("../README.md", import.meta.url).pathname;
+const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
+const README = new URL("../../README.md", import.meta.url).pathname;
 
 async function cli(args: string[], env: Record<string, string> = {}, ns?: string) {
   const argv = [Deno.execPath(), "run", "-A", CLI, ...args];

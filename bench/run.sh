@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # byPassRT benchmark (`deno task bench [options]`, see --help): builds byPassRT and the benchmark's
 # own native parts into build/ (the live-frames generator and XDP_DROP programs, the C reference
-# xsk_ref), then runs the orchestrator scripts/bench.ts. Needs root, clang, gcc, libbpf-dev,
+# xsk_ref), then runs the orchestrator bench/main.ts. Needs root, clang, gcc, libbpf-dev,
 # libxdp-dev; DPDK testpmd is optional (reported as skipped when missing). The namespaces it
 # creates (bpb-<pid>-gen / bpb-<pid>-dut) are removed at exit, also on failure and Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for a in "$@"; do
-  if [ "$a" = -h ] || [ "$a" = --help ]; then exec deno run -A scripts/bench.ts --help; fi
+  if [ "$a" = -h ] || [ "$a" = --help ]; then exec deno run -A bench/main.ts --help; fi
 done
 if [ "$(id -u)" -ne 0 ]; then
   echo "bench: needs root (network namespaces, XDP, AF_XDP)" >&2
@@ -28,4 +28,4 @@ cleanup() {
 }
 trap cleanup EXIT
 unset RUST_BACKTRACE
-deno run -A scripts/bench.ts "$@"
+deno run -A bench/main.ts "$@"

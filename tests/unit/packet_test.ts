@@ -29,7 +29,7 @@ import {
   writeMac,
   writeU32,
   writeUdpFrame,
-} from "../packet/mod.ts";
+} from "../../packet/mod.ts";
 import { guarded } from "./_guarded.ts";
 
 // ---------------------------------------------------------------------------------------------

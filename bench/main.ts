@@ -1,11 +1,11 @@
 /**
- * byPassRT benchmark orchestrator (`deno task bench`, via scripts/bench.sh which builds first).
+ * byPassRT benchmark orchestrator (`deno task bench`, via bench/run.sh which builds first).
  *
  * Builds its own two-namespace topology, starts the live-frames generator (bench/xdp_tool.ts gen)
  * and runs every contender in turn on the same veth: byPassRT, the C reference (bench/xsk_ref.c),
  * DPDK testpmd (AF_XDP PMD) and the kernel alone (XDP_DROP), in rxdrop and l2fwd; then latency
  * (ping, UDP round trip), GC under load (--trace-gc), and the engine-loop micro-benchmark
- * (scripts/bench-engine.sh, when present). Prints a plain-text report; --json FILE writes it all.
+ * (bench/engine.sh, when present). Prints a plain-text report; --json FILE writes it all.
  * Needs root. Everything it creates is removed at the end, also on failure and Ctrl-C.
  *
  * @module
@@ -22,10 +22,10 @@ import {
   testpmd,
   type ThroughputMode,
   throughputRun,
-} from "./bench/contenders.ts";
-import { createTopology, deleteTopology, type Topology, topologyTag } from "./bench/topology.ts";
-import { pingKernel, pingVia, type RttStats, udpRttVia } from "./bench/latency.ts";
-import { type GcReport, gcRun } from "./bench/gc.ts";
+} from "./contenders.ts";
+import { createTopology, deleteTopology, type Topology, topologyTag } from "./topology.ts";
+import { pingKernel, pingVia, type RttStats, udpRttVia } from "./latency.ts";
+import { type GcReport, gcRun } from "./gc.ts";
 import {
   aggregate,
   type BenchDocument,
@@ -33,12 +33,12 @@ import {
   type Entry,
   ratiosAndTargets,
   renderText,
-} from "./bench/report.ts";
-import { busyShare, run, stopAll } from "./bench/proc.ts";
+} from "./report.ts";
+import { busyShare, run, stopAll } from "./proc.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-const USAGE = `usage: scripts/bench.sh [options]     (or: deno task bench [options])
+const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
 
   --quick            short run for CI smoke (< 60 s): 1 x 2 s per contender, 100 latency
                      samples, 4 s GC run, engine-loop micro-benchmark on 5M packets
@@ -53,7 +53,7 @@ const USAGE = `usage: scripts/bench.sh [options]     (or: deno task bench [optio
   --no-latency       skip the latency tests
   --no-gc            skip the --trace-gc run
   --wait-quiet S     first wait up to S seconds for the machine to be idle (< 10% busy)
-  --no-engine        skip the engine-loop micro-benchmark (scripts/bench-engine.sh)
+  --no-engine        skip the engine-loop micro-benchmark (bench/engine.sh)
   -h, --help         this text
 
 Needs root. Builds namespaces bpb-<tag>-gen / bpb-<tag>-dut joined by one veth pair and removes
@@ -178,11 +178,11 @@ function runLine(r: RunResult): string {
 }
 
 async function engineBench(quick: boolean): Promise<EngineResult> {
-  const script = `${ROOT}scripts/bench-engine.sh`;
+  const script = `${ROOT}bench/engine.sh`;
   try {
     await Deno.stat(script);
   } catch {
-    return { skipped: "scripts/bench-engine.sh is not there" };
+    return { skipped: "bench/engine.sh is not there" };
   }
   const tmp = await Deno.makeTempFile({ prefix: "bpb-engine-", suffix: ".json" });
   try {
@@ -191,7 +191,7 @@ async function engineBench(quick: boolean): Promise<EngineResult> {
     const found = findRatio(raw);
     return { raw, ratio: found?.[1], ratio_key: found?.[0] };
   } catch (e) {
-    return { error: `scripts/bench-engine.sh failed: ${(e as Error).message.slice(0, 300)}` };
+    return { error: `bench/engine.sh failed: ${(e as Error).message.slice(0, 300)}` };
   } finally {
     await Deno.remove(tmp).catch(() => {});
   }
@@ -340,7 +340,7 @@ async function main(): Promise<number> {
     if (gen?.proc.stderr.trim()) log(`generator stderr: ${gen.proc.stderr.trim()}`);
   }
   if (opts.engine) {
-    log("engine-loop micro-benchmark (scripts/bench-engine.sh)");
+    log("engine-loop micro-benchmark (bench/engine.sh)");
     engine = await engineBench(opts.quick);
   }
 
@@ -375,7 +375,7 @@ async function main(): Promise<number> {
   const doc: BenchDocument = {
     meta: {
       ...meta,
-      command: `scripts/bench.sh ${Deno.args.join(" ")}`.trim(),
+      command: `bench/run.sh ${Deno.args.join(" ")}`.trim(),
       quick: opts.quick,
       duration_s: opts.durationS,
       warmup_s: opts.warmupS,

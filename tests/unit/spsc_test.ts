@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { SPSC_HEADER_BYTES, spscBytes, SpscRing } from "../ring/spsc.ts";
+import { SPSC_HEADER_BYTES, spscBytes, SpscRing } from "../../ring/spsc.ts";
 
 const U32 = 2 ** 32;
 
@@ -73,19 +73,62 @@ Deno.test("spsc: wrap-around of slots and of the u32 indices", () => {
   }
 });
 
+/**
+ * The producer Worker: enqueues `1..count` in bursts of varying size (1..64), spinning while the
+ * ring is full, then posts an ordered checksum of what it sent. It runs as a blob Worker built
+ * from this function's and {@link SpscRing}'s own source, so `deno test --allow-ffi` (no read
+ * permission, which a Worker from a file needs) runs it too.
+ */
+function producer(mem: SharedArrayBuffer, size: number, count: number): unknown {
+  const ring = new SpscRing(mem, size);
+  const buf = new Uint32Array(64);
+  let next = 1, hash = 0, sum = 0, fullSpins = 0, rnd = 12345;
+  const deadline = performance.now() + 60_000;
+  while (next <= count) {
+    rnd = (Math.imul(rnd, 1103515245) + 12345) >>> 0;
+    let n = 1 + ((rnd >>> 16) & 63);
+    if (n > count - next + 1) n = count - next + 1;
+    for (let i = 0; i < n; i++) buf[i] = next + i;
+    let off = 0;
+    while (off < n) {
+      const k = ring.enqueueBurst(buf, off, n - off);
+      if (k === 0 && ++fullSpins % 4096 === 0 && performance.now() > deadline) {
+        return { error: "producer timed out" };
+      }
+      off += k;
+    }
+    for (let i = 0; i < n; i++) {
+      hash = (Math.imul(hash, 31) + buf[i]) >>> 0;
+      sum += buf[i];
+    }
+    next += n;
+  }
+  return { hash, sum, sent: count, fullSpins };
+}
+
+function producerWorker(): Worker {
+  const src = `const SPSC_HEADER_BYTES = ${SPSC_HEADER_BYTES};
+${spscBytes.toString()}
+${SpscRing.toString()}
+${producer.toString()}
+self.onmessage = (e) => self.postMessage(producer(e.data.mem, e.data.size, e.data.count));`;
+  const url = URL.createObjectURL(new Blob([src], { type: "text/javascript" }));
+  return new Worker(url, { type: "module" });
+}
+
 Deno.test("spsc: a producer Worker and the main-thread consumer, 1e6 values in order", async () => {
   const size = 1024, count = 1_000_000;
   const mem = new SharedArrayBuffer(spscBytes(size));
   const ring = new SpscRing(mem, size);
-  const worker = new Worker(new URL("./_spsc_worker.ts", import.meta.url).href, {
-    type: "module",
-  });
+  const worker = producerWorker();
+  let failed: Error | undefined;
   try {
     const done = new Promise<Record<string, number | string>>((resolve, reject) => {
       worker.onmessage = (e) => resolve(e.data);
       worker.onerror = (e) => {
         e.preventDefault();
-        reject(new Error(e.message));
+        failed = new Error(e.message);
+        reject(failed);
       };
     });
     worker.postMessage({ mem, size, count });
@@ -95,7 +138,12 @@ Deno.test("spsc: a producer Worker and the main-thread consumer, 1e6 values in o
     while (expect <= count) {
       const k = ring.dequeueBurst(out, 0, 1 + (expect & 255));
       if (k === 0) {
-        if (++spins % 4096 === 0 && performance.now() > deadline) break;
+        // Let the worker's error event through now and then: a failed start ends the test.
+        if (++spins % 4096 === 0) {
+          if (performance.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 0));
+          if (failed) throw failed;
+        }
         continue;
       }
       for (let i = 0; i < k; i++) {

@@ -4,11 +4,11 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { argv, Bypassrt, pktio, run, serve, withTopology, xdpAttached } from "./_netns.ts";
-import { inetChecksum, parseMac } from "../packet/mod.ts";
+import { inetChecksum, parseMac } from "../../packet/mod.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
-const CLI = new URL("../cli/main.ts", import.meta.url).pathname;
-const ROOT = new URL("..", import.meta.url).pathname;
+const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -160,7 +160,7 @@ Deno.test(
           "bpf",
           "-I/usr/include/x86_64-linux-gnu",
           "-c",
-          `${ROOT}tests/fixtures/xdp_pass.c`,
+          `${ROOT}tests/net/fixtures/xdp_pass.c`,
           "-o",
           obj,
         );

@@ -21,7 +21,7 @@ export interface Topology {
   threaded: string;
 }
 
-/** The tag in names: BPB_TAG (set by scripts/bench.sh to its pid) or our own pid. */
+/** The tag in names: BPB_TAG (set by bench/run.sh to its pid) or our own pid. */
 export function topologyTag(): string {
   const t = Deno.env.get("BPB_TAG") ?? String(Deno.pid);
   if (!/^[0-9a-z]{1,10}$/.test(t)) throw new Error(`BPB_TAG "${t}" must be 1-10 of [0-9a-z]`);

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Engine loop benchmark, TypeScript vs C, no NIC and no privileges needed: the same
 # rx -> macSwap -> tx -> complete loop over in-memory AF_XDP-style rings and a fake kernel
-# (bench/engine_loop.ts on bench/fake_kernel.ts, bench/engine_loop.c built with gcc -O2).
-# The fake kernel is C on both sides: bench/fake_kernel.c built into build/libfakekernel.so,
+# (bench/engine_loop.ts on testing/fake_kernel.ts, bench/engine_loop.c built with gcc -O2).
+# The fake kernel is C on both sides: testing/fake_kernel.c built into build/libfakekernel.so,
 # linked by the C loop and called through Deno.dlopen (one FFI call per deliver/transmit) by the
 # TS loop, so the ratio compares the engines, not two fake kernels.
 #
-# usage: scripts/bench-engine.sh [--packets N] [--burst B] [--json FILE]
+# usage: bench/engine.sh [--packets N] [--burst B] [--json FILE]
 #   --packets N   packets per timed run (default 50000000); both sides warm up first
 #   --burst B     burst size (default 64)
 #   --rounds R    alternate C and TS runs R times (default 3) and report each side's median:
@@ -40,9 +40,9 @@ done
 
 mkdir -p build
 # Build to a temporary name and rename: a process using the old library keeps its copy.
-gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so.$$ bench/fake_kernel.c
+gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so.$$ testing/fake_kernel.c
 mv -f build/libfakekernel.so.$$ build/libfakekernel.so
-gcc -O2 -Wall -Wextra -Werror -o build/engine_loop bench/engine_loop.c -Lbuild -lfakekernel \
+gcc -O2 -Wall -Wextra -Werror -Itesting -o build/engine_loop bench/engine_loop.c -Lbuild -lfakekernel \
   '-Wl,-rpath,$ORIGIN'
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$2"; }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { ADDR_WORDS, ConsRing, DESC_WORDS, ProdRing } from "../ring/xsk_ring.ts";
-import { FakeRing } from "../bench/fake_kernel.ts";
+import { ADDR_WORDS, ConsRing, DESC_WORDS, ProdRing } from "../../ring/xsk_ring.ts";
+import { FakeRing } from "../../testing/fake_kernel.ts";
 
 const U32 = 2 ** 32;
 
