@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what byPassRT needs on a fresh Debian/Ubuntu machine (run as root). Idempotent and quiet
 # when everything is already there. Deno is pinned and comes from npm (the deno package ships the
-# binary). Set BYPASSRT_BENCH_DEPS=1 to add the benchmark contenders (DPDK testpmd, perf).
+# binary), then Deno caches every entry point's dependencies. Set BYPASSRT_BENCH_DEPS=1 to add
+# the benchmark contenders (DPDK testpmd, perf).
 set -euo pipefail
 DENO_VERSION="${DENO_VERSION:-2.9.6}"
 pkgs=(libxdp-dev libbpf-dev libxdp1 libbpf1 clang llvm gcc libc6-dev iproute2 iputils-ping ethtool procps
@@ -29,3 +30,10 @@ if ! deno --version 2>/dev/null | head -1 | grep -q "deno ${DENO_VERSION} "; the
   npm install -g --silent "deno@${DENO_VERSION}" >/dev/null 2>&1
   deno --version | head -1
 fi
+# Cache the npm packages (and their registry metadata) of every entry point: the CLI, the polling
+# Worker, the library, tests, benchmark and examples. Without this the first `deno run` of each
+# entry point fetches them and prints Deno's own "Download ..." lines (a cold-cache machine).
+cd "$(dirname "$0")/.."
+mapfile -t entries < <(find . -name '*.ts' -not -path './build/*' -not -path './node_modules/*' \
+  -not -path './.git/*' | sort)
+deno install --frozen -q --entrypoint "${entries[@]}"

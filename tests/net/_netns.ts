@@ -104,14 +104,54 @@ export async function xdpAttached(ns: string, dev: string): Promise<boolean> {
   return /\bprog\/xdp\b|\bxdp(generic|drv)?\b/.test(out);
 }
 
-const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
+/** Path of the CLI entry point. */
+export const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 const PKTIO = new URL("../../testing/pktio.py", import.meta.url).pathname;
+
+/**
+ * `text` without Deno's own progress lines (`Download https://...`, printed by `deno run` on a
+ * cold module cache): tests read byPassRT's stderr, not Deno's.
+ */
+export function ourStderr(text: string): string {
+  // deno-lint-ignore no-control-regex
+  return text.split("\n").filter((l) => !/^(\x1b\[[0-9;]*m)*Download /.test(l)).join("\n");
+}
+
+/** Exit code, stdout and (ours only, see {@link ourStderr}) stderr of one CLI run. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Run the CLI (`deno run -A cli/main.ts args...`) to completion, in namespace `ns` if given,
+ * behind the `pre` command prefix (e.g. setpriv) if given, with `env` added to ours.
+ */
+export async function cli(
+  args: string[],
+  o: { ns?: string; env?: Record<string, string>; pre?: string[] } = {},
+): Promise<CliResult> {
+  const argv = [...(o.pre ?? []), Deno.execPath(), "run", "-A", CLI, ...args];
+  const cmd = o.ns ? ["ip", "netns", "exec", o.ns, ...argv] : argv;
+  const out = await new Deno.Command(cmd[0], {
+    args: cmd.slice(1),
+    stdout: "piped",
+    stderr: "piped",
+    env: o.env ?? {},
+  }).output();
+  return {
+    code: out.code,
+    stdout: dec.decode(out.stdout),
+    stderr: ourStderr(dec.decode(out.stderr)),
+  };
+}
 
 /** A byPassRT process running in a namespace with --json. */
 export class Bypassrt {
   readonly child: Deno.ChildProcess;
   readonly lines: Record<string, unknown>[] = [];
-  stderr = "";
+  #stderr = "";
   readonly #done: Promise<Deno.CommandStatus>;
   #firstLine: Promise<void>;
 
@@ -143,10 +183,15 @@ export class Bypassrt {
     })();
     const readErr = (async () => {
       for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
-        this.stderr += chunk;
+        this.#stderr += chunk;
       }
     })();
     this.#done = Promise.all([readOut, readErr]).then(() => child.status);
+  }
+
+  /** What the process printed on stderr so far (Deno's download lines left out). */
+  get stderr(): string {
+    return ourStderr(this.#stderr);
   }
 
   /** Resolves when the first JSON line arrived (the engine is up), or the process ended. */

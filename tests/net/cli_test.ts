@@ -2,23 +2,13 @@
  * The bypassrt tool as a user meets it: help, errors, setup/teardown, the three output forms.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { Bypassrt, inNs, run, sendUdp, serve, withTopology } from "./_netns.ts";
+import { Bypassrt, CLI, cli as runCli, inNs, run, sendUdp, serve, withTopology } from "./_netns.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
-const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 const README = new URL("../../README.md", import.meta.url).pathname;
 
-async function cli(args: string[], env: Record<string, string> = {}, ns?: string) {
-  const argv = [Deno.execPath(), "run", "-A", CLI, ...args];
-  const cmd = ns ? ["ip", "netns", "exec", ns, ...argv] : argv;
-  const out = await new Deno.Command(cmd[0], {
-    args: cmd.slice(1),
-    stdout: "piped",
-    stderr: "piped",
-    env,
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function cli(args: string[], env: Record<string, string> = {}, ns?: string) {
+  return runCli(args, { env, ns });
 }
 
 Deno.test("--help of every command; every run option is documented in the README", async () => {

@@ -3,29 +3,25 @@
  * bounded soak. Every case runs in namespaces of its own and checks nothing is left behind.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { argv, Bypassrt, pktio, run, serve, withTopology, xdpAttached } from "./_netns.ts";
+import {
+  argv,
+  Bypassrt,
+  cli as runCli,
+  pktio,
+  run,
+  serve,
+  withTopology,
+  xdpAttached,
+} from "./_netns.ts";
 import { inetChecksum, parseMac } from "../../packet/mod.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
-const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
 const ROOT = new URL("../..", import.meta.url).pathname;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function cli(
-  ns: string,
-  args: string[],
-  env: Record<string, string> = {},
-  pre: string[] = [],
-) {
-  const out = await new Deno.Command("ip", {
-    args: ["netns", "exec", ns, ...pre, Deno.execPath(), "run", "-A", CLI, ...args],
-    stdout: "piped",
-    stderr: "piped",
-    env: { RUST_BACKTRACE: "1", ...env },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function cli(ns: string, args: string[], env: Record<string, string> = {}, pre: string[] = []) {
+  return runCli(args, { ns, env: { RUST_BACKTRACE: "1", ...env }, pre });
 }
 
 async function pingOk(ns: string, count: number): Promise<boolean> {
