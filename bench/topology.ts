@@ -8,6 +8,7 @@
  * @module
  */
 import { run } from "./proc.ts";
+import { deleteVethPair, ensureVethPair, type VethSpec } from "../topology/veth.ts";
 
 /** Names and addresses of the topology. */
 export interface Topology {
@@ -43,51 +44,25 @@ export function inNs(ns: string, ...argv: string[]): string[] {
   return ["ip", "netns", "exec", ns, ...argv];
 }
 
-async function nsExists(ns: string): Promise<boolean> {
-  const out = await run(["ip", "netns", "list"], true);
-  return out.split("\n").some((l) => l.split(" ")[0] === ns);
+/** The pair as the one topology builder (topology/veth.ts) sees it. */
+function vethSpec(n: Pick<Topology, "gen" | "dut" | "genIf" | "dutIf">): VethSpec {
+  return { dev: n.dutIf, peer: n.genIf, devNs: n.dut, peerNs: n.gen, ipv6: false };
 }
 
 /** Create the topology (after removing a leftover with the same names). */
 export async function createTopology(tag: string): Promise<Topology> {
   const n = topologyNames(tag);
   await deleteTopology(n);
-  await run(["ip", "netns", "add", n.gen]);
-  await run(["ip", "netns", "add", n.dut]);
-  for (const ns of [n.gen, n.dut]) {
-    await run(inNs(ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"));
-    await run(inNs(ns, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"));
-    await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
-  }
-  await run([
-    "ip",
-    "link",
-    "add",
-    n.genIf,
-    "netns",
-    n.gen,
-    "type",
-    "veth",
-    "peer",
-    "name",
-    n.dutIf,
-    "netns",
-    n.dut,
-  ]);
+  const pair = await ensureVethPair({ ...vethSpec(n), peerAddr: "10.0.0.2/24" });
   for (const [ns, dev] of [[n.gen, n.genIf], [n.dut, n.dutIf]]) {
-    await run(["ip", "-n", ns, "link", "set", dev, "up"]);
-    await run(inNs(ns, "ethtool", "-K", dev, "gro", "off"));
     // A fresh veth is not threaded; should it ever be, reset it as the notes say.
     const threaded = (await run(inNs(ns, "cat", `/sys/class/net/${dev}/threaded`))).trim();
     if (threaded !== "0") await resetThreaded(ns, dev);
   }
-  await run(["ip", "-n", n.gen, "addr", "add", "10.0.0.2/24", "dev", n.genIf]);
-  const mac = async (ns: string, dev: string) =>
-    (await run(inNs(ns, "cat", `/sys/class/net/${dev}/address`))).trim();
   return {
     ...n,
-    genMac: await mac(n.gen, n.genIf),
-    dutMac: await mac(n.dut, n.dutIf),
+    genMac: pair.peerMac,
+    dutMac: pair.devMac,
     threaded: (await run(inNs(n.dut, "cat", `/sys/class/net/${n.dutIf}/threaded`))).trim(),
   };
 }
@@ -101,7 +76,5 @@ export async function resetThreaded(ns: string, dev: string): Promise<void> {
 
 /** Delete both namespaces (and so the pair); quiet when they do not exist. */
 export async function deleteTopology(t: Pick<Topology, "gen" | "dut">): Promise<void> {
-  for (const ns of [t.gen, t.dut]) {
-    if (await nsExists(ns)) await run(["ip", "netns", "del", ns], true);
-  }
+  await deleteVethPair({ devNs: t.dut, peerNs: t.gen }, { namespaces: true });
 }

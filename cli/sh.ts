@@ -1,5 +1,5 @@
 /**
- * Running system tools (ip, ethtool) for the setup commands, with one-line errors.
+ * Running system tools (ip, bpftool) for the status command, with one-line errors.
  *
  * @module
  */
@@ -12,7 +12,7 @@ export interface ShResult {
   stderr: string;
 }
 
-/** Run `cmd args...`; never throws for a non-zero exit (see {@link mustSh}). */
+/** Run `cmd args...`; never throws for a non-zero exit (the caller reads `code`). */
 export async function sh(cmd: string, ...args: string[]): Promise<ShResult> {
   try {
     const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
@@ -21,13 +21,4 @@ export async function sh(cmd: string, ...args: string[]): Promise<ShResult> {
   } catch {
     throw new BypassError(`${cmd} not found: install it (apt-get install iproute2 ethtool)`);
   }
-}
-
-/** Run and throw a one-line BypassError when it fails. */
-export async function mustSh(cmd: string, ...args: string[]): Promise<string> {
-  const r = await sh(cmd, ...args);
-  if (r.code !== 0) {
-    throw new BypassError(`'${cmd} ${args.join(" ")}' failed: ${r.stderr.trim().split("\n")[0]}`);
-  }
-  return r.stdout;
 }

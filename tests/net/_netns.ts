@@ -1,9 +1,11 @@
 /**
- * Test topology: two network namespaces of our own (unique names) joined by a veth pair, torn
- * down in `finally` whatever happens. All test traffic stays between them.
+ * Test helpers for real packets: a topology of two network namespaces of our own (unique names)
+ * joined by a veth pair, torn down in `finally` whatever happens (all test traffic stays between
+ * them), byPassRT processes in them, and the packet I/O tool (testing/pktio.py).
  *
  * @module
  */
+import { deleteVethPair, ensureVethPair } from "../../topology/veth.ts";
 
 /** A pair of namespaces and the veth between them. */
 export interface Topology {
@@ -41,7 +43,7 @@ export function inNs(ns: string, cmd: string, ...args: string[]): Promise<string
 
 let seq = 0;
 
-/** Build a fresh topology, run `fn`, always tear it down. */
+/** Build a fresh topology (the one builder, topology/veth.ts), run `fn`, always tear it down. */
 export async function withTopology<T>(
   fn: (t: Topology) => Promise<T>,
   opts: { dutIp?: string; queues?: number } = {},
@@ -49,52 +51,31 @@ export async function withTopology<T>(
   const tag = `${Deno.pid.toString(36)}${(seq++).toString(36)}${
     Math.floor(Math.random() * 36 ** 3).toString(36)
   }`;
-  const t = {
-    dut: `bpt-${tag}-d`,
-    peer: `bpt-${tag}-p`,
-    dutIf: `bd${tag}`.slice(0, 15),
-    peerIf: `bp${tag}`.slice(0, 15),
-    peerIp: "10.0.0.2",
-  } as Topology;
+  const spec = {
+    dev: `bd${tag}`.slice(0, 15),
+    peer: `bp${tag}`.slice(0, 15),
+    devNs: `bpt-${tag}-d`,
+    peerNs: `bpt-${tag}-p`,
+    peerAddr: "10.0.0.2/24",
+    devAddr: opts.dutIp,
+    queues: opts.queues ?? 1,
+    // No IPv6 chatter (router solicitations, MLD): counts in tests must be exact.
+    ipv6: false,
+  };
   try {
-    await run("ip", "netns", "add", t.dut);
-    await run("ip", "netns", "add", t.peer);
-    const q = String(opts.queues ?? 1);
-    const queues = ["numrxqueues", q, "numtxqueues", q];
-    await run(
-      "ip",
-      "link",
-      "add",
-      t.dutIf,
-      "netns",
-      t.dut,
-      ...queues,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      t.peerIf,
-      "netns",
-      t.peer,
-      ...queues,
-    );
-    for (const [ns, dev] of [[t.dut, t.dutIf], [t.peer, t.peerIf]]) {
-      // No IPv6 chatter (router solicitations, MLD): counts in tests must be exact.
-      await inNs(ns, "sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1");
-      await inNs(ns, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1");
-      await run("ip", "-n", ns, "link", "set", dev, "up");
-      await run("ip", "-n", ns, "link", "set", "lo", "up");
-      await inNs(ns, "ethtool", "-K", dev, "gro", "off");
-    }
-    await run("ip", "-n", t.peer, "addr", "add", `${t.peerIp}/24`, "dev", t.peerIf);
-    if (opts.dutIp) await run("ip", "-n", t.dut, "addr", "add", opts.dutIp, "dev", t.dutIf);
-    t.dutMac = (await inNs(t.dut, "cat", `/sys/class/net/${t.dutIf}/address`)).trim();
-    t.peerMac = (await inNs(t.peer, "cat", `/sys/class/net/${t.peerIf}/address`)).trim();
-    return await fn(t);
+    const pair = await ensureVethPair(spec);
+    return await fn({
+      dut: spec.devNs,
+      peer: spec.peerNs,
+      dutIf: spec.dev,
+      peerIf: spec.peer,
+      dutMac: pair.devMac,
+      peerMac: pair.peerMac,
+      peerIp: "10.0.0.2",
+    });
   } finally {
     // Deleting a namespace deletes the veth end in it, and with it the pair.
-    await run("ip", "netns", "del", t.dut).catch(() => {});
-    await run("ip", "netns", "del", t.peer).catch(() => {});
+    await deleteVethPair(spec, { namespaces: true });
   }
 }
 
