@@ -10,40 +10,53 @@
  * - {@link openPort} + {@link loadXdpProgram}: the DPDK-style burst API for your own loop:
  *   `rxBurst`, `txBurst`, `free`, with packet bytes in `port.umem`.
  *
- * @example A custom handler: swap MACs of UDP/9000 frames and send them back.
+ * Packet helpers (parsers, checksums, the ARP/ICMP responder, a UDP frame builder) work on the
+ * UMEM in place and never allocate.
+ *
+ * @example Your own loop: swap the MACs of UDP/9000 frames and send them back.
  * ```ts ignore
- * import { insertSocket, loadXdpProgram, macSwap, openLibbpf, openPort } from "./mod.ts";
+ * import { loadXdpProgram, macSwap, openPort } from "./mod.ts";
  *
  * const iface = "veth-bypass";
  * const prog = loadXdpProgram({ iface, steering: { all: false, udpPorts: [9000], respondIp: 0 } });
- * const port = openPort({ iface, queue: 0 });
- * const bpf = openLibbpf();
- * insertSocket(bpf, prog.xsksMapFd, 0, port.fd);
- * const addrs = new Uint32Array(64), lens = new Uint32Array(64);
+ * // xsksMapFd: the socket goes into the program's map, so frames of queue 0 reach it.
+ * const port = openPort({ iface, queue: 0, xsksMapFd: prog.xsksMapFd });
+ * const addrs = new Uint32Array(64), lens = new Uint32Array(64); // allocated once
  * for (let i = 0; i < 1e6; i++) {
- *   const n = port.rxBurst(addrs, lens, 64);
+ *   const n = port.rxBurst(addrs, lens, 64); // frames 0..n-1 are now yours
  *   for (let j = 0; j < n; j++) macSwap(port.umem, addrs[j]);
- *   const sent = port.txBurst(addrs, lens, n);
+ *   const sent = port.txBurst(addrs, lens, n); // 0..sent-1 now belong to the port
  *   port.free(addrs, sent, n - sent); // whatever did not fit the TX ring
  * }
+ * // Stop steering, let redirects in flight land, take back the RX ring, finish TX: then every
+ * // frame is in exactly one place and the audit can prove it.
+ * port.unsteer();
+ * await new Promise((r) => setTimeout(r, 20));
+ * port.drainRx();
+ * port.drainTx(200);
  * console.log(port.counters, port.audit());
- * prog.removeSocket(0);
  * port.close();
  * prog.close();
  * ```
  *
  * @module
  */
-export { openPort, type Port, type PortCounters } from "./engine/port.ts";
+export { openPort } from "./engine/open_port.ts";
+export type { Port } from "./engine/port.ts";
+export type { BindMode, PortOptions, ResolvedPortOptions } from "./engine/options.ts";
 export {
-  type BindMode,
-  type PortOptions,
-  type ResolvedPortOptions,
-  resolvePortOptions,
-} from "./engine/options.ts";
+  type CounterDef,
+  LOOP_COUNTERS,
+  PORT_COUNTERS,
+  type PortCounterName,
+  type PortCounters,
+  QUEUE_COUNTERS,
+  type QueueCounterKey,
+  type QueueCounterName,
+  type QueueCounters,
+  type SnakeCase,
+} from "./engine/counters.ts";
 export {
-  attachedProgramId,
-  insertSocket,
   loadXdpProgram,
   type ProgramCounters,
   type Steering,
@@ -58,12 +71,9 @@ export {
   type EngineSnapshot,
   type QueueSnapshot,
 } from "./engine/runtime.ts";
-export { type LoopOptions, type Mode, MODES, runLoop, type TxOnlyFrame } from "./engine/loop.ts";
-export { newControlBlock, newStatsBlock, Slot } from "./engine/stats.ts";
-export { readXdpStatistics, type XdpStatistics } from "./engine/xdp_stats.ts";
+export { type LoopOptions, type Mode, MODES, type TxOnlyFrame } from "./engine/loop.ts";
+export type { XdpStatistics } from "./engine/xdp_stats.ts";
 export { BypassError } from "./engine/errors.ts";
-export { type Libbpf, LIBBPF_SYMBOLS, openLibbpf } from "./ffi/libbpf.ts";
-export { type Libc, LIBC_SYMBOLS, type LibcHandle, openLibc } from "./ffi/libc.ts";
-export * from "./ring/mod.ts";
-export * from "./mempool/mod.ts";
+export { type FrameAudit, FrameOwnershipError, Mempool } from "./mempool/mod.ts";
+export { spscBytes, SpscRing } from "./ring/spsc.ts";
 export * from "./packet/mod.ts";

@@ -49,12 +49,14 @@ export interface LoopOptions {
 export const PUBLISH_EVERY = 64;
 const TICK_MASK = PUBLISH_EVERY - 1;
 
-/** Copy the port's counters into the shared block (not per packet). */
-export function publish(port: Port, stats: Float64Array, appDropped: number): void {
+/**
+ * Copy the port's counters and the pool level into the shared block (not per packet). The
+ * loop's own counters (dropped, loops, idle polls, drop reasons) live in the block already.
+ */
+export function publish(port: Port, stats: Float64Array): void {
   // The port's counters occupy the first slots of the block, in the same order.
   stats.set(port.counterBlock, 0);
-  stats[Slot.poolFree] = port.pool.available;
-  stats[Slot.appDropped] = appDropped;
+  stats[Slot.freeFrames] = port.pool.available;
 }
 
 /**
@@ -80,34 +82,28 @@ export function runLoop(port: Port, opts: LoopOptions, control: Int32Array, stat
       break;
   }
   port.drainTx(200);
-  publish(port, stats, stats[Slot.appDropped]);
+  publish(port, stats);
 }
 
 /**
  * After an empty burst: finish TX while frames are in flight (kick, reclaim); otherwise, with
  * `idlePollMs`, publish and sleep in poll() until a frame arrives.
  */
-function onEmpty(port: Port, opts: LoopOptions, stats: Float64Array, dropped: number): void {
+function onEmpty(port: Port, opts: LoopOptions, stats: Float64Array): void {
   if (port.txOutstanding > 0) {
     port.kick();
     port.reclaim();
   } else if (opts.idlePollMs > 0) {
-    publish(port, stats, dropped);
+    publish(port, stats);
     stats[Slot.idlePolls]++;
     port.waitReadable(opts.idlePollMs);
   }
 }
 
 /** Every {@link PUBLISH_EVERY} loops: publish the counters; true when asked to stop. */
-function tick(
-  port: Port,
-  control: Int32Array,
-  stats: Float64Array,
-  loops: number,
-  dropped: number,
-): boolean {
+function tick(port: Port, control: Int32Array, stats: Float64Array, loops: number): boolean {
   stats[Slot.loops] = loops;
-  publish(port, stats, dropped);
+  publish(port, stats);
   return Atomics.load(control, Control.stop) !== 0;
 }
 
@@ -119,8 +115,8 @@ function rxdrop(port: Port, opts: LoopOptions, control: Int32Array, stats: Float
     const room = limit - port.rxPackets;
     const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
     if (n > 0) port.free(addrs, 0, n);
-    else onEmpty(port, opts, stats, 0);
-    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops, 0)) break;
+    else onEmpty(port, opts, stats);
+    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops)) break;
   }
 }
 
@@ -137,9 +133,9 @@ function l2fwd(port: Port, opts: LoopOptions, control: Int32Array, stats: Float6
       const sent = port.txBurst(addrs, lens, n);
       if (sent < n) port.free(addrs, sent, n - sent);
     } else {
-      onEmpty(port, opts, stats, 0);
+      onEmpty(port, opts, stats);
     }
-    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops, 0)) break;
+    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops)) break;
   }
 }
 
@@ -148,7 +144,7 @@ function respond(port: Port, opts: LoopOptions, control: Int32Array, stats: Floa
   const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
   const outAddrs = new Uint32Array(burst), outLens = new Uint32Array(burst);
   const umem = port.umem, ip = opts.ip, mac = opts.mac;
-  let loops = 0, dropped = 0;
+  let loops = 0;
   while (port.rxPackets < limit) {
     const room = limit - port.rxPackets;
     const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
@@ -161,16 +157,16 @@ function respond(port: Port, opts: LoopOptions, control: Int32Array, stats: Floa
           outLens[k++] = r;
         } else {
           stats[Slot.dropReasonBase - r]++;
-          dropped++;
+          stats[Slot.appDropped]++;
           port.free(addrs, i, 1);
         }
       }
       const sent = port.txBurst(outAddrs, outLens, k);
       if (sent < k) port.free(outAddrs, sent, k - sent);
     } else {
-      onEmpty(port, opts, stats, dropped);
+      onEmpty(port, opts, stats);
     }
-    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops, dropped)) break;
+    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops)) break;
   }
 }
 
@@ -189,7 +185,7 @@ function txonly(port: Port, opts: LoopOptions, control: Int32Array, stats: Float
     const n = port.alloc(addrs, room < burst ? room : burst);
     const sent = n > 0 ? port.txBurst(addrs, lens, n) : 0;
     if (sent < n) port.free(addrs, sent, n - sent);
-    if (n === 0) onEmpty(port, opts, stats, 0);
-    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops, 0)) break;
+    if (n === 0) onEmpty(port, opts, stats);
+    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops)) break;
   }
 }

@@ -1,114 +1,23 @@
 /**
  * One AF_XDP port: a UMEM, its FILL and COMPLETION rings, a socket with its RX and TX rings, and
  * the mempool that owns every frame not on a ring. The burst API follows DPDK: `rxBurst` hands
- * frames to the caller, who must pass each one to `txBurst` or `free`.
+ * frames to the caller, who must pass each one to `txBurst` or `free`. This module is the fast
+ * path only; `open_port.ts` creates the port (system calls, error messages).
  *
  * @module
  */
-import {
-  cstr,
-  Errno,
-  type LibcHandle,
-  MAP_ANONYMOUS,
-  MAP_POPULATE,
-  MAP_PRIVATE,
-  MSG_DONTWAIT,
-  openLibc,
-  POLLIN,
-  PROT_READ,
-  PROT_WRITE,
-} from "../ffi/libc.ts";
-import {
-  type Libxdp,
-  openLibxdp,
-  SOL_XDP,
-  XDP_COPY,
-  XDP_OPTIONS,
-  XDP_OPTIONS_ZEROCOPY,
-  XDP_USE_NEED_WAKEUP,
-  XDP_ZEROCOPY,
-  XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-  XSK_RING_OFF,
-  XSK_RING_STRUCT_SIZE,
-  XSK_SOCKET_CONFIG_SIZE,
-  XSK_UMEM_CONFIG_SIZE,
-} from "../ffi/libxdp.ts";
-import { ADDR_WORDS, ConsRing, DESC_WORDS, ProdRing, type RingMemory } from "../ring/mod.ts";
+import { Errno, type LibcHandle, MSG_DONTWAIT, POLLIN } from "../ffi/libc.ts";
+import type { Libbpf } from "../ffi/libbpf.ts";
+import type { Libxdp } from "../ffi/libxdp.ts";
+import { CompRing, FillRing, type RingMemory, RxRing, TxRing, type XskRing } from "../ring/mod.ts";
 import { type FrameAudit, FrameTally, Mempool } from "../mempool/mod.ts";
-import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
+import { PORT_COUNTERS, type PortCounters, PortSlot, readCounters } from "./counters.ts";
 import { readXdpStatistics, type XdpStatistics } from "./xdp_stats.ts";
-import { type PortOptions, type ResolvedPortOptions, resolvePortOptions } from "./options.ts";
+import type { ResolvedPortOptions } from "./options.ts";
 
-/** Per-port software counters, updated once per burst (see {@link Port.counters}). */
-export interface PortCounters {
-  /** Frames taken from the RX ring. */
-  rxPackets: number;
-  /** Bytes of those frames. */
-  rxBytes: number;
-  /** Frames the kernel reported sent (COMPLETION ring), not merely queued. */
-  txPackets: number;
-  /** Bytes of the completed frames. */
-  txBytes: number;
-  /** TX descriptors queued; `txQueued - txPackets` are in flight. */
-  txQueued: number;
-  /** Frames the caller offered to txBurst that did not fit the TX ring. */
-  txRingFull: number;
-  /** sendto kicks issued for TX. */
-  txKicks: number;
-  /** Kicks that failed with something other than EAGAIN/EBUSY/ENOBUFS. */
-  txKickErrors: number;
-  /** recvfrom wake-ups issued for the FILL ring. */
-  rxWakeups: number;
-  /** Frames still on the RX ring at shutdown, counted as received and freed by `drainRx`. */
-  drainedAtStop: number;
-}
+export type { PortCounters } from "./counters.ts";
 
-/** Index of each counter in {@link Port.counterBlock} (the stats block copies them as is). */
-export const CounterSlot = {
-  rxPackets: 0,
-  rxBytes: 1,
-  txPackets: 2,
-  txBytes: 3,
-  txQueued: 4,
-  txRingFull: 5,
-  txKicks: 6,
-  txKickErrors: 7,
-  rxWakeups: 8,
-  drainedAtStop: 9,
-} as const satisfies Record<keyof PortCounters, number>;
-
-/** Counter names in {@link Port.counterBlock} order. */
-export const COUNTER_NAMES: readonly (keyof PortCounters)[] = Object.keys(CounterSlot) as (
-  keyof PortCounters
-)[];
-
-const C = CounterSlot;
-
-/**
- * Memory for one `struct xsk_ring_*` that libxdp keeps a pointer to (it reads it again when the
- * socket is deleted). Typed arrays of up to 64 bytes live inside V8's heap and may move, so each
- * struct gets its own larger, off-heap backing store, which never moves; the Port keeps it.
- */
-function ringStruct(): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(new ArrayBuffer(STABLE_BYTES), 0, XSK_RING_STRUCT_SIZE);
-}
-
-/** Bytes above V8's in-heap typed-array limit (64): such buffers are allocated off-heap. */
-const STABLE_BYTES = 256;
-
-function ringMemory(struct: Uint8Array<ArrayBuffer>, words: number): RingMemory {
-  const view = new Deno.UnsafePointerView(Deno.UnsafePointer.of(struct)!);
-  const size = view.getUint32(XSK_RING_OFF.size);
-  const buf = (off: number, len: number) =>
-    Deno.UnsafePointerView.getArrayBuffer(view.getPointer(off)!, len);
-  return {
-    size,
-    producer: buf(XSK_RING_OFF.producer, 4),
-    consumer: buf(XSK_RING_OFF.consumer, 4),
-    flags: buf(XSK_RING_OFF.flags, 4),
-    ring: buf(XSK_RING_OFF.ring, size * words * 4),
-  };
-}
+const S = PortSlot;
 
 /**
  * An open AF_XDP port. Create it with {@link openPort}.
@@ -136,21 +45,23 @@ export class Port {
   /** Why zero-copy was not used ("" when it was or was not asked for). */
   readonly zeroCopyFallback: string;
   /**
-   * The software counters, one double each in {@link COUNTER_NAMES} order. A typed array, not
+   * The software counters, one double each in {@link PORT_COUNTERS} order. A typed array, not
    * object fields: a field that grows past 2^31 changes representation (and deoptimises the
    * loop); a Float64Array slot never does, and copying it out allocates nothing.
    */
-  readonly counterBlock: Float64Array = new Float64Array(COUNTER_NAMES.length);
+  readonly counterBlock: Float64Array = new Float64Array(PORT_COUNTERS.length);
 
   readonly #libc: LibcHandle;
   readonly #xdp: Libxdp;
   readonly #umemPtr: Deno.PointerValue;
   readonly #umemHandle: Deno.PointerValue;
   readonly #xsk: Deno.PointerValue;
-  readonly #fill: ProdRing;
-  readonly #comp: ConsRing;
-  readonly #rx: ConsRing;
-  readonly #tx: ProdRing;
+  readonly #fill: FillRing;
+  readonly #comp: CompRing;
+  readonly #rx: RxRing;
+  readonly #tx: TxRing;
+  /** libbpf and the XSKMAP this socket was inserted into (see {@link Port.unsteer}). */
+  readonly #steer?: { bpf: Libbpf; mapFd: number };
   readonly #frameShift: number;
   /** Length of the frame queued on TX, by frame index: tx bytes are counted at completion. */
   readonly #txLen: Uint32Array;
@@ -160,6 +71,7 @@ export class Port {
   /** The last refill left FILL slots empty because the pool was short. */
   #fillShort = false;
   #closed = false;
+  #steered = true;
   #txOutstanding = 0;
 
   /** @internal Use {@link openPort}. */
@@ -180,6 +92,8 @@ export class Port {
       tx: RingMemory;
       /** The `struct xsk_ring_*` memory libxdp points into: kept alive as long as the port. */
       structs?: Uint8Array[];
+      /** The XSKMAP the socket was inserted into, with the libbpf handle to remove it. */
+      steer?: { bpf: Libbpf; mapFd: number };
       bindMode: "zerocopy" | "copy";
       zeroCopyFallback: string;
     },
@@ -187,6 +101,7 @@ export class Port {
     this.options = opts;
     this.#libc = parts.libc;
     this.#structs = parts.structs ?? [];
+    this.#steer = parts.steer;
     this.#xdp = parts.xdp;
     this.#umemPtr = parts.umemPtr;
     this.umem = parts.umem;
@@ -206,17 +121,17 @@ export class Port {
     this.ifindex = parts.ifindex;
     this.bindMode = parts.bindMode;
     this.zeroCopyFallback = parts.zeroCopyFallback;
-    this.#fill = new ProdRing(parts.fill, ADDR_WORDS);
-    this.#comp = new ConsRing(parts.comp, ADDR_WORDS);
-    this.#rx = new ConsRing(parts.rx, DESC_WORDS);
-    this.#tx = new ProdRing(parts.tx, DESC_WORDS);
+    this.#fill = new FillRing(parts.fill);
+    this.#comp = new CompRing(parts.comp);
+    this.#rx = new RxRing(parts.rx);
+    this.#tx = new TxRing(parts.tx);
     this.pool = new Mempool(opts.frames, opts.frameSize);
     this.#frameShift = Math.log2(opts.frameSize);
     this.#txLen = new Uint32Array(opts.frames);
     new DataView(this.#pollfd.buffer).setInt32(0, this.fd, true);
     // Initial FILL: exactly `fillFrames` frames (later bursts top it up as frames come back).
     const k = this.#fill.reserve(Math.min(opts.fillFrames, this.pool.available));
-    this.pool.allocToRing(this.#fill.entries, this.#fill.cursor, this.#fill.mask, k);
+    this.pool.allocToFill(this.#fill, k);
     this.#fill.submit(k);
   }
 
@@ -234,25 +149,24 @@ export class Port {
       // nothing received, FILL needs frames only if the pool ran short last time.
       if (filling && this.#fillShort) this.#refill(n);
       if (filling && this.#fill.needsWakeup()) {
-        this.counterBlock[C.rxWakeups]++;
+        this.counterBlock[S.rxWakeups]++;
         this.#libc.fn.recvfrom(this.fd, null, 0n, MSG_DONTWAIT, null, null);
       }
       return 0;
     }
-    const e = rx.entries, mask = rx.mask, start = rx.cursor;
+    const start = rx.cursor;
     let bytes = 0;
     for (let i = 0; i < k; i++) {
-      const w = ((start + i) & mask) << 2;
-      addrs[i] = e[w];
-      const len = e[w + 2];
+      addrs[i] = rx.descAddr(start + i);
+      const len = rx.descLen(start + i);
       lens[i] = len;
       bytes += len;
     }
     rx.release(k);
     if (filling) this.#refill(k);
     this.#appHeld += k;
-    this.counterBlock[C.rxPackets] += k;
-    this.counterBlock[C.rxBytes] += bytes;
+    this.counterBlock[S.rxPackets] += k;
+    this.counterBlock[S.rxBytes] += bytes;
     return k;
   }
 
@@ -265,21 +179,17 @@ export class Port {
     this.reclaim();
     const tx = this.#tx;
     const k = tx.reserve(n);
-    const e = tx.entries, mask = tx.mask, start = tx.cursor, txLen = this.#txLen;
-    const shift = this.#frameShift;
+    const start = tx.cursor, txLen = this.#txLen, shift = this.#frameShift;
     for (let i = 0; i < k; i++) {
-      const w = ((start + i) & mask) << 2;
-      const addr = addrs[i];
-      // Words 1 (address high) and 3 (options) are zero from creation and never written.
-      e[w] = addr;
-      e[w + 2] = lens[i];
-      txLen[addr >>> shift] = lens[i];
+      const addr = addrs[i], len = lens[i];
+      tx.setDesc(start + i, addr, len);
+      txLen[addr >>> shift] = len;
     }
     if (k > 0) tx.submit(k);
-    if (k < n) this.counterBlock[C.txRingFull] += n - k;
+    if (k < n) this.counterBlock[S.txRingFull] += n - k;
     this.#appHeld -= k;
     this.#txOutstanding += k;
-    this.counterBlock[C.txQueued] += k;
+    this.counterBlock[S.txQueued] += k;
     this.kick();
     return k;
   }
@@ -289,14 +199,14 @@ export class Port {
     // Nothing queued, the kernel did not ask, or it already took every descriptor (the frames
     // are on their way to COMPLETION): no system call.
     if (this.#txOutstanding === 0 || !this.#tx.needsWakeup() || this.#tx.pending() === 0) return;
-    this.counterBlock[C.txKicks]++;
+    this.counterBlock[S.txKicks]++;
     const r = this.#libc.fn.sendto(this.fd, null, 0n, MSG_DONTWAIT, null, 0);
     if (r < 0) {
       const err = this.#libc.errno();
       if (
         err !== Errno.EAGAIN && err !== Errno.EBUSY && err !== Errno.ENOBUFS &&
         err !== Errno.EINTR
-      ) this.counterBlock[C.txKickErrors]++;
+      ) this.counterBlock[S.txKickErrors]++;
     }
   }
 
@@ -305,12 +215,11 @@ export class Port {
     const comp = this.#comp;
     const k = comp.peek(comp.size);
     if (k === 0) return 0;
-    const e = comp.entries, mask = comp.mask, start = comp.cursor;
-    const bytes = this.pool.freeFromRing(e, start, mask, k, this.#txLen);
+    const bytes = this.pool.freeFromComp(comp, k, this.#txLen);
     comp.release(k);
     this.#txOutstanding -= k;
-    this.counterBlock[C.txPackets] += k;
-    this.counterBlock[C.txBytes] += bytes;
+    this.counterBlock[S.txPackets] += k;
+    this.counterBlock[S.txBytes] += bytes;
     return k;
   }
 
@@ -329,19 +238,17 @@ export class Port {
 
   /** The counters as an object (allocates: for reports, not for the fast path). */
   get counters(): PortCounters {
-    const out = {} as PortCounters;
-    COUNTER_NAMES.forEach((name, i) => out[name] = this.counterBlock[i]);
-    return out;
+    return readCounters(PORT_COUNTERS, this.counterBlock);
   }
 
   /** Frames received so far (cheap: for loop limits). */
   get rxPackets(): number {
-    return this.counterBlock[C.rxPackets];
+    return this.counterBlock[S.rxPackets];
   }
 
   /** Frames queued on TX so far (cheap: for loop limits). */
   get txQueued(): number {
-    return this.counterBlock[C.txQueued];
+    return this.counterBlock[S.txQueued];
   }
 
   /** Frames queued on TX and not yet completed. */
@@ -374,23 +281,22 @@ export class Port {
    * as `drainedAtStop`). Call after steering to this socket stopped, so the ring is quiet.
    */
   drainRx(): number {
-    const rx = this.#rx, mask = rx.mask, e = rx.entries, pool = this.pool;
+    const rx = this.#rx, pool = this.pool;
     let total = 0, k: number;
     // peek() refreshes the producer index only once its cached entries are used up: loop.
     while ((k = rx.peek(rx.size)) > 0) {
       const start = rx.cursor;
       let bytes = 0;
       for (let i = 0; i < k; i++) {
-        const w = ((start + i) & mask) << 2;
-        bytes += e[w + 2];
-        pool.free(e[w]);
+        bytes += rx.descLen(start + i);
+        pool.free(rx.descAddr(start + i));
       }
       rx.release(k);
-      this.counterBlock[C.rxPackets] += k;
-      this.counterBlock[C.rxBytes] += bytes;
+      this.counterBlock[S.rxPackets] += k;
+      this.counterBlock[S.rxBytes] += bytes;
       total += k;
     }
-    this.counterBlock[C.drainedAtStop] += total;
+    this.counterBlock[S.drainedAtStop] += total;
     return total;
   }
 
@@ -410,23 +316,19 @@ export class Port {
   audit(): FrameAudit {
     const tally = new FrameTally(this.options.frames);
     const shift = this.#frameShift;
-    const walk = (ring: ProdRing | ConsRing, words: number) => {
+    const walk = (ring: XskRing) => {
       const { producer, consumer } = ring.shared();
       const n = (producer - consumer) >>> 0;
-      for (let i = 0; i < n; i++) {
-        tally.see(ring.entries[((consumer + i) & ring.mask) * words] >>> shift);
-      }
+      for (let i = 0; i < n; i++) tally.see(ring.addrAt(consumer + i) >>> shift);
       return n;
     };
-    let before = 0;
     this.pool.forEachFree((f) => tally.see(f));
     const pool = tally.distinct + tally.duplicates;
-    before = pool;
-    const fill = walk(this.#fill, ADDR_WORDS);
-    const rx = walk(this.#rx, DESC_WORDS);
-    const tx = walk(this.#tx, DESC_WORDS);
-    const completion = walk(this.#comp, ADDR_WORDS);
-    const seen = before + fill + rx + tx + completion;
+    const fill = walk(this.#fill);
+    const rx = walk(this.#rx);
+    const tx = walk(this.#tx);
+    const completion = walk(this.#comp);
+    const seen = pool + fill + rx + tx + completion;
     const app = this.#appHeld;
     const total = this.options.frames;
     const inFlight = total - seen - app;
@@ -444,9 +346,28 @@ export class Port {
     };
   }
 
-  /** Close the socket and the UMEM and unmap it. The port must not be used afterwards. */
+  /**
+   * Remove the socket from the XSKMAP it was inserted into (`PortOptions.xsksMapFd`), so the XDP
+   * program steers no more frames to it; frames already redirected may still land for a few
+   * microseconds (wait briefly, then {@link Port.drainRx}). No-op without a map. Idempotent.
+   */
+  unsteer(): void {
+    if (!this.#steer || this.#steered === false) return;
+    this.#steered = false;
+    this.#steer.bpf.symbols.bpf_map_delete_elem(
+      this.#steer.mapFd,
+      Uint32Array.of(this.options.queue),
+    );
+  }
+
+  /**
+   * Close the socket and the UMEM and unmap it (after {@link Port.unsteer}). The port must not be
+   * used afterwards.
+   */
   close(): void {
     if (this.#closed) return;
+    this.unsteer();
+    this.#steer?.bpf.close();
     this.#closed = true;
     this.#xdp.symbols.xsk_socket__delete(this.#xsk);
     this.#xdp.symbols.xsk_umem__delete(this.#umemHandle);
@@ -466,153 +387,7 @@ export class Port {
     this.#fillShort = want < free;
     if (want === 0) return;
     const k = fill.reserve(want);
-    pool.allocToRing(fill.entries, fill.cursor, fill.mask, k);
+    pool.allocToFill(fill, k);
     fill.submit(k);
   }
-}
-
-/**
- * Open an AF_XDP port on `iface`/`queue`. The XDP program that steers frames to it is separate
- * (see {@link loadXdpProgram}); pass its `xsksMapFd` to have the socket inserted.
- *
- * @example
- * ```ts ignore
- * import { openPort } from "./port.ts";
- * const port = openPort({ iface: "veth-bypass", frames: 4096 });
- * const addrs = new Uint32Array(64), lens = new Uint32Array(64);
- * const n = port.rxBurst(addrs, lens, 64);
- * port.free(addrs, 0, n);
- * port.close();
- * ```
- */
-export function openPort(options: PortOptions): Port {
-  const opts = resolvePortOptions(options);
-  const libc = openLibc();
-  const cleanup: (() => void)[] = [() => libc.close()];
-  const fail = (msg: string, errno = 0): never => {
-    for (const f of cleanup.reverse()) f();
-    throw new BypassError(msg, errno);
-  };
-  const ifindex = libc.fn.if_nametoindex(cstr(opts.iface));
-  if (ifindex === 0) {
-    fail(`interface ${opts.iface} not found: check the name with 'ip link'`, Errno.ENODEV);
-  }
-  let xdp: Libxdp;
-  try {
-    xdp = openLibxdp();
-  } catch (e) {
-    return fail((e as Error).message);
-  }
-  cleanup.push(() => xdp.close());
-
-  const umemBytes = opts.frames * opts.frameSize;
-  const umemPtr = libc.fn.mmap(
-    null,
-    BigInt(umemBytes),
-    PROT_READ | PROT_WRITE,
-    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
-    -1,
-    0n,
-  );
-  if (!umemPtr || Deno.UnsafePointer.value(umemPtr) === 0xffffffffffffffffn) {
-    fail(`cannot map ${umemBytes} bytes of UMEM: lower --frames`, libc.errno());
-  }
-  cleanup.push(() => libc.fn.munmap(umemPtr, BigInt(umemBytes)));
-  const umem = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(umemPtr!, umemBytes));
-
-  const errText = (r: number) => `${libc.strerror(-r)} (errno ${-r})`;
-  const createUmem = () => {
-    const handleOut = new BigUint64Array(1);
-    const fill = ringStruct(), comp = ringStruct();
-    const cfg = new Uint32Array(XSK_UMEM_CONFIG_SIZE / 4);
-    cfg.set([opts.rxSize, opts.txSize, opts.frameSize, 0, 0]);
-    const r = xdp.symbols.xsk_umem__create(handleOut, umemPtr, BigInt(umemBytes), fill, comp, cfg);
-    if (r < 0) {
-      const hint = r === -Errno.EPERM ? `: ${PRIVILEGE_HINT}` : "";
-      fail(`cannot create the UMEM on ${opts.iface}: ${errText(r)}${hint}`, -r);
-    }
-    return { handle: Deno.UnsafePointer.create(handleOut[0]), fill, comp };
-  };
-  const createSocket = (umemHandle: Deno.PointerValue, bindFlags: number) => {
-    const xskOut = new BigUint64Array(1);
-    const rx = ringStruct(), tx = ringStruct();
-    const cfg = new Uint8Array(XSK_SOCKET_CONFIG_SIZE);
-    const dv = new DataView(cfg.buffer);
-    dv.setUint32(0, opts.rxSize, true);
-    dv.setUint32(4, opts.txSize, true);
-    dv.setUint32(8, XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, true);
-    dv.setUint32(12, 0, true);
-    dv.setUint16(16, bindFlags | XDP_USE_NEED_WAKEUP, true);
-    let r = 0;
-    // A queue just released by another socket can report EBUSY for a few tens of ms.
-    for (let attempt = 0; attempt < 20; attempt++) {
-      r = xdp.symbols.xsk_socket__create(
-        xskOut,
-        cstr(opts.iface),
-        opts.queue,
-        umemHandle,
-        rx,
-        tx,
-        cfg,
-      );
-      if (r !== -Errno.EBUSY) break;
-      const until = performance.now() + 10;
-      while (performance.now() < until) { /* brief spin: setup path only */ }
-    }
-    return { r, xsk: r === 0 ? Deno.UnsafePointer.create(xskOut[0]) : null, rx, tx };
-  };
-
-  let umemParts = createUmem();
-  let sock = createSocket(umemParts.handle, opts.bind === "copy" ? XDP_COPY : XDP_ZEROCOPY);
-  let zeroCopyFallback = "";
-  if (sock.r < 0 && opts.bind === "auto") {
-    zeroCopyFallback = `zero-copy bind failed: ${errText(sock.r)}`;
-    xdp.symbols.xsk_umem__delete(umemParts.handle);
-    umemParts = createUmem();
-    sock = createSocket(umemParts.handle, XDP_COPY);
-  }
-  if (sock.r < 0) {
-    xdp.symbols.xsk_umem__delete(umemParts.handle);
-    const r = sock.r;
-    const why = r === -Errno.EBUSY
-      ? `queue ${opts.queue} of ${opts.iface} is already used by another AF_XDP socket (another byPassRT?): stop it or pick another --queue`
-      : r === -Errno.EINVAL
-      ? `queue ${opts.queue} may not exist on ${opts.iface} (see 'ethtool -l ${opts.iface}'), or the sizes are not accepted`
-      : r === -Errno.EOPNOTSUPP
-      ? `${opts.iface} does not support ${opts.bind} mode: use --bind copy or auto`
-      : r === -Errno.EPERM
-      ? PRIVILEGE_HINT
-      : "see 'dmesg'";
-    fail(
-      `cannot bind an AF_XDP socket to ${opts.iface} queue ${opts.queue}: ${errText(r)}: ${why}`,
-      -r,
-    );
-  }
-  const fd = xdp.symbols.xsk_socket__fd(sock.xsk);
-  const optBuf = new Uint32Array(1), optLen = new Uint32Array([4]);
-  const zc = libc.fn.getsockopt(
-        fd,
-        SOL_XDP,
-        XDP_OPTIONS,
-        new Uint8Array(optBuf.buffer),
-        new Uint8Array(optLen.buffer),
-      ) === 0 &&
-    (optBuf[0] & XDP_OPTIONS_ZEROCOPY) !== 0;
-  return new Port(opts, {
-    libc,
-    xdp: xdp!,
-    umemPtr,
-    umem,
-    umemHandle: umemParts.handle,
-    xsk: sock.xsk,
-    fd,
-    ifindex,
-    fill: ringMemory(umemParts.fill, ADDR_WORDS),
-    comp: ringMemory(umemParts.comp, ADDR_WORDS),
-    rx: ringMemory(sock.rx, DESC_WORDS),
-    tx: ringMemory(sock.tx, DESC_WORDS),
-    structs: [umemParts.fill, umemParts.comp, sock.rx, sock.tx],
-    bindMode: zc ? "zerocopy" : "copy",
-    zeroCopyFallback,
-  });
 }

@@ -12,7 +12,7 @@ import { moveOthersOff, validateCpus } from "./affinity.ts";
 import type { LoopOptions } from "./loop.ts";
 import type { PortOptions } from "./options.ts";
 import { resolvePortOptions } from "./options.ts";
-import type { PortCounters } from "./port.ts";
+import { QUEUE_COUNTERS, type QueueCounterKey } from "./counters.ts";
 import { openLibc } from "../ffi/libc.ts";
 import {
   readXdpStatistics,
@@ -51,37 +51,15 @@ export interface EngineOptions {
   cpus?: number[];
 }
 
-/** Counters of one queue. */
-export interface QueueSnapshot {
-  /** RX queue number. */
-  queue: number;
-  /** Frames received into user space. */
-  rx_packets: number;
-  /** Their bytes. */
-  rx_bytes: number;
-  /** Frames the kernel completed sending. */
-  tx_packets: number;
-  /** Their bytes. */
-  tx_bytes: number;
-  /** Frames queued on TX. */
-  tx_queued: number;
-  /** Frames that did not fit the TX ring (freed by the built-in modes). */
-  tx_ring_full: number;
-  /** sendto kicks. */
-  tx_kicks: number;
-  /** recvfrom wake-ups of the FILL ring. */
-  rx_wakeups: number;
-  /** Frames the mode dropped (respond: see drop_reasons). */
-  app_dropped: number;
-  /** Frames left on the RX ring at shutdown, counted and freed. */
-  drained_at_stop: number;
-  /** Frames in the mempool. */
-  free_frames: number;
-  /** Times the loop slept in poll() when idle (`--poll-ms`; 0 when busy-polling). */
-  idle_polls: number;
-  /** Kernel AF_XDP statistics of the socket. */
-  xdp_statistics: XdpStatistics;
-}
+/**
+ * Counters of one queue: every counter of `counters.ts` under its snake_case key (`rx_packets`,
+ * `tx_kick_errors`, `free_frames`, ...; see {@link QUEUE_COUNTERS} for each one's meaning), plus
+ * the queue number and the kernel's AF_XDP statistics of its socket.
+ */
+export type QueueSnapshot =
+  & { queue: number }
+  & Record<QueueCounterKey, number>
+  & { xdp_statistics: XdpStatistics };
 
 /** One reading of everything, as printed by the table and `--json`. */
 export interface EngineSnapshot {
@@ -98,7 +76,7 @@ export interface EngineSnapshot {
   /** Per queue. */
   queues: QueueSnapshot[];
   /** Sums over the queues. */
-  total: Omit<QueueSnapshot, "queue" | "xdp_statistics"> & { xdp_statistics: XdpStatistics };
+  total: Omit<QueueSnapshot, "queue">;
   /** XDP program counters. */
   program: ProgramCounters;
   /** Frames the mode dropped, by reason name. */
@@ -265,9 +243,9 @@ export class Engine {
         if (name && v) drop[name] = (drop[name] ?? 0) + v;
       });
     }
-    const sum = (k: keyof Omit<QueueSnapshot, "queue" | "xdp_statistics">) =>
-      queues.reduce((a, q) => a + q[k], 0);
-    const xs = sumXdpStatistics(queues.map((q) => q.xdp_statistics));
+    const total = {} as EngineSnapshot["total"];
+    for (const d of QUEUE_COUNTERS) total[d.key] = queues.reduce((a, q) => a + q[d.key], 0);
+    total.xdp_statistics = sumXdpStatistics(queues.map((q) => q.xdp_statistics));
     return {
       iface: this.options.port.iface,
       mode: this.options.loop.mode,
@@ -275,21 +253,7 @@ export class Engine {
       bind_mode: this.#queues.map((q) => q.bindMode).find((m) => m) ?? "",
       elapsed: (performance.now() - this.#started) / 1000,
       queues,
-      total: {
-        rx_packets: sum("rx_packets"),
-        rx_bytes: sum("rx_bytes"),
-        tx_packets: sum("tx_packets"),
-        tx_bytes: sum("tx_bytes"),
-        tx_queued: sum("tx_queued"),
-        tx_ring_full: sum("tx_ring_full"),
-        tx_kicks: sum("tx_kicks"),
-        rx_wakeups: sum("rx_wakeups"),
-        app_dropped: sum("app_dropped"),
-        drained_at_stop: sum("drained_at_stop"),
-        free_frames: sum("free_frames"),
-        idle_polls: sum("idle_polls"),
-        xdp_statistics: xs,
-      },
+      total,
       program: this.program.counters(),
       drop_reasons: drop,
     };
@@ -325,28 +289,15 @@ export class Engine {
   }
 
   #queueSnapshot(q: QueueState): QueueSnapshot {
-    const s = q.stats;
-    // After the worker finished, counters and kernel statistics come from its last message.
+    // Kernel statistics: live from the socket while the loop runs, from the worker's last
+    // message once it has finished (the socket is closed then).
     const xs = q.final?.xdpStatistics ??
       (q.fd >= 0 && Atomics.load(q.control, Control.state) === 1
         ? readXdpStatistics(this.#libc, q.fd)
         : ZERO_XDP_STATISTICS);
-    const c: PortCounters | undefined = q.final?.counters;
-    return {
-      queue: q.queue,
-      rx_packets: c?.rxPackets ?? s[Slot.rxPackets],
-      rx_bytes: c?.rxBytes ?? s[Slot.rxBytes],
-      tx_packets: c?.txPackets ?? s[Slot.txPackets],
-      tx_bytes: c?.txBytes ?? s[Slot.txBytes],
-      tx_queued: c?.txQueued ?? s[Slot.txQueued],
-      tx_ring_full: c?.txRingFull ?? s[Slot.txRingFull],
-      tx_kicks: c?.txKicks ?? s[Slot.txKicks],
-      rx_wakeups: c?.rxWakeups ?? s[Slot.rxWakeups],
-      app_dropped: s[Slot.appDropped],
-      drained_at_stop: c?.drainedAtStop ?? 0,
-      free_frames: s[Slot.poolFree],
-      idle_polls: s[Slot.idlePolls],
-      xdp_statistics: xs,
-    };
+    const out = { queue: q.queue } as QueueSnapshot;
+    for (const d of QUEUE_COUNTERS) out[d.key] = q.stats[Slot[d.name]];
+    out.xdp_statistics = xs;
+    return out;
   }
 }

@@ -1,26 +1,23 @@
 /**
  * The counters block a polling loop publishes for others to read: a Float64Array over a
  * SharedArrayBuffer with fixed slots, written by the loop's own thread only (plain stores, once
- * every few bursts) and read by the metrics printer, which never touches the fast path.
+ * every few bursts) and read by the metrics printers, which never touch the fast path. Its layout
+ * derives from the counter definitions in `counters.ts`, then one slot per drop reason.
  *
  * @module
  */
-import { CounterSlot } from "./port.ts";
+import { DROP_REASON_NAMES } from "../packet/mod.ts";
+import { CounterSlot, QUEUE_COUNTERS } from "./counters.ts";
 
-/** Slot numbers in the counters block. */
+/** Slot numbers in the counters block: every queue counter, then the drop reasons. */
 export const Slot = {
-  // 0-9: the port's counters, copied from Port.counterBlock as one block.
   ...CounterSlot,
-  poolFree: 10,
-  appDropped: 11,
-  loops: 12,
-  idlePolls: 13,
   /** First drop-reason slot: `dropReasonBase + reason code`. */
-  dropReasonBase: 16,
+  dropReasonBase: QUEUE_COUNTERS.length,
 } as const;
 
 /** Slots in a block. */
-export const STATS_SLOTS = 64;
+export const STATS_SLOTS: number = Slot.dropReasonBase + DROP_REASON_NAMES.length;
 
 /** Control words (Int32Array over a SharedArrayBuffer). */
 export const Control = {

@@ -4,17 +4,16 @@
  *
  * @module
  */
-import { openLibbpf } from "../ffi/libbpf.ts";
 import { openLibc } from "../ffi/libc.ts";
 import { pinThread, threadId } from "./affinity.ts";
 import type { FrameAudit } from "../mempool/mod.ts";
 import { BypassError } from "./errors.ts";
-import { type LoopOptions, runLoop } from "./loop.ts";
+import { type LoopOptions, publish, runLoop } from "./loop.ts";
 import type { PortOptions } from "./options.ts";
-import { openPort, type Port, type PortCounters } from "./port.ts";
+import { openPort } from "./open_port.ts";
+import type { Port } from "./port.ts";
 import type { XdpStatistics } from "./xdp_stats.ts";
 import { Control } from "./stats.ts";
-import { insertSocket } from "./xdp_program.ts";
 
 /** The message that starts a worker. */
 export interface WorkerStart {
@@ -43,7 +42,6 @@ export type WorkerMessage =
     queue: number;
     audit: FrameAudit;
     xdpStatistics: XdpStatistics;
-    counters: PortCounters;
   }
   | { type: "error"; queue: number; message: string; errno: number; userError: boolean };
 
@@ -71,11 +69,7 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
       }
     }
     libc.close();
-    port = openPort(portOpts);
-    const bpf = openLibbpf();
-    const r = insertSocket(bpf, xsksMapFd, queue, port.fd);
-    bpf.close();
-    if (r !== 0) throw new BypassError(`cannot insert the socket into xsks_map: errno ${-r}`);
+    port = openPort({ ...portOpts, xsksMapFd });
     post({
       type: "ready",
       queue,
@@ -87,18 +81,17 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
     runLoop(port, loop, control, stats);
     // Quiesce before the audit: no more steering into this socket, let in-flight XDP runs on
     // other CPUs finish, then take back what is still on the RX ring and finish TX.
-    const unsteer = openLibbpf();
-    unsteer.symbols.bpf_map_delete_elem(xsksMapFd, Uint32Array.of(queue));
-    unsteer.close();
+    port.unsteer();
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, QUIESCE_MS);
     port.drainRx();
     port.drainTx(200);
+    // The final counters (drained frames included) in the block the main thread reads.
+    publish(port, stats);
     const audit = port.audit();
     const xdpStatistics = port.statistics();
-    const counters = port.counters;
     Atomics.store(control, Control.state, 2);
     port.close();
-    post({ type: "done", queue, audit, xdpStatistics, counters });
+    post({ type: "done", queue, audit, xdpStatistics });
   } catch (err) {
     try {
       port?.close();

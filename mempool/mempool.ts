@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { CompRing, FillRing } from "../ring/xsk_ring.ts";
 
 /** Thrown when a frame is freed twice or an address does not belong to the pool. */
 export class FrameOwnershipError extends Error {
@@ -110,11 +111,13 @@ export class Mempool {
   }
 
   /**
-   * Move `n` frames (the caller checked `available >= n`) to ring slots `cursor .. cursor+n-1`
-   * of an address ring (FILL): slot `i` is `entries[(i & mask) * 2]`, high word left 0.
+   * Move `n` frames (the caller checked `available >= n` and reserved `n` slots) to the FILL
+   * ring's entries `fill.cursor .. fill.cursor + n - 1`.
+   *
+   * @internal The port's refill path.
    */
-  allocToRing(entries: Uint32Array, cursor: number, mask: number, n: number): void {
-    const stack = this.stack, inPool = this.inPool, shift = this.shift;
+  allocToFill(fill: FillRing, n: number): void {
+    const stack = this.stack, inPool = this.inPool, shift = this.shift, cursor = fill.cursor;
     // Update the property before the loop: with the store after it, the code V8 compiled on
     // stack replacement during the first (large) refill kept deoptimising later, short calls.
     const top = this.top;
@@ -122,27 +125,24 @@ export class Mempool {
     for (let i = 0; i < n; i++) {
       const addr = stack[top - 1 - i];
       inPool[addr >>> shift] = 0;
-      entries[((cursor + i) & mask) << 1] = addr;
+      fill.setAddr(cursor + i, addr);
     }
   }
 
   /**
-   * Take back `n` frames named by ring slots `cursor .. cursor+n-1` of an address ring
-   * (COMPLETION), with the same checks as {@link Mempool.free}. Returns the sum of
-   * `lenByFrame[frame]` over those frames (the port keeps each queued frame's length there), so
-   * the caller needs no second pass over the ring.
+   * Take back the `n` frames named by the COMPLETION ring's entries `comp.cursor ..
+   * comp.cursor + n - 1` (just peeked), with the same checks as {@link Mempool.free}. Returns
+   * the sum of `lenByFrame[frame]` over those frames (the port keeps each queued frame's length
+   * there), so the caller needs no second pass over the ring.
+   *
+   * @internal The port's completion path.
    */
-  freeFromRing(
-    entries: Uint32Array,
-    cursor: number,
-    mask: number,
-    n: number,
-    lenByFrame: Uint32Array,
-  ): number {
+  freeFromComp(comp: CompRing, n: number, lenByFrame: Uint32Array): number {
     const stack = this.stack, inPool = this.inPool, shift = this.shift, frames = this.frames;
+    const cursor = comp.cursor;
     let top = this.top, bytes = 0;
     for (let i = 0; i < n; i++) {
-      const addr = entries[((cursor + i) & mask) << 1];
+      const addr = comp.addr(cursor + i);
       const frame = addr >>> shift;
       if (frame >= frames || inPool[frame] !== 0) {
         this.top = top;

@@ -107,6 +107,17 @@ export function macSwapAligned(u16: Uint16Array, u32: Uint32Array, off: number):
   else macSwap16(u16, off);
 }
 
+/**
+ * Swap the destination and source MAC addresses of the frame at `buf[off]`, byte by byte (any
+ * offset; {@link macSwapAligned} is faster on the UMEM's word views).
+ *
+ * @example
+ * ```ts
+ * import { macSwap } from "./ether.ts";
+ * const f = new Uint8Array(14).fill(1, 0, 6).fill(2, 6, 12);
+ * macSwap(f, 0); // f now starts 2,2,2,2,2,2,1,1,1,1,1,1
+ * ```
+ */
 export function macSwap(buf: Uint8Array, off: number): void {
   for (let i = 0; i < ETH_ALEN; i++) {
     const t = buf[off + i];

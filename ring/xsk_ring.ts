@@ -6,7 +6,9 @@
  * (acquire) and ours is published with `Atomics.store` (release), each at most once per burst.
  *
  * A burst is a (start index, count) pair: after `reserve(n)` or `peek(n)` returned `k`, the
- * entries are `cursor .. cursor + k - 1`; slot `i` lives at `(i & mask)` in the entry array.
+ * entries are `cursor .. cursor + k - 1`. The four ring kinds ({@link FillRing}, {@link RxRing},
+ * {@link TxRing}, {@link CompRing}) add libxdp's slot accessors (`xsk_ring_prod__fill_addr`,
+ * `xsk_ring_cons__rx_desc`, ...) so no caller computes `(idx & mask) << shift` by hand.
  *
  * @module
  */
@@ -50,12 +52,18 @@ export abstract class XskRing {
   protected readonly consumer: Uint32Array;
   /** The shared flags word. */
   protected readonly flags: Uint32Array;
+  /** Entry width in u32 words (ADDR_WORDS or DESC_WORDS). */
+  readonly words: number;
 
   /** View the ring in `mem`; `words` is ADDR_WORDS or DESC_WORDS. */
   constructor(mem: RingMemory, words: number) {
     if (mem.size <= 0 || (mem.size & (mem.size - 1)) !== 0) {
       throw new RangeError(`ring size ${mem.size} is not a power of two`);
     }
+    if (words !== ADDR_WORDS && words !== DESC_WORDS) {
+      throw new RangeError(`ring entry width ${words} must be ADDR_WORDS or DESC_WORDS`);
+    }
+    this.words = words;
     this.size = mem.size;
     this.mask = mem.size - 1;
     this.entries = new Uint32Array(mem.ring, 0, mem.size * words);
@@ -67,6 +75,15 @@ export abstract class XskRing {
   /** True when the kernel asked to be woken up for this ring (XDP_RING_NEED_WAKEUP). */
   needsWakeup(): boolean {
     return (this.flags[0] & 1) !== 0;
+  }
+
+  /**
+   * Low word of the address in entry `idx` (a free-running index), for either entry kind: the
+   * address itself (FILL, COMPLETION) or the descriptor's `addr` (RX, TX). For audits and tests;
+   * the typed rings have cheaper accessors.
+   */
+  addrAt(idx: number): number {
+    return this.entries[(idx & this.mask) * this.words];
   }
 
   /** The shared indices right now (for audits and tests, not the fast path). */
@@ -87,7 +104,7 @@ export abstract class XskRing {
  * };
  * const fill = new ProdRing(mem, ADDR_WORDS);
  * const k = fill.reserve(3);
- * for (let i = 0; i < k; i++) fill.entries[((fill.cursor + i) & fill.mask) * 2] = i * 2048;
+ * for (let i = 0; i < k; i++) fill.entries[((fill.cursor + i) & fill.mask) * ADDR_WORDS] = i;
  * fill.submit(k);
  * ```
  */
@@ -172,5 +189,125 @@ export class ConsRing extends XskRing {
   /** Hand `n` peeked entries back to the kernel (release). */
   release(n: number): void {
     Atomics.store(this.consumer, 0, (this.consumer[0] + n) >>> 0);
+  }
+}
+
+/**
+ * The FILL ring: we post empty frames (their UMEM addresses) for the kernel to receive into.
+ *
+ * @example
+ * ```ts
+ * import { FillRing } from "./xsk_ring.ts";
+ * const mem = {
+ *   producer: new ArrayBuffer(4), consumer: new ArrayBuffer(4), flags: new ArrayBuffer(4),
+ *   ring: new ArrayBuffer(8 * 8), size: 8,
+ * };
+ * const fill = new FillRing(mem);
+ * const k = fill.reserve(2);
+ * for (let i = 0; i < k; i++) fill.setAddr(fill.cursor + i, i * 2048);
+ * fill.submit(k);
+ * ```
+ */
+export class FillRing extends ProdRing {
+  /** View the FILL ring in `mem`. */
+  constructor(mem: RingMemory) {
+    super(mem, ADDR_WORDS);
+  }
+
+  /** Write frame address `addr` (< 2^32) into entry `idx` (libxdp: `xsk_ring_prod__fill_addr`). */
+  setAddr(idx: number, addr: number): void {
+    // The high word of the u64 stays 0 from creation: the UMEM is smaller than 4 GiB.
+    this.entries[(idx & this.mask) << 1] = addr;
+  }
+}
+
+/**
+ * The TX ring: we queue descriptors `{ addr, len }` of frames for the kernel to send.
+ *
+ * @example
+ * ```ts
+ * import { TxRing } from "./xsk_ring.ts";
+ * const mem = {
+ *   producer: new ArrayBuffer(4), consumer: new ArrayBuffer(4), flags: new ArrayBuffer(4),
+ *   ring: new ArrayBuffer(8 * 16), size: 8,
+ * };
+ * const tx = new TxRing(mem);
+ * if (tx.reserve(1) === 1) tx.setDesc(tx.cursor, 256, 60);
+ * tx.submit(1);
+ * ```
+ */
+export class TxRing extends ProdRing {
+  /** View the TX ring in `mem`. */
+  constructor(mem: RingMemory) {
+    super(mem, DESC_WORDS);
+  }
+
+  /** Write descriptor `{ addr, len }` into entry `idx` (libxdp: `xsk_ring_prod__tx_desc`). */
+  setDesc(idx: number, addr: number, len: number): void {
+    // Words 1 (address high) and 3 (options) stay 0 from creation and are never written.
+    const w = (idx & this.mask) << 2;
+    this.entries[w] = addr;
+    this.entries[w + 2] = len;
+  }
+}
+
+/**
+ * The RX ring: the kernel hands us descriptors `{ addr, len }` of received frames.
+ *
+ * @example
+ * ```ts
+ * import { RxRing } from "./xsk_ring.ts";
+ * const mem = {
+ *   producer: new ArrayBuffer(4), consumer: new ArrayBuffer(4), flags: new ArrayBuffer(4),
+ *   ring: new ArrayBuffer(8 * 16), size: 8,
+ * };
+ * const rx = new RxRing(mem);
+ * const k = rx.peek(64);
+ * for (let i = 0; i < k; i++) console.log(rx.descAddr(rx.cursor + i), rx.descLen(rx.cursor + i));
+ * rx.release(k);
+ * ```
+ */
+export class RxRing extends ConsRing {
+  /** View the RX ring in `mem`. */
+  constructor(mem: RingMemory) {
+    super(mem, DESC_WORDS);
+  }
+
+  /** UMEM address of the frame in entry `idx` (libxdp: `xsk_ring_cons__rx_desc(..)->addr`). */
+  descAddr(idx: number): number {
+    return this.entries[(idx & this.mask) << 2];
+  }
+
+  /** Length of the frame in entry `idx` (libxdp: `xsk_ring_cons__rx_desc(..)->len`). */
+  descLen(idx: number): number {
+    return this.entries[((idx & this.mask) << 2) + 2];
+  }
+}
+
+/**
+ * The COMPLETION ring: the kernel hands back the addresses of frames it has sent.
+ *
+ * @example
+ * ```ts
+ * import { CompRing } from "./xsk_ring.ts";
+ * const mem = {
+ *   producer: new ArrayBuffer(4), consumer: new ArrayBuffer(4), flags: new ArrayBuffer(4),
+ *   ring: new ArrayBuffer(8 * 8), size: 8,
+ * };
+ * const comp = new CompRing(mem);
+ * const k = comp.peek(64);
+ * for (let i = 0; i < k; i++) console.log(comp.addr(comp.cursor + i));
+ * comp.release(k);
+ * ```
+ */
+export class CompRing extends ConsRing {
+  /** View the COMPLETION ring in `mem`. */
+  constructor(mem: RingMemory) {
+    super(mem, ADDR_WORDS);
+  }
+
+  /** Frame address in entry `idx` (libxdp: `xsk_ring_cons__comp_addr`). */
+  addr(idx: number): number {
+    return this.entries[(idx & this.mask) << 1];
   }
 }

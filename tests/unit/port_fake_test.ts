@@ -7,7 +7,7 @@ import {
   fakePort,
 } from "../../testing/fake_kernel.ts";
 import { FrameOwnershipError } from "../../mempool/mempool.ts";
-import { COUNTER_NAMES } from "../../engine/port.ts";
+import { PORT_COUNTERS } from "../../engine/counters.ts";
 import { PUBLISH_EVERY, runLoop } from "../../engine/loop.ts";
 import { Control, newControlBlock, newStatsBlock, Slot } from "../../engine/stats.ts";
 
@@ -408,7 +408,7 @@ Deno.test("runLoop l2fwd on the fake port: MACs swapped, every packet sent and c
   assert.equal(stats[Slot.rxPackets], 100);
   assert.equal(stats[Slot.txPackets], 100);
   assert.equal(stats[Slot.txBytes], 6400);
-  assert.equal(stats[Slot.poolFree], port.pool.available);
+  assert.equal(stats[Slot.freeFrames], port.pool.available);
   assertBalanced(f, 0, "after the loop");
 });
 
@@ -448,6 +448,7 @@ Deno.test("runLoop l2fwd stops on the control flag", () => {
 });
 
 Deno.test("stats block: the port's counters occupy slots 0.. in the same order", () => {
-  COUNTER_NAMES.forEach((name, i) => assert.equal(Slot[name], i, name));
-  assert.ok(Slot.poolFree >= COUNTER_NAMES.length);
+  // publish() copies Port.counterBlock into the block's first slots as one block.
+  PORT_COUNTERS.forEach((d, i) => assert.equal(Slot[d.name], i, d.name));
+  assert.ok(Slot.freeFrames >= PORT_COUNTERS.length);
 });

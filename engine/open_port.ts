@@ -1,0 +1,230 @@
+/**
+ * Creating an AF_XDP port: map the UMEM, create it and the socket through libxdp (zero-copy with
+ * a fallback to copy, a retry on a briefly busy queue), optionally insert the socket into the
+ * steering program's XSKMAP, and turn every failure into one line that names the fix.
+ *
+ * @module
+ */
+import {
+  cstr,
+  Errno,
+  MAP_ANONYMOUS,
+  MAP_POPULATE,
+  MAP_PRIVATE,
+  openLibc,
+  PROT_READ,
+  PROT_WRITE,
+} from "../ffi/libc.ts";
+import { type Libbpf, openLibbpf } from "../ffi/libbpf.ts";
+import {
+  type Libxdp,
+  openLibxdp,
+  SOL_XDP,
+  XDP_COPY,
+  XDP_OPTIONS,
+  XDP_OPTIONS_ZEROCOPY,
+  XDP_USE_NEED_WAKEUP,
+  XDP_ZEROCOPY,
+  XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
+  XSK_RING_OFF,
+  XSK_RING_STRUCT_SIZE,
+  XSK_SOCKET_CONFIG_SIZE,
+  XSK_UMEM_CONFIG_SIZE,
+} from "../ffi/libxdp.ts";
+import { ADDR_WORDS, DESC_WORDS, type RingMemory } from "../ring/mod.ts";
+import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
+import { type PortOptions, resolvePortOptions } from "./options.ts";
+import { Port } from "./port.ts";
+import { insertSocket } from "./xdp_program.ts";
+
+/**
+ * Memory for one `struct xsk_ring_*` that libxdp keeps a pointer to (it reads it again when the
+ * socket is deleted). Typed arrays of up to 64 bytes live inside V8's heap and may move, so each
+ * struct gets its own larger, off-heap backing store, which never moves; the Port keeps it.
+ */
+function ringStruct(): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(new ArrayBuffer(STABLE_BYTES), 0, XSK_RING_STRUCT_SIZE);
+}
+
+/** Bytes above V8's in-heap typed-array limit (64): such buffers are allocated off-heap. */
+const STABLE_BYTES = 256;
+
+function ringMemory(struct: Uint8Array<ArrayBuffer>, words: number): RingMemory {
+  const view = new Deno.UnsafePointerView(Deno.UnsafePointer.of(struct)!);
+  const size = view.getUint32(XSK_RING_OFF.size);
+  const buf = (off: number, len: number) =>
+    Deno.UnsafePointerView.getArrayBuffer(view.getPointer(off)!, len);
+  return {
+    size,
+    producer: buf(XSK_RING_OFF.producer, 4),
+    consumer: buf(XSK_RING_OFF.consumer, 4),
+    flags: buf(XSK_RING_OFF.flags, 4),
+    ring: buf(XSK_RING_OFF.ring, size * words * 4),
+  };
+}
+
+/**
+ * Open an AF_XDP port on `iface`/`queue`. The XDP program that steers frames to it is separate
+ * (see {@link loadXdpProgram}); pass its `xsksMapFd` to have the socket inserted into the
+ * program's XSKMAP at key `queue` (removed again by {@link Port.unsteer} or {@link Port.close}).
+ *
+ * @example
+ * ```ts ignore
+ * import { openPort } from "./open_port.ts";
+ * const port = openPort({ iface: "veth-bypass", frames: 4096 });
+ * const addrs = new Uint32Array(64), lens = new Uint32Array(64);
+ * const n = port.rxBurst(addrs, lens, 64);
+ * port.free(addrs, 0, n);
+ * port.close();
+ * ```
+ */
+export function openPort(options: PortOptions): Port {
+  const opts = resolvePortOptions(options);
+  const libc = openLibc();
+  const cleanup: (() => void)[] = [() => libc.close()];
+  const fail = (msg: string, errno = 0): never => {
+    for (const f of cleanup.reverse()) f();
+    throw new BypassError(msg, errno);
+  };
+  const ifindex = libc.fn.if_nametoindex(cstr(opts.iface));
+  if (ifindex === 0) {
+    fail(`interface ${opts.iface} not found: check the name with 'ip link'`, Errno.ENODEV);
+  }
+  let xdp: Libxdp;
+  try {
+    xdp = openLibxdp();
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  cleanup.push(() => xdp.close());
+
+  const umemBytes = opts.frames * opts.frameSize;
+  const umemPtr = libc.fn.mmap(
+    null,
+    BigInt(umemBytes),
+    PROT_READ | PROT_WRITE,
+    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+    -1,
+    0n,
+  );
+  if (!umemPtr || Deno.UnsafePointer.value(umemPtr) === 0xffffffffffffffffn) {
+    fail(`cannot map ${umemBytes} bytes of UMEM: lower --frames`, libc.errno());
+  }
+  cleanup.push(() => libc.fn.munmap(umemPtr, BigInt(umemBytes)));
+  const umem = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(umemPtr!, umemBytes));
+
+  const errText = (r: number) => `${libc.strerror(-r)} (errno ${-r})`;
+  const createUmem = () => {
+    const handleOut = new BigUint64Array(1);
+    const fill = ringStruct(), comp = ringStruct();
+    const cfg = new Uint32Array(XSK_UMEM_CONFIG_SIZE / 4);
+    cfg.set([opts.rxSize, opts.txSize, opts.frameSize, 0, 0]);
+    const r = xdp.symbols.xsk_umem__create(handleOut, umemPtr, BigInt(umemBytes), fill, comp, cfg);
+    if (r < 0) {
+      const hint = r === -Errno.EPERM ? `: ${PRIVILEGE_HINT}` : "";
+      fail(`cannot create the UMEM on ${opts.iface}: ${errText(r)}${hint}`, -r);
+    }
+    return { handle: Deno.UnsafePointer.create(handleOut[0]), fill, comp };
+  };
+  const createSocket = (umemHandle: Deno.PointerValue, bindFlags: number) => {
+    const xskOut = new BigUint64Array(1);
+    const rx = ringStruct(), tx = ringStruct();
+    const cfg = new Uint8Array(XSK_SOCKET_CONFIG_SIZE);
+    const dv = new DataView(cfg.buffer);
+    dv.setUint32(0, opts.rxSize, true);
+    dv.setUint32(4, opts.txSize, true);
+    dv.setUint32(8, XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, true);
+    dv.setUint32(12, 0, true);
+    dv.setUint16(16, bindFlags | XDP_USE_NEED_WAKEUP, true);
+    let r = 0;
+    // A queue just released by another socket can report EBUSY for a few tens of ms.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      r = xdp.symbols.xsk_socket__create(
+        xskOut,
+        cstr(opts.iface),
+        opts.queue,
+        umemHandle,
+        rx,
+        tx,
+        cfg,
+      );
+      if (r !== -Errno.EBUSY) break;
+      const until = performance.now() + 10;
+      while (performance.now() < until) { /* brief spin: setup path only */ }
+    }
+    return { r, xsk: r === 0 ? Deno.UnsafePointer.create(xskOut[0]) : null, rx, tx };
+  };
+
+  let umemParts = createUmem();
+  let sock = createSocket(umemParts.handle, opts.bind === "copy" ? XDP_COPY : XDP_ZEROCOPY);
+  let zeroCopyFallback = "";
+  if (sock.r < 0 && opts.bind === "auto") {
+    zeroCopyFallback = `zero-copy bind failed: ${errText(sock.r)}`;
+    xdp.symbols.xsk_umem__delete(umemParts.handle);
+    umemParts = createUmem();
+    sock = createSocket(umemParts.handle, XDP_COPY);
+  }
+  if (sock.r < 0) {
+    xdp.symbols.xsk_umem__delete(umemParts.handle);
+    const r = sock.r;
+    const why = r === -Errno.EBUSY
+      ? `queue ${opts.queue} of ${opts.iface} is already used by another AF_XDP socket (another byPassRT?): stop it or pick another --queue`
+      : r === -Errno.EINVAL
+      ? `queue ${opts.queue} may not exist on ${opts.iface} (see 'ethtool -l ${opts.iface}'), or the sizes are not accepted`
+      : r === -Errno.EOPNOTSUPP
+      ? `${opts.iface} does not support ${opts.bind} mode: use --bind copy or auto`
+      : r === -Errno.EPERM
+      ? PRIVILEGE_HINT
+      : "see 'dmesg'";
+    fail(
+      `cannot bind an AF_XDP socket to ${opts.iface} queue ${opts.queue}: ${errText(r)}: ${why}`,
+      -r,
+    );
+  }
+  const fd = xdp.symbols.xsk_socket__fd(sock.xsk);
+  cleanup.push(() => {
+    xdp.symbols.xsk_socket__delete(sock.xsk);
+    xdp.symbols.xsk_umem__delete(umemParts.handle);
+  });
+  let steer: { bpf: Libbpf; mapFd: number } | undefined;
+  if (opts.xsksMapFd >= 0) {
+    const bpf = openLibbpf();
+    const r = insertSocket(bpf, opts.xsksMapFd, opts.queue, fd);
+    if (r !== 0) {
+      bpf.close();
+      fail(
+        `cannot insert the socket of ${opts.iface} queue ${opts.queue} into the XSKMAP (fd ` +
+          `${opts.xsksMapFd}): ${errText(r)}: pass the xsksMapFd of a loaded steering program`,
+        -r,
+      );
+    }
+    steer = { bpf, mapFd: opts.xsksMapFd };
+  }
+  const optBuf = new Uint32Array(1), optLen = new Uint32Array([4]);
+  const zc = libc.fn.getsockopt(
+        fd,
+        SOL_XDP,
+        XDP_OPTIONS,
+        new Uint8Array(optBuf.buffer),
+        new Uint8Array(optLen.buffer),
+      ) === 0 &&
+    (optBuf[0] & XDP_OPTIONS_ZEROCOPY) !== 0;
+  return new Port(opts, {
+    libc,
+    xdp: xdp!,
+    umemPtr,
+    umem,
+    umemHandle: umemParts.handle,
+    xsk: sock.xsk,
+    fd,
+    ifindex,
+    fill: ringMemory(umemParts.fill, ADDR_WORDS),
+    comp: ringMemory(umemParts.comp, ADDR_WORDS),
+    rx: ringMemory(sock.rx, DESC_WORDS),
+    tx: ringMemory(sock.tx, DESC_WORDS),
+    structs: [umemParts.fill, umemParts.comp, sock.rx, sock.tx],
+    steer,
+    bindMode: zc ? "zerocopy" : "copy",
+    zeroCopyFallback,
+  });
+}
