@@ -5,6 +5,12 @@
  * @module
  */
 import type { EngineReport, EngineSnapshot } from "../engine/runtime.ts";
+import { QUEUE_COUNTERS } from "../engine/counters.ts";
+
+/** The counters shown in the table and the plain line: those with a `column` label. */
+export const SHOWN_COUNTERS: readonly (typeof QUEUE_COUNTERS)[number][] = QUEUE_COUNTERS.filter((
+  d,
+) => d.column);
 
 /** Rates between two snapshots. */
 export interface Rates {
@@ -36,31 +42,29 @@ export function jsonLine(s: EngineSnapshot | EngineReport, r: Rates, final: bool
 /** One plain status line (for pipes and logs). */
 export function plainLine(s: EngineSnapshot, r: Rates): string {
   const t = s.total;
-  return `t=${s.elapsed.toFixed(1)}s rx=${t.rx_packets} tx=${t.tx_packets} ` +
-    `rx_pps=${r.rx_pps} tx_pps=${r.tx_pps} dropped=${t.app_dropped} ` +
-    `free_frames=${t.free_frames} xdp_redirected=${s.program.redirected} ` +
+  const counters = SHOWN_COUNTERS.map((d) => `${d.column}=${t[d.key]}`);
+  return `t=${s.elapsed.toFixed(1)}s ${counters.join(" ")} ` +
+    `rx_pps=${r.rx_pps} tx_pps=${r.tx_pps} xdp_redirected=${s.program.redirected} ` +
     `xdp_passed=${s.program.passed} xdp_dropped=${s.program.dropped} ` +
     `kernel_rx_dropped=${t.xdp_statistics.rx_dropped} xdp=${s.xdp_mode} bind=${s.bind_mode}`;
 }
 
-/** The human summary printed at exit. */
+/** `name value, name value, ...` of an object of numbers. */
+function list(o: Record<string, number>): string {
+  return Object.entries(o).map(([k, v]) => `${k} ${v}`).join(", ");
+}
+
+/** The human summary printed at exit: every counter (from the one definition), then audits. */
 export function summary(r: EngineReport): string {
   const t = r.total;
   const lines = [
     `byPassRT ${r.mode} on ${r.iface}: xdp ${r.xdp_mode}, bind ${r.bind_mode}, ` +
     `${r.elapsed.toFixed(1)} s`,
-    `  rx ${t.rx_packets} packets ${t.rx_bytes} bytes; tx ${t.tx_packets} packets ` +
-    `${t.tx_bytes} bytes; dropped by mode ${t.app_dropped}; TX ring full ${t.tx_ring_full}; ` +
-    `drained at stop ${t.drained_at_stop}`,
-    `  xdp program: redirected ${r.program.redirected}, passed ${r.program.passed}, ` +
-    `dropped ${r.program.dropped}`,
-    `  kernel: ${Object.entries(t.xdp_statistics).map(([k, v]) => `${k} ${v}`).join(", ")}`,
+    `  counters: ${QUEUE_COUNTERS.map((d) => `${d.key} ${t[d.key]}`).join(", ")}`,
+    `  xdp program: ${list({ ...r.program })}`,
+    `  kernel: ${list({ ...t.xdp_statistics })}`,
   ];
-  if (Object.keys(r.drop_reasons).length) {
-    lines.push(
-      `  drop reasons: ${Object.entries(r.drop_reasons).map(([k, v]) => `${k} ${v}`).join(", ")}`,
-    );
-  }
+  if (Object.keys(r.drop_reasons).length) lines.push(`  drop reasons: ${list(r.drop_reasons)}`);
   for (const a of r.audits) {
     lines.push(
       `  frame audit q${a.queue}: ${a.balanced ? "balanced" : "NOT BALANCED"} ` +

@@ -6,7 +6,7 @@
  */
 import Table from "cli-table3";
 import type { EngineSnapshot } from "../engine/runtime.ts";
-import type { Rates } from "./report.ts";
+import { type Rates, SHOWN_COUNTERS } from "./report.ts";
 
 const enc = new TextEncoder();
 
@@ -19,18 +19,14 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
   const t = new Table({
     head: [
       "queue",
-      "RX pkts",
-      "TX pkts",
+      ...SHOWN_COUNTERS.map((d) => d.column!),
       "RX pps",
       "TX pps",
-      "RX Mb/s",
-      "TX Mb/s",
       "rx_dropped",
       "rx_ring_full",
       "fill_empty",
       "tx_empty",
       "invalid rx/tx",
-      "free frames",
     ],
     style: { head: [], border: [] },
   });
@@ -38,18 +34,14 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
   const per = (cur: number, old: number | undefined) => (dt > 0 ? (cur - (old ?? 0)) / dt : 0);
   const row = (name: string, q: EngineSnapshot["total"], p?: EngineSnapshot["total"]) => [
     name,
-    n(q.rx_packets),
-    n(q.tx_packets),
+    ...SHOWN_COUNTERS.map((d) => n(q[d.key])),
     n(Math.round(per(q.rx_packets, p?.rx_packets))),
     n(Math.round(per(q.tx_packets, p?.tx_packets))),
-    (per(q.rx_bytes, p?.rx_bytes) * 8 / 1e6).toFixed(1),
-    (per(q.tx_bytes, p?.tx_bytes) * 8 / 1e6).toFixed(1),
     n(q.xdp_statistics.rx_dropped),
     n(q.xdp_statistics.rx_ring_full),
     n(q.xdp_statistics.rx_fill_ring_empty_descs),
     n(q.xdp_statistics.tx_ring_empty_descs),
     `${q.xdp_statistics.rx_invalid_descs}/${q.xdp_statistics.tx_invalid_descs}`,
-    n(q.free_frames),
   ];
   for (const q of s.queues) {
     t.push(row(String(q.queue), q, prev?.queues.find((x) => x.queue === q.queue)));
