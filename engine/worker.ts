@@ -15,6 +15,7 @@ import { openPort, type Port, type PortCounters } from "./port.ts";
 import type { XdpStatistics } from "./xdp_stats.ts";
 import { Control } from "./stats.ts";
 import { insertSocket } from "./xdp_program.ts";
+import { xskLayoutCheckedByMainThread } from "./xsk_layout.ts";
 
 /** The message that starts a worker. */
 export interface WorkerStart {
@@ -71,6 +72,7 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
       }
     }
     libc.close();
+    xskLayoutCheckedByMainThread(); // Engine.start checked it before starting this Worker
     port = openPort(portOpts);
     const bpf = openLibbpf();
     const r = insertSocket(bpf, xsksMapFd, queue, port.fd);
