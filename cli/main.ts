@@ -117,8 +117,11 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
 /** Run the CLI with `args`; returns the exit code. */
 export async function main(args: string[]): Promise<number> {
   const program = buildProgram();
+  // `deno task start -- --iface X` hands the "--" on (npm habit). bypassrt takes no positional
+  // arguments, so a leading "--" can only mean that: drop it rather than fail on what follows.
+  const argv = args[0] === "--" ? args.slice(1) : args;
   try {
-    await program.parseAsync(args, { from: "user" });
+    await program.parseAsync(argv, { from: "user" });
     return Number(Deno.exitCode ?? 0);
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message: string };

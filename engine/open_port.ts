@@ -25,41 +25,49 @@ import {
   XDP_OPTIONS_ZEROCOPY,
   XDP_USE_NEED_WAKEUP,
   XDP_ZEROCOPY,
+  XSK_LAYOUT,
   XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
-  XSK_RING_OFF,
-  XSK_RING_STRUCT_SIZE,
-  XSK_SOCKET_CONFIG_SIZE,
-  XSK_UMEM_CONFIG_SIZE,
 } from "../ffi/libxdp.ts";
 import { ADDR_WORDS, DESC_WORDS, type RingMemory } from "../ring/mod.ts";
 import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
 import { type PortOptions, resolvePortOptions } from "./options.ts";
 import { Port } from "./port.ts";
 import { insertSocket } from "./xdp_program.ts";
+import { checkXskLayout } from "./xsk_layout.ts";
+
+const PROD = XSK_LAYOUT.xsk_ring_prod, CONS = XSK_LAYOUT.xsk_ring_cons;
+const UMEM_CFG = XSK_LAYOUT.xsk_umem_config, SOCK_CFG = XSK_LAYOUT.xsk_socket_config;
+
+/** The layout of the ring structs libxdp fills in (`struct xsk_ring_prod` / `xsk_ring_cons`). */
+type RingLayout = typeof XSK_LAYOUT.xsk_ring_prod;
 
 /**
  * Memory for one `struct xsk_ring_*` that libxdp keeps a pointer to (it reads it again when the
  * socket is deleted). Typed arrays of up to 64 bytes live inside V8's heap and may move, so each
  * struct gets its own larger, off-heap backing store, which never moves; the Port keeps it.
  */
-function ringStruct(): Uint8Array<ArrayBuffer> {
-  return new Uint8Array(new ArrayBuffer(STABLE_BYTES), 0, XSK_RING_STRUCT_SIZE);
+function ringStruct(layout: RingLayout): Uint8Array<ArrayBuffer> {
+  return new Uint8Array(new ArrayBuffer(STABLE_BYTES), 0, layout.sizeof);
 }
 
 /** Bytes above V8's in-heap typed-array limit (64): such buffers are allocated off-heap. */
 const STABLE_BYTES = 256;
 
-function ringMemory(struct: Uint8Array<ArrayBuffer>, words: number): RingMemory {
+function ringMemory(
+  struct: Uint8Array<ArrayBuffer>,
+  layout: RingLayout,
+  words: number,
+): RingMemory {
   const view = new Deno.UnsafePointerView(Deno.UnsafePointer.of(struct)!);
-  const size = view.getUint32(XSK_RING_OFF.size);
+  const size = view.getUint32(layout.size);
   const buf = (off: number, len: number) =>
     Deno.UnsafePointerView.getArrayBuffer(view.getPointer(off)!, len);
   return {
     size,
-    producer: buf(XSK_RING_OFF.producer, 4),
-    consumer: buf(XSK_RING_OFF.consumer, 4),
-    flags: buf(XSK_RING_OFF.flags, 4),
-    ring: buf(XSK_RING_OFF.ring, size * words * 4),
+    producer: buf(layout.producer, 4),
+    consumer: buf(layout.consumer, 4),
+    flags: buf(layout.flags, 4),
+    ring: buf(layout.ring, size * words * 4),
   };
 }
 
@@ -67,6 +75,9 @@ function ringMemory(struct: Uint8Array<ArrayBuffer>, words: number): RingMemory 
  * Open an AF_XDP port on `iface`/`queue`. The XDP program that steers frames to it is separate
  * (see {@link loadXdpProgram}); pass its `xsksMapFd` to have the socket inserted into the
  * program's XSKMAP at key `queue` (removed again by {@link Port.unsteer} or {@link Port.close}).
+ * The first call in an isolate checks libxdp's struct layouts against `XSK_LAYOUT` (see
+ * `checkXskLayout`, which needs `build/libbypass_helper.so`) and throws a {@link BypassError} if
+ * they differ.
  *
  * @example
  * ```ts ignore
@@ -80,6 +91,8 @@ function ringMemory(struct: Uint8Array<ArrayBuffer>, words: number): RingMemory 
  */
 export function openPort(options: PortOptions): Port {
   const opts = resolvePortOptions(options);
+  // The structs below are built and read at XSK_LAYOUT's offsets: refuse a libxdp that differs.
+  checkXskLayout();
   const libc = openLibc();
   const cleanup: (() => void)[] = [() => libc.close()];
   const fail = (msg: string, errno = 0): never => {
@@ -116,9 +129,14 @@ export function openPort(options: PortOptions): Port {
   const errText = (r: number) => `${libc.strerror(-r)} (errno ${-r})`;
   const createUmem = () => {
     const handleOut = new BigUint64Array(1);
-    const fill = ringStruct(), comp = ringStruct();
-    const cfg = new Uint32Array(XSK_UMEM_CONFIG_SIZE / 4);
-    cfg.set([opts.rxSize, opts.txSize, opts.frameSize, 0, 0]);
+    const fill = ringStruct(PROD), comp = ringStruct(CONS);
+    const cfg = new Uint8Array(UMEM_CFG.sizeof);
+    const dv = new DataView(cfg.buffer);
+    dv.setUint32(UMEM_CFG.fill_size, opts.rxSize, true);
+    dv.setUint32(UMEM_CFG.comp_size, opts.txSize, true);
+    dv.setUint32(UMEM_CFG.frame_size, opts.frameSize, true);
+    dv.setUint32(UMEM_CFG.frame_headroom, 0, true);
+    dv.setUint32(UMEM_CFG.flags, 0, true);
     const r = xdp.symbols.xsk_umem__create(handleOut, umemPtr, BigInt(umemBytes), fill, comp, cfg);
     if (r < 0) {
       const hint = r === -Errno.EPERM ? `: ${PRIVILEGE_HINT}` : "";
@@ -128,14 +146,14 @@ export function openPort(options: PortOptions): Port {
   };
   const createSocket = (umemHandle: Deno.PointerValue, bindFlags: number) => {
     const xskOut = new BigUint64Array(1);
-    const rx = ringStruct(), tx = ringStruct();
-    const cfg = new Uint8Array(XSK_SOCKET_CONFIG_SIZE);
+    const rx = ringStruct(CONS), tx = ringStruct(PROD);
+    const cfg = new Uint8Array(SOCK_CFG.sizeof);
     const dv = new DataView(cfg.buffer);
-    dv.setUint32(0, opts.rxSize, true);
-    dv.setUint32(4, opts.txSize, true);
-    dv.setUint32(8, XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, true);
-    dv.setUint32(12, 0, true);
-    dv.setUint16(16, bindFlags | XDP_USE_NEED_WAKEUP, true);
+    dv.setUint32(SOCK_CFG.rx_size, opts.rxSize, true);
+    dv.setUint32(SOCK_CFG.tx_size, opts.txSize, true);
+    dv.setUint32(SOCK_CFG.libxdp_flags, XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, true);
+    dv.setUint32(SOCK_CFG.xdp_flags, 0, true);
+    dv.setUint16(SOCK_CFG.bind_flags, bindFlags | XDP_USE_NEED_WAKEUP, true);
     let r = 0;
     // A queue just released by another socket can report EBUSY for a few tens of ms.
     for (let attempt = 0; attempt < 20; attempt++) {
@@ -218,10 +236,10 @@ export function openPort(options: PortOptions): Port {
     xsk: sock.xsk,
     fd,
     ifindex,
-    fill: ringMemory(umemParts.fill, ADDR_WORDS),
-    comp: ringMemory(umemParts.comp, ADDR_WORDS),
-    rx: ringMemory(sock.rx, DESC_WORDS),
-    tx: ringMemory(sock.tx, DESC_WORDS),
+    fill: ringMemory(umemParts.fill, PROD, ADDR_WORDS),
+    comp: ringMemory(umemParts.comp, CONS, ADDR_WORDS),
+    rx: ringMemory(sock.rx, CONS, DESC_WORDS),
+    tx: ringMemory(sock.tx, PROD, DESC_WORDS),
     structs: [umemParts.fill, umemParts.comp, sock.rx, sock.tx],
     steer,
     bindMode: zc ? "zerocopy" : "copy",

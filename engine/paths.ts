@@ -1,5 +1,7 @@
 /**
- * Where the native build outputs live. From a source checkout: `build/` beside the sources. In
+ * Where the native build outputs live. From a source checkout: `build/` beside the sources, found
+ * from this module's URL, not the working directory; the `bypassrt` that `deno task install` puts
+ * on PATH runs the checkout's `cli/main.ts` by its file URL, so it finds them the same way. In
  * the single `bypassrt` binary (`deno compile --include build/...`) the files are embedded in
  * Deno's virtual file system, which libbpf and dlopen cannot read: they are copied once into a
  * private temporary directory (mode 0700), removed again at exit. `BYPASSRT_BUILD_DIR` overrides

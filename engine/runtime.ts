@@ -21,6 +21,7 @@ import {
   ZERO_XDP_STATISTICS,
 } from "./xdp_stats.ts";
 import { Control, newControlBlock, newStatsBlock, Slot } from "./stats.ts";
+import { checkXskLayout } from "./xsk_layout.ts";
 import type { WorkerMessage, WorkerStart } from "./worker.ts";
 import {
   loadXdpProgram,
@@ -148,6 +149,8 @@ export class Engine {
     for (const q of queues) resolvePortOptions({ ...options.port, queue: q });
     const cpus = options.cpus ?? [];
     if (cpus.length > 0) validateCpus(cpus, queues);
+    // Before anything is attached; the Workers' openPort then trusts this thread's check.
+    checkXskLayout();
     const program = loadXdpProgram({
       iface: options.port.iface,
       mode: options.xdpMode,

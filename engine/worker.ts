@@ -14,6 +14,7 @@ import { openPort } from "./open_port.ts";
 import type { Port } from "./port.ts";
 import type { XdpStatistics } from "./xdp_stats.ts";
 import { Control } from "./stats.ts";
+import { xskLayoutCheckedByMainThread } from "./xsk_layout.ts";
 
 /** The message that starts a worker. */
 export interface WorkerStart {
@@ -69,6 +70,7 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
       }
     }
     libc.close();
+    xskLayoutCheckedByMainThread(); // Engine.start checked it before starting this Worker
     port = openPort({ ...portOpts, xsksMapFd });
     post({
       type: "ready",

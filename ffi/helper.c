@@ -11,13 +11,18 @@
  *                      benchmark's traffic generator). struct bpf_test_run_opts has a size-versioned
  *                      layout; filling it in C keeps that ABI out of TypeScript. Called through a
  *                      nonblocking FFI symbol so it runs on its own thread.
+ *  bpx_xsk_layout()    sizeof/offsetof of the libxdp structs TypeScript fills in or reads, as the
+ *                      compiler sees them in the installed <xdp/xsk.h> (checked against
+ *                      XSK_LAYOUT in ffi/libxdp.ts before the first UMEM is created).
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
+#include <xdp/xsk.h>
 
 static char last_log[512];
 static int verbose;
@@ -87,4 +92,41 @@ int bpx_live_frames(int prog_fd, int ifindex, const void *frame, unsigned int le
 	);
 
 	return bpf_prog_test_run_opts(prog_fd, &opts);
+}
+
+#define XSK_SIZE(s) { #s ".sizeof", sizeof(struct s) }
+#define XSK_OFF(s, f) { #s "." #f, offsetof(struct s, f) }
+#define XSK_RING(s) XSK_SIZE(s), XSK_OFF(s, mask), XSK_OFF(s, size), XSK_OFF(s, producer), \
+	XSK_OFF(s, consumer), XSK_OFF(s, ring), XSK_OFF(s, flags)
+
+static const struct {
+	const char *name;
+	size_t value;
+} xsk_layout[] = {
+	XSK_RING(xsk_ring_prod),
+	XSK_RING(xsk_ring_cons),
+	XSK_SIZE(xsk_umem_config),
+	XSK_OFF(xsk_umem_config, fill_size),
+	XSK_OFF(xsk_umem_config, comp_size),
+	XSK_OFF(xsk_umem_config, frame_size),
+	XSK_OFF(xsk_umem_config, frame_headroom),
+	XSK_OFF(xsk_umem_config, flags),
+	XSK_SIZE(xsk_socket_config),
+	XSK_OFF(xsk_socket_config, rx_size),
+	XSK_OFF(xsk_socket_config, tx_size),
+	XSK_OFF(xsk_socket_config, libxdp_flags),
+	XSK_OFF(xsk_socket_config, xdp_flags),
+	XSK_OFF(xsk_socket_config, bind_flags),
+};
+
+/*
+ * "struct.sizeof" or "struct.field" (e.g. "xsk_socket_config.bind_flags") -> its size or offset
+ * in bytes as compiled against the installed <xdp/xsk.h>; -1 for a name not in the table.
+ */
+int bpx_xsk_layout(const char *name)
+{
+	for (size_t i = 0; i < sizeof(xsk_layout) / sizeof(xsk_layout[0]); i++)
+		if (strcmp(xsk_layout[i].name, name) == 0)
+			return (int)xsk_layout[i].value;
+	return -1;
 }

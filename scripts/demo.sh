@@ -18,7 +18,7 @@ cleanup() {
 }
 bg_pids=()
 trap cleanup EXIT INT TERM
-deno run -A cli/main.ts setup-veth --dev "$DEV" --peer "$PEERDEV" --netns "$DUT,$PEER"
+deno run -A -q cli/main.ts setup-veth --dev "$DEV" --peer "$PEERDEV" --netns "$DUT,$PEER"
 dutmac=$(ip netns exec "$DUT" cat "/sys/class/net/$DEV/address")
 (
   sleep 2
@@ -28,11 +28,11 @@ dutmac=$(ip netns exec "$DUT" cat "/sys/class/net/$DEV/address")
     --count 100000 --port 9000 --gap-us 50
 ) > /tmp/bypassrt-demo-$tag.log 2>&1 &
 bg_pids+=($!)
-ip netns exec "$DUT" deno run -A cli/main.ts --iface "$DEV" --mode respond --ip 10.0.0.1 \
+ip netns exec "$DUT" deno run -A -q cli/main.ts --iface "$DEV" --mode respond --ip 10.0.0.1 \
   --steer udp:9000 --duration "$SECONDS_TO_RUN" || true
 echo "--- the peer's side ---"
 wait "${bg_pids[@]}" 2>/dev/null || true
 cat /tmp/bypassrt-demo-$tag.log
 rm -f /tmp/bypassrt-demo-$tag.log
 echo "--- status after exit ---"
-ip netns exec "$DUT" deno run -A cli/main.ts status --iface "$DEV"
+ip netns exec "$DUT" deno run -A -q cli/main.ts status --iface "$DEV"

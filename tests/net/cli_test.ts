@@ -36,6 +36,40 @@ Deno.test("--iface nosuchdev: one line naming the interface, exit 1, no stack tr
   strictEqual(r.stdout, "");
 });
 
+Deno.test("the README's `deno task start` works, with or without a `--`, quietly", async () => {
+  const config = new URL("../../deno.json", import.meta.url).pathname;
+  const env = Deno.env.toObject();
+  delete env.RUST_BACKTRACE;
+  for (const dashes of [[], ["--"]]) {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "--config", config, "start", ...dashes, "--iface", "nosuchdev0"],
+      cwd: "/",
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    strictEqual(out.code, 1, stderr);
+    // Without the task runner's own "Task start ..." echo (and Deno's "Download ..." lines, which
+    // -q suppresses on a fresh cache), one line: the run command's error, not a usage error.
+    const lines = stripAnsi(stderr).split("\n")
+      .filter((l) => l.trim() !== "" && !l.startsWith("Task ") && !l.startsWith("Download "));
+    deepStrictEqual(lines, [
+      "bypassrt: error: interface nosuchdev0 not found: check the name with 'ip link'",
+    ], `${dashes.join(" ")}: ${stderr}`);
+  }
+  const tasks = JSON.parse(await Deno.readTextFile(config)).tasks;
+  for (const t of ["start", "setup-veth", "teardown-veth"]) {
+    ok(tasks[t].startsWith("deno run -A -q cli/main.ts"), `${t}: ${tasks[t]}`);
+  }
+});
+
+function stripAnsi(s: string): string {
+  // deno-lint-ignore no-control-regex
+  return s.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
 Deno.test("bad usage: unknown mode and option are one line, exit 2", async () => {
   for (const args of [["--iface", "lo", "--mode", "bogus"], ["--iface", "lo", "--nope"]]) {
     const r = await cli(args);

@@ -424,7 +424,7 @@ Deno.test(
         [[...i, "--mode", "respond", "--ip", "300.1.1.1"], /--ip: invalid IPv4 address/],
         [[...i, "--steer", "udp:70000"], /--steer port/],
         [[...i, "--steer", "tcp:80"], /--steer/],
-        [i, /BPF object .* not found: run 'deno task build'/, {
+        [i, /helper library \/nonexistent\/.* not found: run 'deno task build'/, {
           BYPASSRT_BUILD_DIR: "/nonexistent",
         }],
         [i, /CAP_NET_ADMIN/, {}, ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--"]],
@@ -456,6 +456,53 @@ Deno.test(
       );
     }),
 );
+
+Deno.test(
+  "libxdp ABI mismatch (helper built against a header whose struct grew): one line, exit 1",
+  T,
+  () =>
+    withTopology(async (t) => {
+      // A build dir whose helper saw a <xdp/xsk.h> with a field appended to struct xsk_umem_config.
+      const dir = await Deno.makeTempDir({ prefix: "bpt-abi-" });
+      try {
+        const header = await Deno.readTextFile("/usr/include/xdp/xsk.h");
+        const grown = header.replace(
+          /(struct xsk_umem_config \{[^}]*__u32 flags;\n)/,
+          "$1\t__u32 tx_metadata_len;\n",
+        );
+        ok(grown !== header, "struct xsk_umem_config not found in /usr/include/xdp/xsk.h");
+        await Deno.mkdir(`${dir}/include/xdp`, { recursive: true });
+        await Deno.writeTextFile(`${dir}/include/xdp/xsk.h`, grown);
+        const cc = ["-O2", "-shared", "-fPIC", `-I${dir}/include`, `${ROOT}ffi/helper.c`];
+        await run("gcc", ...cc, "-o", `${dir}/libbypass_helper.so`, "-lbpf", "-lxdp");
+        await Deno.copyFile(`${ROOT}build/xdp_steer.o`, `${dir}/xdp_steer.o`);
+        const r = await cli(t.dut, ["--iface", t.dutIf, "--duration", "1"], {
+          BYPASSRT_BUILD_DIR: dir,
+        });
+        strictEqual(r.code, 1, r.stderr);
+        strictEqual(r.stdout, "");
+        const lines = stderrLines(r.stderr);
+        strictEqual(lines.length, 1, r.stderr);
+        strictEqual(
+          lines[0],
+          "bypassrt: error: libxdp ABI mismatch: sizeof(struct xsk_umem_config) is 24 in the " +
+            "<xdp/xsk.h> the helper was built against, byPassRT expects 20: byPassRT supports " +
+            "libxdp 1.3.x; install its headers and library (e.g. Debian 12's libxdp-dev and " +
+            "libxdp1 1.3.1) and rebuild with 'deno task build'",
+        );
+        strictEqual(await xdpAttached(t.dut, t.dutIf), false, "refused before attaching");
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
+    }),
+);
+
+/** stderr lines without ANSI escapes and without Deno's own "Download ..." lines. */
+function stderrLines(stderr: string): string[] {
+  // deno-lint-ignore no-control-regex
+  return stderr.replace(/\x1b\[[0-9;]*m/g, "").trim().split("\n")
+    .filter((l) => !l.startsWith("Download "));
+}
 
 // ---- soak -----------------------------------------------------------------------------------
 
