@@ -67,6 +67,27 @@ Deno.test("port: rxBurst returns exactly what deliver() put in", () => {
   assertBalanced(f, 15, "end");
 });
 
+Deno.test("fake kernel: deliverFrame puts the given bytes on RX", () => {
+  const f = fakePort({ frames: 128, rxSize: 64, txSize: 64 });
+  const { port, kernel } = f;
+  const a = Uint8Array.from({ length: 60 }, (_, i) => (i * 7 + 3) & 0xff);
+  const b = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9, 10); // shorter than deliver's 18-byte stamp
+  assert.equal(kernel.deliverFrame(a), true);
+  assert.equal(kernel.deliverFrame(b), true);
+  const addrs = new Uint32Array(64), lens = new Uint32Array(64);
+  assert.equal(port.rxBurst(addrs, lens, 64), 2);
+  assert.deepEqual([addrs[0], addrs[1]], [FAKE_HEADROOM, FS + FAKE_HEADROOM]);
+  assert.deepEqual([lens[0], lens[1]], [60, 10]);
+  assert.deepEqual(bytes(port.umem, addrs[0], 60), [...a]);
+  assert.deepEqual(bytes(port.umem, addrs[1], 10), [...b]);
+  assertBalanced(f, 2);
+
+  const g = fakePort({ frames: 128, rxSize: 64, txSize: 64, fillFrames: 0 });
+  assert.equal(g.kernel.deliverFrame(a), false, "FILL empty");
+  assert.equal(g.kernel.dropped, 1);
+  assert.equal(g.kernel.rx.count(), 0);
+});
+
 Deno.test("port: FILL refill keeps the ring topped up while the pool lasts", () => {
   const f = fakePort({ frames: 128, rxSize: 64, txSize: 64 });
   const { port, kernel } = f;
