@@ -172,6 +172,8 @@ function respond(port: Port, opts: LoopOptions, control: Int32Array, stats: Floa
     }
     if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops, dropped)) break;
   }
+  // Ended on the count between two ticks: runLoop's last publication reads it from here.
+  stats[Slot.appDropped] = dropped;
 }
 
 function txonly(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array): void {
