@@ -7,6 +7,7 @@ import { FAKE_DST_MAC, FAKE_SRC_MAC, type FakePort, fakePort } from "../../testi
 import { COUNTER_NAMES, type Port } from "../../engine/port.ts";
 import { type LoopOptions, runLoop } from "../../engine/loop.ts";
 import { Control, newControlBlock, newStatsBlock, Slot } from "../../engine/stats.ts";
+import { DROP_REASON_NAMES, type DropReasonName } from "../../packet/mod.ts";
 import { assertBalanced, bytes } from "./_fake_assert.ts";
 
 /** Options of a loop run; `count` 0 = until the stop flag. */
@@ -147,6 +148,284 @@ Deno.test("runLoop l2fwd stops on the control flag; every packet before it handl
   // What the loop left is taken back at shutdown (as the worker does).
   assert.equal(port.drainRx(), 80 - handled);
   assertBalanced(f, 0, "after drainRx");
+});
+
+// ---- respond: real ARP and ICMP frames, built here by hand ------------------------------------
+
+const OUR_MAC = [0x02, 0, 0, 0, 0, 0x0a], PEER_MAC = [0x02, 0, 0, 0, 0, 0x0b];
+const BCAST_MAC = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+const OUR_IP = [10, 0, 0, 1], PEER_IP = [10, 0, 0, 2], OTHER_IP = [10, 0, 0, 9];
+
+/** RFC 1071 checksum of `b[start, end)`, written here independently of packet/. */
+function csum(b: Uint8Array, start: number, end: number): number {
+  let s = 0;
+  for (let i = start; i < end; i += 2) s += (b[i] << 8) | (i + 1 < end ? b[i + 1] : 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return ~s & 0xffff;
+}
+
+function putSum(b: Uint8Array, start: number, end: number, at: number): void {
+  b[at] = b[at + 1] = 0;
+  const c = csum(b, start, end);
+  b[at] = c >> 8;
+  b[at + 1] = c & 0xff;
+}
+
+/** An Ethernet + ARP frame of `len` bytes (padding zero). */
+function arpFrame(
+  op: number,
+  ethDst: number[],
+  sha: number[],
+  spa: number[],
+  tha: number[],
+  tpa: number[],
+  len = 42,
+): Uint8Array {
+  const f = new Uint8Array(len);
+  f.set(ethDst, 0);
+  f.set(sha, 6);
+  f.set([0x08, 0x06, 0, 1, 0x08, 0, 6, 4, 0, op], 12);
+  f.set(sha, 22);
+  f.set(spa, 28);
+  f.set(tha, 32);
+  f.set(tpa, 38);
+  return f;
+}
+
+/**
+ * An Ethernet + IPv4 + ICMP echo frame (type 8 request or 0 reply) with valid checksums,
+ * `payload` bytes of data and `pad` bytes of Ethernet padding (0xee) after the datagram.
+ */
+function icmpFrame(o: {
+  ethDst: number[];
+  ethSrc: number[];
+  ipSrc: number[];
+  ipDst: number[];
+  ttl: number;
+  type: number;
+  payload: number;
+  pad?: number;
+}): Uint8Array {
+  const tot = 20 + 8 + o.payload;
+  const f = new Uint8Array(14 + tot + (o.pad ?? 0)).fill(0xee);
+  f.set(o.ethDst, 0);
+  f.set(o.ethSrc, 6);
+  f.set([0x08, 0x00, 0x45, 0x00, tot >> 8, tot & 0xff, 0x12, 0x34, 0x40, 0x00, o.ttl, 1], 12);
+  f.set(o.ipSrc, 26);
+  f.set(o.ipDst, 30);
+  putSum(f, 14, 34, 24);
+  f.set([o.type, 0, 0, 0, 0xbe, 0xef, 0x00, 0x07], 34); // id 0xbeef, seq 7
+  for (let i = 0; i < o.payload; i++) f[42 + i] = (i * 13 + 5) & 0xff;
+  putSum(f, 34, 14 + tot, 36);
+  return f;
+}
+
+function echoRequest(payload: number, over: Partial<Parameters<typeof icmpFrame>[0]> = {}) {
+  return icmpFrame({
+    ethDst: OUR_MAC,
+    ethSrc: PEER_MAC,
+    ipSrc: PEER_IP,
+    ipDst: OUR_IP,
+    ttl: 17,
+    type: 8,
+    payload,
+    ...over,
+  });
+}
+
+/** The reply byPassRT must send to `echoRequest(payload)`: what a correct host answers. */
+function echoReply(payload: number): Uint8Array {
+  return icmpFrame({
+    ethDst: PEER_MAC,
+    ethSrc: OUR_MAC,
+    ipSrc: OUR_IP,
+    ipDst: PEER_IP,
+    ttl: 64,
+    type: 0,
+    payload,
+  });
+}
+
+const ARP_REPLY = arpFrame(2, PEER_MAC, OUR_MAC, OUR_IP, PEER_MAC, PEER_IP);
+
+/** Change bytes of a frame. */
+function patch(f: Uint8Array, at: number, ...v: number[]): Uint8Array {
+  f.set(v, at);
+  return f;
+}
+
+interface RespondCase {
+  name: string;
+  frame: Uint8Array;
+  /** The reply expected on TX, or the drop reason. */
+  expect: Uint8Array | DropReasonName;
+}
+
+function respondCases(): RespondCase[] {
+  const zero = [0, 0, 0, 0, 0, 0];
+  return [
+    {
+      name: "ARP request, broadcast",
+      frame: arpFrame(1, BCAST_MAC, PEER_MAC, PEER_IP, zero, OUR_IP),
+      expect: ARP_REPLY,
+    },
+    { name: "runt", frame: Uint8Array.of(...OUR_MAC, ...PEER_MAC), expect: "runt" },
+    { name: "echo request, 56 bytes of data", frame: echoRequest(56), expect: echoReply(56) },
+    {
+      name: "VLAN tagged",
+      frame: patch(echoRequest(56), 12, 0x81, 0x00),
+      expect: "vlan",
+    },
+    {
+      name: "wrong IP checksum",
+      frame: patch(echoRequest(56), 24, 0x00, 0x00),
+      expect: "ip_bad_checksum",
+    },
+    {
+      name: "ARP request, unicast, padded to 60 bytes",
+      frame: arpFrame(1, OUR_MAC, PEER_MAC, PEER_IP, zero, OUR_IP, 60),
+      expect: ARP_REPLY,
+    },
+    {
+      name: "IPv6",
+      frame: patch(new Uint8Array(54), 0, ...OUR_MAC, ...PEER_MAC, 0x86, 0xdd, 0x60),
+      expect: "ipv6",
+    },
+    {
+      name: "echo request padded to 60 bytes",
+      frame: echoRequest(4, { pad: 14 }),
+      expect: echoReply(4),
+    },
+    {
+      name: "wrong ICMP checksum",
+      frame: patch(echoRequest(56), 36, 0x00, 0x00),
+      expect: "icmp_bad_checksum",
+    },
+    {
+      name: "ARP request for another IP",
+      frame: arpFrame(1, BCAST_MAC, PEER_MAC, PEER_IP, zero, OTHER_IP),
+      expect: "arp_not_for_us",
+    },
+    {
+      name: "IPv4 header cut short",
+      frame: echoRequest(56).subarray(0, 30),
+      expect: "ip_truncated",
+    },
+    {
+      name: "echo request to another IP",
+      frame: echoRequest(56, { ipDst: OTHER_IP }),
+      expect: "ip_not_for_us",
+    },
+    {
+      name: "echo request to the broadcast MAC",
+      frame: echoRequest(56, { ethDst: BCAST_MAC }),
+      expect: "not_for_our_mac",
+    },
+    {
+      name: "echo request, 1472 bytes of data (1514-byte frame)",
+      frame: echoRequest(1472),
+      expect: echoReply(1472),
+    },
+    {
+      name: "wrong IP checksum, again",
+      frame: patch(echoRequest(8), 25, 0x01),
+      expect: "ip_bad_checksum",
+    },
+  ];
+}
+
+Deno.test("runLoop respond: byte-exact ARP and echo replies, every other frame dropped by reason", () => {
+  const f = fakePort({ frames: 256, rxSize: 64, txSize: 64 });
+  const { port, kernel } = f;
+  const control = newControlBlock(), stats = newStatsBlock();
+  const cases = respondCases();
+  const addrs: number[] = [];
+  for (const c of cases) {
+    assert.equal(kernel.deliverFrame(c.frame), true, c.name);
+    addrs.push(kernel.rx.addrAt((kernel.rx.producer[0] - 1) >>> 0));
+  }
+  const sent = recordTx(f);
+  onEmptyBurst(f, () => {}); // the loop stops at its count; a loop that does not fails
+  const opts: LoopOptions = {
+    ...loopOptions("respond", 4, cases.length), // bursts of 4 mix replies and drops
+    ip: (OUR_IP[0] << 24 | OUR_IP[1] << 16 | OUR_IP[2] << 8 | OUR_IP[3]) >>> 0,
+    mac: Uint8Array.from(OUR_MAC),
+  };
+  runLoop(port, opts, control, stats);
+
+  // The replies, in order, from the frames of the requests, byte for byte.
+  const replies = cases.flatMap((c, i) => c.expect instanceof Uint8Array ? [{ c, i }] : []);
+  assert.deepEqual(sent.map((s) => s.addr), replies.map((r) => addrs[r.i]), "replied in place");
+  sent.forEach((s, k) => {
+    const { c } = replies[k];
+    const want = c.expect as Uint8Array;
+    assert.equal(s.len, want.length, `${c.name}: length`);
+    assert.deepEqual(s.bytes, [...want], `${c.name}: bytes`);
+    if (want[12] === 0x08 && want[13] === 0x00) {
+      const r = Uint8Array.from(s.bytes);
+      assert.equal(csum(r, 14, 34), 0, `${c.name}: IP checksum`);
+      assert.equal(csum(r, 34, r.length), 0, `${c.name}: ICMP checksum`);
+    }
+  });
+  // Dropped frames: counted by reason in the stats block, left as they were.
+  const drops: Record<string, number> = {};
+  cases.forEach((c, i) => {
+    if (typeof c.expect !== "string") return;
+    drops[c.expect] = (drops[c.expect] ?? 0) + 1;
+    assert.deepEqual(bytes(port.umem, addrs[i], c.frame.length), [...c.frame], c.name);
+  });
+  const counted: Record<string, number> = {};
+  DROP_REASON_NAMES.forEach((name, code) => {
+    const v = stats[Slot.dropReasonBase + code];
+    if (v !== 0) counted[name] = v;
+  });
+  assert.deepEqual(counted, drops, "drop reasons in the stats block");
+  const dropped = cases.length - replies.length;
+  assert.equal(stats[Slot.appDropped], dropped);
+
+  const c = port.counters;
+  assert.equal(c.rxPackets, cases.length);
+  assert.equal(c.rxBytes, cases.reduce((a, x) => a + x.frame.length, 0));
+  assert.equal(c.txQueued, replies.length);
+  assert.equal(c.txPackets, replies.length);
+  assert.equal(c.txBytes, replies.reduce((a, r) => a + (r.c.expect as Uint8Array).length, 0));
+  assert.equal(c.txRingFull, 0);
+  assert.equal(c.rxPackets, c.txPackets + c.txRingFull + dropped + c.drainedAtStop);
+  assertPublished(port, stats);
+  assertBalanced(f, 0, "after the loop");
+});
+
+Deno.test("runLoop rxdrop: every frame freed back and refilled, counts exact, nothing sent", () => {
+  // 256 frames, FILL 64: 1000 packets only get through if every frame is recycled.
+  const f = fakePort({ frames: 256, rxSize: 64, txSize: 64 });
+  const { port, kernel, calls } = f;
+  const control = newControlBlock(), stats = newStatsBlock();
+  const TOTAL = 1000, LEN = 90;
+  const txProducer = kernel.tx.producer[0];
+  // Traffic arrives whenever the loop finds RX empty, up to 50 packets at a time (as many as
+  // FILL has frames for).
+  onEmptyBurst(f, () => {
+    const left = TOTAL - kernel.delivered;
+    if (left > 0) kernel.deliver(Math.min(50, left), LEN);
+  });
+  runLoop(port, loopOptions("rxdrop", 16, TOTAL), control, stats);
+  assert.equal(kernel.delivered, TOTAL);
+  const c = port.counters;
+  assert.equal(c.rxPackets, TOTAL);
+  assert.equal(c.rxBytes, TOTAL * LEN);
+  assert.deepEqual(
+    [c.txQueued, c.txPackets, c.txBytes, c.txRingFull, c.txKicks, calls.sendto],
+    [0, 0, 0, 0, 0, 0],
+    "nothing sent",
+  );
+  assert.equal(kernel.tx.producer[0], txProducer, "no TX descriptor");
+  assert.equal(kernel.transmitted, 0);
+  assert.equal(stats[Slot.appDropped], 0);
+  assertPublished(port, stats);
+  // Every frame is back: in the pool or on FILL, RX empty, none held.
+  assert.equal(kernel.rx.count(), 0);
+  assert.equal(port.pool.available + kernel.fill.count(), 256);
+  assertBalanced(f, 0, "after the loop");
 });
 
 Deno.test("stats block: the port's counters occupy slots 0.. in the same order", () => {
