@@ -11,7 +11,8 @@
  * Kernel semantics modelled (aligned UMEM mode):
  * - `deliver(n, len)`: for each packet take one address from FILL, mask it to its frame, and
  *   produce an RX descriptor `{ addr: frame + 256 (XDP_PACKET_HEADROOM), len }`. Stops early
- *   (counting drops) when FILL is empty or RX is full, like `xsk_rcv` does.
+ *   (counting drops) when FILL is empty or RX is full, like `xsk_rcv` does. `deliverFrame(bytes)`
+ *   delivers one packet with given contents (real ARP/ICMP frames in tests).
  * - `transmit()`: consume every TX descriptor and produce its address on COMPLETION (as much as
  *   COMPLETION has room for).
  *
@@ -330,6 +331,18 @@ export class FakeKernel {
    */
   deliver(n: number, len: number): number {
     return this.#deliver(this.#id, n, len);
+  }
+
+  /**
+   * Receive one packet with the given bytes (for tests that need real frames): `deliver(1,
+   * frame.length)`, then `frame` is copied over the packet. Bytes `deliver` stamps past the end
+   * of a frame shorter than 18 bytes stay in the UMEM, outside the packet. Returns false, counted
+   * as dropped, when FILL is empty or RX is full. No allocation; the benchmark uses `deliver`.
+   */
+  deliverFrame(frame: Uint8Array): boolean {
+    if (this.deliver(1, frame.length) === 0) return false;
+    this.umem.set(frame, this.rx.addrAt((this.rx.producer[0] - 1) >>> 0));
+    return true;
   }
 
   /**
