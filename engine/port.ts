@@ -68,8 +68,12 @@ export class Port {
   readonly #pollfd = new Uint8Array(8);
   readonly #structs: Uint8Array[];
   #appHeld = 0;
-  /** The last refill left FILL slots empty because the pool was short. */
-  #fillShort = false;
+  /**
+   * FILL may have empty slots the pool could cover: frames were received (their refill used the
+   * cached consumer index, which can be stale) or the pool ran short. The next empty poll then
+   * tops FILL up against the kernel's current consumer index.
+   */
+  #topUp = false;
   #closed = false;
   #steered = true;
   #txOutstanding = 0;
@@ -146,8 +150,8 @@ export class Port {
     const k = rx.peek(n);
     if (k === 0) {
       // The kernel takes FILL entries only as frames arrive, which we would see on RX: with
-      // nothing received, FILL needs frames only if the pool ran short last time.
-      if (filling && this.#fillShort) this.#refill(n);
+      // nothing received, FILL needs frames once after traffic, and while the pool is short.
+      if (filling && this.#topUp) this.#topUp = this.#refill(this.#fill.size);
       if (filling && this.#fill.needsWakeup()) {
         this.counterBlock[S.rxWakeups]++;
         this.#libc.fn.recvfrom(this.fd, null, 0n, MSG_DONTWAIT, null, null);
@@ -163,7 +167,10 @@ export class Port {
       bytes += len;
     }
     rx.release(k);
-    if (filling) this.#refill(k);
+    if (filling) {
+      this.#refill(k);
+      this.#topUp = true;
+    }
     this.#appHeld += k;
     this.counterBlock[S.rxPackets] += k;
     this.counterBlock[S.rxBytes] += bytes;
@@ -378,16 +385,19 @@ export class Port {
 
   /**
    * Post pool frames to the FILL ring, as many as fit. `hint` is the burst size: the kernel's
-   * consumer index is re-read only when fewer than that many slots are known to be free.
+   * consumer index is re-read only when fewer than that many slots are known to be free (the
+   * ring size forces a fresh look). Returns true when the pool could not cover every known free
+   * slot.
    */
-  #refill(hint: number): void {
+  #refill(hint: number): boolean {
     const fill = this.#fill, pool = this.pool;
     const free = fill.freeSlots(hint);
     const want = pool.available < free ? pool.available : free;
-    this.#fillShort = want < free;
-    if (want === 0) return;
-    const k = fill.reserve(want);
-    pool.allocToFill(fill, k);
-    fill.submit(k);
+    if (want > 0) {
+      const k = fill.reserve(want);
+      pool.allocToFill(fill, k);
+      fill.submit(k);
+    }
+    return want < free;
   }
 }

@@ -539,10 +539,11 @@ Deno.test(
       const dutTxDropped0 = await linkStat(t.dut, t.dutIf, "tx_dropped");
       const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--mode", "l2fwd", "--steer", "udp:4242"]);
       const intervals = () => b.lines.filter((l) => !l.final).map((l) => l.total as Totals);
-      let genReady = 0, genExited = 0, sent = 0;
+      let genReady = 0, genExited = 0, sent = 0, freeBefore = -1;
       let failure: unknown;
       try {
         await b.ready();
+        freeBefore = intervals()[0].free_frames;
         const gen = new Bypassrt(t.peer, [
           "--iface",
           t.peerIf,
@@ -614,8 +615,7 @@ Deno.test(
 
       // No leak: stopped while idle (generator gone, TX drained), every frame is back in the
       // pool or on the FILL ring, none on RX, TX or COMPLETION, none held by the loop, none
-      // twice. (The free count alone need not equal its value before the run: the port tops
-      // FILL up lazily, so a few frames the kernel consumed last may sit in the pool instead.)
+      // twice.
       const a = f.audits[0] as Record<string, number>;
       deepStrictEqual(
         {
@@ -631,8 +631,11 @@ Deno.test(
         JSON.stringify(a),
       );
       strictEqual(f.balanced, true, JSON.stringify(f.audits));
-      // The free frames byPassRT reported in the idle interval are that pool.
+      // The free frames byPassRT reported in the idle interval are that pool, and the same as
+      // before any traffic: idle, the port tops FILL up completely again, so a frame missing
+      // from the pool after the run would be a frame lost during it.
       strictEqual(idle.free_frames, a.pool, "free_frames of the idle interval = pool in the audit");
+      strictEqual(idle.free_frames, freeBefore, "free frames idle after the run = before it");
 
       // No stall: every interval that lay wholly within the generator's run received packets.
       for (let k = genReady + 1; k < genExited - 1; k++) {

@@ -120,6 +120,34 @@ Deno.test("port: FILL refill keeps the ring topped up while the pool lasts", () 
   assertBalanced(f, 0);
 });
 
+Deno.test("port: the first empty poll after traffic tops FILL up completely", () => {
+  // A refill after a short pool leaves the cached consumer index behind the kernel's; a later
+  // burst-sized refill trusts the cache. Idle, FILL must still end up full (pool = the rest).
+  const f = fakePort({ frames: 128, rxSize: 64, txSize: 64 });
+  const { port, kernel } = f;
+  const a1 = new Uint32Array(64), a2 = new Uint32Array(64), a3 = new Uint32Array(64);
+  const lens = new Uint32Array(64);
+  assert.equal(kernel.deliver(64, 60), 64);
+  assert.equal(port.rxBurst(a1, lens, 64), 64); // pool -> FILL: pool empty, FILL full
+  assert.equal(kernel.deliver(60, 60), 60);
+  assert.equal(port.rxBurst(a2, lens, 64), 60); // nothing left to refill with
+  port.free(a1, 0, 10);
+  assert.equal(port.rxBurst(a3, lens, 64), 0); // idle: the 10 go to FILL, 50 slots stay empty
+  assert.equal(kernel.fill.count(), 14);
+  port.free(a1, 10, 54);
+  port.free(a2, 0, 60);
+  assert.equal(kernel.deliver(3, 60), 3);
+  assert.equal(port.rxBurst(a3, lens, 64), 3); // refill of 3 from the cache: 50 known free
+  port.free(a3, 0, 3);
+  assertBalanced(f, 0, "all freed");
+  assert.equal(port.rxBurst(a1, lens, 64), 0); // idle
+  assert.equal(kernel.fill.count(), 64, "FILL full once idle");
+  assert.equal(port.pool.available, 64);
+  assert.equal(port.rxBurst(a1, lens, 64), 0);
+  assert.equal(kernel.fill.count(), 64);
+  assertBalanced(f, 0, "idle");
+});
+
 Deno.test("port: fillFrames = 0 never posts to FILL nor wakes it", () => {
   const f = fakePort({ frames: 128, rxSize: 64, txSize: 64, fillFrames: 0 });
   const addrs = new Uint32Array(64), lens = new Uint32Array(64);
