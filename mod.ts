@@ -65,13 +65,24 @@ export {
   type XdpProgramOptions,
 } from "./engine/xdp_program.ts";
 export {
+  describeEvent,
   Engine,
+  type EngineEvent,
   type EngineOptions,
   type EngineReport,
   type EngineSnapshot,
   type QueueSnapshot,
 } from "./engine/runtime.ts";
-export { type LoopOptions, type Mode, MODES, type TxOnlyFrame } from "./engine/loop.ts";
+export type { LoopExit, LoopOptions } from "./engine/loop.ts";
+export { builtinHandler, type HandlerSpec, type Mode, MODES } from "./engine/modes.ts";
+export {
+  type Burst,
+  type Handler,
+  type HandlerContext,
+  HandlerError,
+  type HandlerOptions,
+  MAX_HANDLER_COUNTERS,
+} from "./engine/handler.ts";
 export type { XdpStatistics } from "./engine/xdp_stats.ts";
 export { BypassError } from "./engine/errors.ts";
 export { type FrameAudit, FrameOwnershipError, Mempool } from "./mempool/mod.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { Command, Option } from "commander";
-import { MODES } from "../engine/loop.ts";
+import { MODES } from "../engine/modes.ts";
 import { runCommand } from "./run.ts";
 import { setupVeth, teardownVeth, VETH_DEFAULTS } from "./veth.ts";
 import { statusCommand } from "./status.ts";
@@ -32,6 +32,7 @@ Examples:
   bypassrt --iface veth-bypass --mode respond --ip 10.0.0.1     answer ARP and ping in user space
   bypassrt --iface veth-bypass --mode l2fwd --steer udp:9000    bounce UDP/9000 back, MACs swapped
   bypassrt --iface veth-bypass --mode rxdrop --json             count and drop everything, NDJSON
+  bypassrt --iface veth-bypass --handler my_handler.ts          your own packet logic (kill -HUP reloads)
   bypassrt setup-veth --netns bp-dut,bp-peer                    a test pair in two namespaces
 
 Privileges: run, setup-veth and teardown-veth need root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW,
@@ -48,6 +49,17 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
         "l2fwd",
       ),
     )
+    .option(
+      "--handler <file>",
+      "run your own handler module (a .ts/.js file default-exporting { burst(b, ctx) }) " +
+        "instead of a built-in --mode; SIGHUP reloads it",
+    )
+    .option("--handler-options <json>", "JSON object the handler gets as ctx.options")
+    .option(
+      "--handler-strict",
+      "stop the run (exit 1) at the handler's first throw; default: count it and go on",
+    )
+    .option("--no-handler-check", "do not type-check the handler file (deno check) before loading")
     .option("--ip <A.B.C.D>", "respond: the IPv4 address to answer ARP and ping for")
     .option(
       "--steer <what>",
@@ -85,8 +97,11 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .option("--size <n>", "txonly: frame length in bytes without FCS (60-3000)", "60")
     .option("--json", 'print NDJSON: one object per interval, then one with "final": true')
     .option("--interval <s>", "seconds between metric prints", "1")
-    .action(async (flags) => {
-      Deno.exitCode = await runCommand(flags);
+    .action(async (flags, cmd: Command) => {
+      Deno.exitCode = await runCommand({
+        ...flags,
+        modeGiven: cmd.getOptionValueSource("mode") === "cli",
+      });
     });
 
   program.command("setup-veth")

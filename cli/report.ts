@@ -58,13 +58,15 @@ function list(o: Record<string, number>): string {
 export function summary(r: EngineReport): string {
   const t = r.total;
   const lines = [
-    `byPassRT ${r.mode} on ${r.iface}: xdp ${r.xdp_mode}, bind ${r.bind_mode}, ` +
+    `byPassRT ${r.mode === "handler" ? `handler ${r.handler}` : r.mode} on ${r.iface}: ` +
+    `xdp ${r.xdp_mode}, bind ${r.bind_mode}, ` +
     `${r.elapsed.toFixed(1)} s`,
     `  counters: ${QUEUE_COUNTERS.map((d) => `${d.key} ${t[d.key]}`).join(", ")}`,
     `  xdp program: ${list({ ...r.program })}`,
     `  kernel: ${list({ ...t.xdp_statistics })}`,
   ];
-  if (Object.keys(r.drop_reasons).length) lines.push(`  drop reasons: ${list(r.drop_reasons)}`);
+  const hc = Object.fromEntries(Object.entries(r.handler_counters).filter(([, v]) => v !== 0));
+  if (Object.keys(hc).length) lines.push(`  handler counters: ${list(hc)}`);
   for (const a of r.audits) {
     lines.push(
       `  frame audit q${a.queue}: ${a.balanced ? "balanced" : "NOT BALANCED"} ` +

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Engine, type EngineSnapshot } from "../engine/runtime.ts";
+import { describeEvent, Engine, type EngineSnapshot } from "../engine/runtime.ts";
 import { engineOptionsFromFlags, type RunFlags } from "./run_options.ts";
 import { jsonLine, plainLine, rates, summary } from "./report.ts";
 import { LiveTable } from "./table.ts";
@@ -23,7 +23,10 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
   if (!(intervalS >= 0.1 && intervalS <= 3600)) {
     throw new Error(`--interval "${flags.interval}" is invalid: give seconds from 0.1 to 3600`);
   }
-  const engine = await Engine.start(opts);
+  const engine = await Engine.start({
+    ...opts,
+    onEvent: (e) => console.error(`bypassrt: ${describeEvent(e)}`),
+  });
   const out = (line: string) => console.log(line);
   const table = !flags.json && Deno.stdout.isTerminal() ? new LiveTable() : undefined;
   let prev: EngineSnapshot | undefined;
@@ -38,6 +41,15 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
   const sigint = onSignal("SIGINT"), sigterm = onSignal("SIGTERM");
   Deno.addSignalListener("SIGINT", sigint);
   Deno.addSignalListener("SIGTERM", sigterm);
+  // SIGHUP: reload the handler file (built-in modes too: they are handler files).
+  let reloading = Promise.resolve();
+  const sighup = () => {
+    reloading = reloading.then(async () => {
+      const r = await engine.reload();
+      if (r.ok && !flags.json) console.error(`bypassrt: ${r.message}`);
+    });
+  };
+  Deno.addSignalListener("SIGHUP", sighup);
   engine.finished.then(() => {
     stopReason ||= "done";
     wake();
@@ -50,7 +62,7 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
   }
   if (!flags.json) {
     console.error(
-      `byPassRT ${opts.loop.mode} on ${opts.port.iface} queue ${opts.queues?.join(",")}: ` +
+      `byPassRT ${engine.snapshot().mode} on ${opts.port.iface} queue ${opts.queues?.join(",")}: ` +
         `xdp ${engine.program.mode}${
           engine.program.nativeFallback ? ` (${engine.program.nativeFallback})` : ""
         }, bind ${engine.snapshot().bind_mode}. Ctrl-C stops.`,
@@ -91,6 +103,8 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
   clearInterval(watchdog);
   Deno.removeSignalListener("SIGINT", sigint);
   Deno.removeSignalListener("SIGTERM", sigterm);
+  Deno.removeSignalListener("SIGHUP", sighup);
+  await reloading;
   const report = await engine.stop();
   const r = rates(undefined, report);
   table?.done();
@@ -104,5 +118,10 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
     );
     return 4;
   }
-  return report.balanced ? 0 : 3;
+  if (!report.balanced) return 3;
+  if (report.errors.length > 0) {
+    for (const e of report.errors) console.error(`bypassrt: error: ${e}`);
+    return 1;
+  }
+  return 0;
 }

@@ -4,7 +4,9 @@
  * @module
  */
 import { BypassError } from "../engine/errors.ts";
-import { type LoopOptions, type Mode, MODES } from "../engine/loop.ts";
+import type { LoopOptions } from "../engine/loop.ts";
+import { builtinHandler, type HandlerSpec, type Mode, MODES } from "../engine/modes.ts";
+import { parseHandlerOptions } from "../engine/handler.ts";
 import type { EngineOptions } from "../engine/runtime.ts";
 import type { Steering, XdpMode } from "../engine/xdp_program.ts";
 import type { BindMode } from "../engine/options.ts";
@@ -33,6 +35,16 @@ export interface RunFlags {
   dstIp?: string;
   udpPort: string;
   size: string;
+  /** A handler file instead of a built-in mode. */
+  handler?: string;
+  /** Its options as JSON. */
+  handlerOptions?: string;
+  /** Stop at the handler's first throw. */
+  handlerStrict?: boolean;
+  /** false: do not type-check the handler file (`--no-handler-check`). */
+  handlerCheck?: boolean;
+  /** --mode was given on the command line (not the default). */
+  modeGiven?: boolean;
 }
 
 function int(name: string, v: string, min: number, max: number): number {
@@ -60,29 +72,25 @@ export function parseSteer(v: string): Pick<Steering, "all" | "udpPorts"> {
   return { all: false, udpPorts };
 }
 
-/** The MAC address of `iface` in this network namespace. */
-export function interfaceMac(iface: string): Uint8Array {
-  try {
-    return parseMac(Deno.readTextFileSync(`/sys/class/net/${iface}/address`).trim());
-  } catch {
-    throw new BypassError(`interface ${iface} not found: check the name with 'ip link'`);
-  }
-}
-
 /** Validate every flag and build the engine options. Throws BypassError on bad input. */
 export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS: number } {
   if (!f.iface) throw new BypassError("--iface is required: name the interface to serve");
   if (!MODES.includes(f.mode as Mode)) {
     throw new BypassError(`--mode "${f.mode}" is invalid: use one of ${MODES.join(", ")}`);
   }
-  const mode = f.mode as Mode;
+  if (f.handler !== undefined && f.modeGiven) {
+    throw new BypassError("--mode and --handler exclude each other: give one of them");
+  }
+  const mode: Mode | "handler" = f.handler !== undefined ? "handler" : f.mode as Mode;
+  if (f.handlerOptions !== undefined && mode !== "handler") {
+    throw new BypassError("--handler-options goes with --handler FILE");
+  }
   const queues = f.queue.split(",").map((q) => int("--queue", q, 0, 63));
   const respondIp = f.ip !== undefined ? ip("--ip", f.ip) : 0;
   if (mode === "respond" && !respondIp) {
     throw new BypassError("--mode respond needs --ip A.B.C.D: the address to answer for");
   }
   const steer = parseSteer(f.steer ?? (mode === "respond" || mode === "txonly" ? "none" : "all"));
-  const mac = interfaceMac(f.iface);
   const size = int("--size", f.size, 60, 3000);
   const frameSize = int("--frame-size", f.frameSize, 0, 1 << 20);
   if (size > frameSize - 256) {
@@ -91,24 +99,43 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     );
   }
   const loop: LoopOptions = {
-    mode,
     burst: int("--burst", f.burst, 1, 1024),
     idlePollMs: int("--poll-ms", f.pollMs, 0, 1000),
     count: f.count !== undefined ? int("--count", f.count, 1, 2 ** 52) : 0,
-    ip: respondIp,
-    mac,
-    txFrame: mode === "txonly"
-      ? {
-        srcMac: mac,
-        dstMac: parseMacFlag(f.dstMac ?? "ff:ff:ff:ff:ff:ff"),
-        srcIp: ip("--src-ip", f.srcIp ?? "10.0.0.2"),
-        dstIp: ip("--dst-ip", f.dstIp ?? "10.0.0.1"),
-        srcPort: int("--udp-port", f.udpPort, 1, 65535),
-        dstPort: int("--udp-port", f.udpPort, 1, 65535),
-        frameLen: size,
-      }
-      : undefined,
+    strict: f.handlerStrict ?? false,
   };
+  let handler: HandlerSpec;
+  if (mode === "handler") {
+    const path = f.handler!;
+    try {
+      if (!Deno.statSync(path).isFile) throw new Error();
+    } catch {
+      throw new BypassError(`--handler ${path}: no such file: give the path of a handler module`);
+    }
+    let options;
+    try {
+      options = parseHandlerOptions(f.handlerOptions);
+    } catch (e) {
+      throw new BypassError((e as Error).message);
+    }
+    handler = { module: toFileUrl(path), options };
+  } else if (mode === "respond") {
+    handler = builtinHandler(mode, { ip: f.ip });
+  } else if (mode === "txonly") {
+    const port = int("--udp-port", f.udpPort, 1, 65535);
+    parseMacFlag(f.dstMac ?? "ff:ff:ff:ff:ff:ff");
+    ip("--src-ip", f.srcIp ?? "10.0.0.2");
+    ip("--dst-ip", f.dstIp ?? "10.0.0.1");
+    handler = builtinHandler(mode, {
+      dst_mac: f.dstMac ?? "ff:ff:ff:ff:ff:ff",
+      src_ip: f.srcIp ?? "10.0.0.2",
+      dst_ip: f.dstIp ?? "10.0.0.1",
+      udp_port: port,
+      size,
+    });
+  } else {
+    handler = builtinHandler(mode);
+  }
   const frames = int("--frames", f.frames, 1, 1 << 20);
   const ringSize = int("--ring-size", f.ringSize, 1, 1 << 20);
   return {
@@ -123,12 +150,19 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     },
     queues,
     loop,
+    handler,
+    typeCheck: f.handlerCheck ?? true,
     xdpMode: f.xdpMode as XdpMode,
     steering: { ...steer, respondIp },
     force: f.force ?? false,
     cpus: f.cpu !== undefined ? f.cpu.split(",").map((c) => int("--cpu", c, 0, 1023)) : undefined,
     durationS: f.duration !== undefined ? int("--duration", f.duration, 1, 10 ** 7) : 0,
   };
+}
+
+/** `path` (relative to the working directory) as a file URL. */
+function toFileUrl(path: string): URL {
+  return new URL(path.startsWith("/") ? `file://${path}` : path, `file://${Deno.cwd()}/`);
 }
 
 function parseMacFlag(v: string): Uint8Array {

@@ -47,7 +47,10 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
     t.push(row(String(q.queue), q, prev?.queues.find((x) => x.queue === q.queue)));
   }
   t.push(row("total", s.total, prev?.total));
-  const drops = Object.entries(s.drop_reasons).map(([k, v]) => `${k}=${v}`).join(" ");
+  // The handler's counters (respond: its drop reasons): all of a handler file's, the non-zero
+  // ones of a built-in mode.
+  const hc = Object.entries(s.handler_counters).filter(([, v]) => s.mode === "handler" || v !== 0)
+    .map(([k, v]) => `${k}=${n(v)}`).join("  ");
   return [
     `byPassRT  ${s.mode} on ${s.iface}   xdp ${s.xdp_mode}   bind ${s.bind_mode}   ` +
     `up ${s.elapsed.toFixed(0)} s`,
@@ -55,7 +58,7 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
     `total RX ${n(r.rx_pps)} pps ${r.rx_mbps} Mbit/s   TX ${n(r.tx_pps)} pps ${r.tx_mbps} Mbit/s`,
     `XDP program: redirected ` +
     `${n(s.program.redirected)}  passed ${n(s.program.passed)}  dropped ${n(s.program.dropped)}`,
-    `dropped by mode: ${n(s.total.app_dropped)}${drops ? `  (${drops})` : ""}`,
+    `handler${s.mode === "handler" ? ` ${s.handler}` : ` (${s.mode})`}: ${hc || "no counters"}`,
     "Ctrl-C: stop, print summary, detach",
   ].join("\n");
 }

@@ -65,10 +65,33 @@ export const PORT_COUNTERS = [
 export const LOOP_COUNTERS = [
   {
     name: "appDropped",
-    help: "frames the mode or handler dropped (respond: by reason in drop_reasons)",
+    help: "frames the handler dropped (b.drop)",
     kind: "counter",
     column: "dropped",
   },
+  {
+    name: "unhandled",
+    help: "frames the handler neither sent nor dropped (dropped by the engine)",
+    kind: "counter",
+    column: "unhandled",
+  },
+  {
+    name: "handlerErrors",
+    help: "times the handler threw (in burst or idle)",
+    kind: "counter",
+    column: "errors",
+  },
+  {
+    name: "errorDropped",
+    help: "frames of a burst whose handler threw, still undecided, dropped by the engine",
+    kind: "counter",
+  },
+  {
+    name: "originated",
+    help: "frames the handler took with ctx.alloc() to originate (sent or freed by it)",
+    kind: "counter",
+  },
+  { name: "handlerReloads", help: "times the handler was reloaded", kind: "counter" },
   { name: "loops", help: "iterations of the polling loop", kind: "counter" },
   {
     name: "idlePolls",

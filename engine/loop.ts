@@ -1,57 +1,45 @@
 /**
- * The polling loops, one flat loop per mode in the manner of DPDK's l2fwd: rx burst, process each
- * packet in place, tx burst, free what was not sent. Nothing is allocated inside a loop; the
- * burst arrays are created once. Counters go to the shared block every {@link PUBLISH_EVERY} loops
- * and before each idle sleep.
+ * The polling loop: one flat loop for every mode and handler, in the manner of DPDK's l2fwd.
+ * RX burst, hand the burst to the handler, send what it sent and free what it dropped (one TX
+ * burst, at most one kick), repeat; call the handler's `idle` when a poll brought nothing.
+ * Nothing is allocated inside the loop: the burst arrays, the {@link Burst} and the
+ * {@link HandlerContext} are created once per Worker. Counters go to the shared block every
+ * {@link PUBLISH_EVERY} loops, before each idle sleep, and at the end.
  *
  * @module
  */
-import {
-  macSwapAligned,
-  respondInPlace,
-  type UdpFrameOptions,
-  writeUdpFrame,
-} from "../packet/mod.ts";
+import type { Burst, Handler, HandlerContext, HandlerOptions } from "./handler.ts";
 import type { Port } from "./port.ts";
 import { Control, Slot } from "./stats.ts";
 
-/** The built-in packet modes. */
-export type Mode = "respond" | "l2fwd" | "rxdrop" | "txonly";
-
-/** All modes, for validation and help. */
-export const MODES: readonly Mode[] = ["respond", "l2fwd", "rxdrop", "txonly"];
-
-/** What `txonly` sends: one UDP/IPv4 frame, `frameLen` bytes without FCS (60..frame size - 256). */
-export type TxOnlyFrame = UdpFrameOptions;
-
 /** Options of {@link runLoop}. */
 export interface LoopOptions {
-  /** What the loop does with each packet. */
-  mode: Mode;
   /** Packets per burst (1..1024, default 64). */
   burst: number;
-  /** Sleep in poll() for this many ms after an empty burst; 0 = busy-poll (default). */
+  /** Sleep in poll() for this many ms after an empty poll; 0 = busy-poll (default). */
   idlePollMs: number;
-  /** Stop after this many packets (rx, or tx completed for txonly); 0 = no limit. */
+  /** Stop after this many frames received or originated; 0 = no limit. */
   count: number;
-  /** respond: our IPv4 address (host order) and MAC. */
-  ip: number;
-  /** respond: our MAC (replies go out with it as source). */
-  mac: Uint8Array;
-  /** txonly: the frame to send. */
-  txFrame?: TxOnlyFrame;
+  /** Stop at the handler's first throw (default false: count it and go on). */
+  strict?: boolean;
 }
 
+/** Why {@link runLoop} returned. */
+export type LoopExit = "stop" | "count" | "reload" | "error";
+
 /**
- * Loops between two publications of the counters and two looks at the stop flag (a power of
+ * Loops between two publications of the counters and two looks at the control block (a power of
  * two). Not per packet: `Atomics.load` alone costs 6-14 ns here.
  */
 export const PUBLISH_EVERY = 64;
 const TICK_MASK = PUBLISH_EVERY - 1;
 
+/** Verdicts in {@link BurstState.act}: 0 undecided, -1 dropped, > 0 send with that length. */
+const UNDECIDED = 0, DROP = -1;
+
 /**
  * Copy the port's counters and the pool level into the shared block (not per packet). The
- * loop's own counters (dropped, loops, idle polls, drop reasons) live in the block already.
+ * loop's own counters (dropped, unhandled, loops, ...) are written into the block directly.
  */
 export function publish(port: Port, stats: Float64Array): void {
   // The port's counters occupy the first slots of the block, in the same order.
@@ -59,34 +47,284 @@ export function publish(port: Port, stats: Float64Array): void {
   stats[Slot.freeFrames] = port.pool.available;
 }
 
-/**
- * Run the loop of `opts.mode` on `port` until `control[Control.stop]` becomes non-zero (seen
- * within {@link PUBLISH_EVERY} loops) or `opts.count` packets were handled. Counters are
- * published to `stats` every {@link PUBLISH_EVERY} loops, before each idle sleep, and at the end.
- */
-export function runLoop(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array) {
-  Atomics.store(control, Control.state, 1);
-  const mode = Atomics.load(control, Control.stop) === 0 ? opts.mode : "stopped";
-  switch (mode) {
-    case "rxdrop":
-      rxdrop(port, opts, control, stats);
-      break;
-    case "l2fwd":
-      l2fwd(port, opts, control, stats);
-      break;
-    case "respond":
-      respond(port, opts, control, stats);
-      break;
-    case "txonly":
-      txonly(port, opts, control, stats);
-      break;
+/** The engine's {@link Burst}: one per Worker, reused for every burst. */
+export class BurstState implements Burst {
+  /** Frames in this burst. */
+  length = 0;
+  /** The whole UMEM. */
+  readonly bytes: Uint8Array;
+  /** The whole UMEM as a DataView. */
+  readonly view: DataView;
+  /** Frame addresses (from rxBurst). */
+  readonly addrs: Uint32Array;
+  /** Frame lengths (from rxBurst). */
+  readonly lens: Uint32Array;
+  /** Verdict per frame: 0 undecided, -1 drop, > 0 send with that length. */
+  readonly act: Int32Array;
+  readonly #frameMask: number;
+
+  /** Buffers for bursts of up to `burst` frames over `port`'s UMEM. */
+  constructor(port: Port, burst: number) {
+    this.bytes = port.umem;
+    this.view = new DataView(port.umem.buffer, port.umem.byteOffset, port.umem.byteLength);
+    this.addrs = new Uint32Array(burst);
+    this.lens = new Uint32Array(burst);
+    this.act = new Int32Array(burst);
+    this.#frameMask = port.options.frameSize - 1;
   }
-  port.drainTx(200);
-  publish(port, stats);
+
+  /** UMEM offset of frame `i`'s first byte. */
+  start(i: number): number {
+    return this.addrs[i];
+  }
+
+  /** Length of frame `i`. */
+  size(i: number): number {
+    return this.lens[i];
+  }
+
+  /** Send frame `i` with `len` bytes (default its size), up to the end of its buffer. */
+  send(i: number, len?: number): void {
+    if (!((i >>> 0) < this.length && i === (i | 0))) this.#badIndex(i);
+    const n = len === undefined ? this.lens[i] : len;
+    const room = this.#frameMask + 1 - (this.addrs[i] & this.#frameMask);
+    if (!(n >= 1 && n <= room && n === (n | 0))) {
+      throw new RangeError(`send(${i}, ${len}): length must be 1..${room} for this frame`);
+    }
+    this.act[i] = n;
+  }
+
+  /** Drop frame `i`. */
+  drop(i: number): void {
+    if (!((i >>> 0) < this.length && i === (i | 0))) this.#badIndex(i);
+    this.act[i] = DROP;
+  }
+
+  #badIndex(i: number): never {
+    throw new RangeError(`frame index ${i} is outside this burst (0..${this.length - 1})`);
+  }
 }
 
 /**
- * After an empty burst: finish TX while frames are in flight (kick, reclaim); otherwise, with
+ * The engine's {@link HandlerContext}: one per Worker (and per handler generation), with the
+ * queue of originated frames the loop sends with its next TX burst.
+ */
+export class LoopContext implements HandlerContext {
+  /** The handler's options. */
+  readonly options: HandlerOptions;
+  /** The handler's counters (shared memory). */
+  readonly counters: Float64Array;
+  /** RX queue. */
+  readonly queue: number;
+  /** Interface name. */
+  readonly iface: string;
+  /** Interface MAC. */
+  readonly mac: Uint8Array;
+  /** The whole UMEM. */
+  readonly bytes: Uint8Array;
+  /** The whole UMEM as a DataView. */
+  readonly view: DataView;
+  /** Bytes per frame. */
+  readonly frameSize: number;
+  /** Originated frames waiting for the next TX burst: addresses. */
+  readonly pendAddrs: Uint32Array;
+  /** Originated frames waiting for the next TX burst: lengths. */
+  readonly pendLens: Uint32Array;
+  /** How many are waiting. */
+  pending = 0;
+  /** Frames that may still be received or originated (`--count`); Infinity without a limit. */
+  budget = Infinity;
+  readonly #port: Port;
+  readonly #stats: Float64Array;
+  readonly #one = new Uint32Array(1);
+
+  /** A context for `port`; `capacity` originated frames wait at most before a TX burst. */
+  constructor(
+    port: Port,
+    o: {
+      options: HandlerOptions;
+      counters: Float64Array;
+      queue: number;
+      mac: Uint8Array;
+      capacity: number;
+      stats: Float64Array;
+    },
+  ) {
+    this.#port = port;
+    this.#stats = o.stats;
+    this.options = o.options;
+    this.counters = o.counters;
+    this.queue = o.queue;
+    this.iface = port.options.iface;
+    this.mac = o.mac;
+    this.bytes = port.umem;
+    this.view = new DataView(port.umem.buffer, port.umem.byteOffset, port.umem.byteLength);
+    this.frameSize = port.options.frameSize;
+    this.pendAddrs = new Uint32Array(o.capacity);
+    this.pendLens = new Uint32Array(o.capacity);
+  }
+
+  /** A free frame's first byte, or -1. */
+  alloc(): number {
+    if (this.budget < 1) return -1;
+    if (this.#port.alloc(this.#one, 1) === 0) return -1;
+    this.budget--;
+    this.#stats[Slot.originated]++;
+    return this.#one[0];
+  }
+
+  /** Queue an allocated frame for sending. */
+  send(addr: number, len: number): void {
+    const fs = this.frameSize;
+    if (!(addr >= 0 && addr < this.bytes.length && addr === (addr >>> 0))) {
+      throw new RangeError(`send(${addr}, ${len}): ${addr} is not a UMEM offset from alloc()`);
+    }
+    const room = fs - (addr & (fs - 1));
+    if (!(len >= 1 && len <= room && len === (len | 0))) {
+      throw new RangeError(`send(${addr}, ${len}): length must be 1..${room} for this frame`);
+    }
+    if (this.pending === this.pendAddrs.length) this.flush();
+    this.pendAddrs[this.pending] = addr;
+    this.pendLens[this.pending++] = len;
+  }
+
+  /** Give an allocated frame back. */
+  free(addr: number): void {
+    this.#one[0] = addr;
+    this.#port.free(this.#one, 0, 1);
+  }
+
+  /** Send the waiting originated frames now (the frames that do not fit the TX ring are freed). */
+  flush(): void {
+    const k = this.pending;
+    if (k === 0) return;
+    this.pending = 0;
+    const sent = this.#port.txBurst(this.pendAddrs, this.pendLens, k);
+    if (sent < k) this.#port.free(this.pendAddrs, sent, k - sent);
+  }
+}
+
+/** Reports a handler's throw (the Worker rate-limits and forwards it); not called per packet. */
+export type OnHandlerError = (err: unknown) => void;
+
+/**
+ * Run the polling loop on `port` with `handler` until the control block asks to stop
+ * (`Control.stop`) or to reload (`Control.reload` differs from `generation`), `opts.count`
+ * frames were received or originated, or (strict) the handler threw. Counters are published to
+ * `stats` every {@link PUBLISH_EVERY} loops, before each idle sleep, and at the end.
+ */
+export function runLoop(
+  port: Port,
+  handler: Handler,
+  b: BurstState,
+  ctx: LoopContext,
+  opts: LoopOptions,
+  control: Int32Array,
+  stats: Float64Array,
+  generation: number,
+  onError: OnHandlerError,
+): LoopExit {
+  Atomics.store(control, Control.state, 1);
+  const exit = loop(port, handler, b, ctx, opts, control, stats, generation, onError);
+  ctx.flush();
+  port.drainTx(200);
+  publish(port, stats);
+  return exit;
+}
+
+function loop(
+  port: Port,
+  handler: Handler,
+  b: BurstState,
+  ctx: LoopContext,
+  opts: LoopOptions,
+  control: Int32Array,
+  stats: Float64Array,
+  generation: number,
+  onError: OnHandlerError,
+): LoopExit {
+  if (Atomics.load(control, Control.stop) !== 0) return "stop";
+  if (Atomics.load(control, Control.reload) !== generation) return "reload";
+  const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
+  const addrs = b.addrs, lens = b.lens, act = b.act;
+  // Frames to send: the burst's, then the originated ones; frames to free.
+  const txAddrs = new Uint32Array(burst + ctx.pendAddrs.length);
+  const txLens = new Uint32Array(burst + ctx.pendAddrs.length);
+  const dropAddrs = new Uint32Array(burst);
+  ctx.budget = opts.count > 0 ? opts.count - port.rxPackets - stats[Slot.originated] : Infinity;
+  let loops = 0;
+  while (ctx.budget >= 1) {
+    const room = ctx.budget;
+    const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
+    if (n > 0) {
+      ctx.budget -= n;
+      b.length = n;
+      act.fill(UNDECIDED, 0, n);
+      let threw = false;
+      try {
+        handler.burst(b, ctx);
+      } catch (err) {
+        threw = true;
+        stats[Slot.handlerErrors]++;
+        onError(err);
+      }
+      let k = 0, d = 0, dropped = 0;
+      for (let i = 0; i < n; i++) {
+        const v = act[i];
+        if (v > 0) {
+          txAddrs[k] = addrs[i];
+          txLens[k++] = v;
+        } else {
+          dropAddrs[d++] = addrs[i];
+          if (v === DROP) dropped++;
+        }
+      }
+      if (d > 0) {
+        port.free(dropAddrs, 0, d);
+        if (dropped > 0) stats[Slot.appDropped] += dropped;
+        if (d > dropped) stats[threw ? Slot.errorDropped : Slot.unhandled] += d - dropped;
+      }
+      // Originated frames go out with this burst: one TX burst, at most one kick.
+      const p = ctx.pending;
+      if (p > 0) {
+        const pa = ctx.pendAddrs, pl = ctx.pendLens;
+        for (let j = 0; j < p; j++) {
+          txAddrs[k] = pa[j];
+          txLens[k++] = pl[j];
+        }
+        ctx.pending = 0;
+      }
+      if (k > 0) {
+        const sent = port.txBurst(txAddrs, txLens, k);
+        if (sent < k) port.free(txAddrs, sent, k - sent);
+      }
+      if (threw && strict) return "error";
+    } else {
+      if (idle !== undefined) {
+        try {
+          idle.call(handler, ctx);
+        } catch (err) {
+          stats[Slot.handlerErrors]++;
+          onError(err);
+          if (strict) return "error";
+        }
+      }
+      if (ctx.pending > 0) ctx.flush();
+      onEmpty(port, opts, stats);
+    }
+    if ((++loops & TICK_MASK) === 0) {
+      stats[Slot.loops] += PUBLISH_EVERY;
+      publish(port, stats);
+      if (Atomics.load(control, Control.stop) !== 0) return "stop";
+      if (Atomics.load(control, Control.reload) !== generation) return "reload";
+    }
+  }
+  stats[Slot.loops] += loops & TICK_MASK;
+  return "count";
+}
+
+/**
+ * After an empty poll: finish TX while frames are in flight (kick, reclaim); otherwise, with
  * `idlePollMs`, publish and sleep in poll() until a frame arrives.
  */
 function onEmpty(port: Port, opts: LoopOptions, stats: Float64Array): void {
@@ -97,95 +335,5 @@ function onEmpty(port: Port, opts: LoopOptions, stats: Float64Array): void {
     publish(port, stats);
     stats[Slot.idlePolls]++;
     port.waitReadable(opts.idlePollMs);
-  }
-}
-
-/** Every {@link PUBLISH_EVERY} loops: publish the counters; true when asked to stop. */
-function tick(port: Port, control: Int32Array, stats: Float64Array, loops: number): boolean {
-  stats[Slot.loops] = loops;
-  publish(port, stats);
-  return Atomics.load(control, Control.stop) !== 0;
-}
-
-function rxdrop(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array): void {
-  const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
-  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
-  let loops = 0;
-  while (port.rxPackets < limit) {
-    const room = limit - port.rxPackets;
-    const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
-    if (n > 0) port.free(addrs, 0, n);
-    else onEmpty(port, opts, stats);
-    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops)) break;
-  }
-}
-
-function l2fwd(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array): void {
-  const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
-  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
-  const umem16 = port.umem16, umem32 = port.umem32;
-  let loops = 0;
-  while (port.rxPackets < limit) {
-    const room = limit - port.rxPackets;
-    const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
-    if (n > 0) {
-      for (let i = 0; i < n; i++) macSwapAligned(umem16, umem32, addrs[i]);
-      const sent = port.txBurst(addrs, lens, n);
-      if (sent < n) port.free(addrs, sent, n - sent);
-    } else {
-      onEmpty(port, opts, stats);
-    }
-    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops)) break;
-  }
-}
-
-function respond(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array): void {
-  const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
-  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
-  const outAddrs = new Uint32Array(burst), outLens = new Uint32Array(burst);
-  const umem = port.umem, ip = opts.ip, mac = opts.mac;
-  let loops = 0;
-  while (port.rxPackets < limit) {
-    const room = limit - port.rxPackets;
-    const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
-    if (n > 0) {
-      let k = 0;
-      for (let i = 0; i < n; i++) {
-        const r = respondInPlace(umem, addrs[i], lens[i], ip, mac);
-        if (r > 0) {
-          outAddrs[k] = addrs[i];
-          outLens[k++] = r;
-        } else {
-          stats[Slot.dropReasonBase - r]++;
-          stats[Slot.appDropped]++;
-          port.free(addrs, i, 1);
-        }
-      }
-      const sent = port.txBurst(outAddrs, outLens, k);
-      if (sent < k) port.free(outAddrs, sent, k - sent);
-    } else {
-      onEmpty(port, opts, stats);
-    }
-    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops)) break;
-  }
-}
-
-function txonly(port: Port, opts: LoopOptions, control: Int32Array, stats: Float64Array): void {
-  const f = opts.txFrame;
-  if (!f) throw new Error("txonly needs a txFrame");
-  // Write the frame once into every UMEM frame: the TX path never modifies them, so each burst
-  // only queues descriptors (as xdpsock does).
-  const umem = port.umem, frameSize = port.options.frameSize;
-  for (let a = 0; a < umem.length; a += frameSize) writeUdpFrame(umem, a, f);
-  const burst = opts.burst, limit = opts.count > 0 ? opts.count : Infinity;
-  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst).fill(f.frameLen);
-  let loops = 0;
-  while (port.txQueued < limit) {
-    const room = limit - port.txQueued;
-    const n = port.alloc(addrs, room < burst ? room : burst);
-    const sent = n > 0 ? port.txBurst(addrs, lens, n) : 0;
-    if (sent < n) port.free(addrs, sent, n - sent);
-    if (n === 0) onEmpty(port, opts, stats);
-    if ((++loops & TICK_MASK) === 0 && tick(port, control, stats, loops)) break;
   }
 }

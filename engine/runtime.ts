@@ -4,12 +4,15 @@
  *
  * @module
  */
-import { DROP_REASON_NAMES } from "../packet/mod.ts";
 import type { FrameAudit } from "../mempool/mod.ts";
 import { BypassError } from "./errors.ts";
+import { interfaceMac } from "./iface.ts";
 import { ifIndex } from "./_sys.ts";
 import { moveOthersOff, validateCpus } from "./affinity.ts";
-import type { LoopOptions } from "./loop.ts";
+import type { LoopExit, LoopOptions } from "./loop.ts";
+import { HandlerError, importHandler } from "./handler.ts";
+import { typeCheckHandler } from "./handler_check.ts";
+import { builtinMode, type HandlerSpec } from "./modes.ts";
 import type { PortOptions } from "./options.ts";
 import { resolvePortOptions } from "./options.ts";
 import { QUEUE_COUNTERS, type QueueCounterKey } from "./counters.ts";
@@ -22,7 +25,7 @@ import {
 } from "./xdp_stats.ts";
 import { Control, newControlBlock, newStatsBlock, Slot } from "./stats.ts";
 import { checkXskLayout } from "./xsk_layout.ts";
-import type { WorkerMessage, WorkerStart } from "./worker.ts";
+import type { HandlerCounterBlock, WorkerMessage, WorkerStart } from "./worker.ts";
 import {
   loadXdpProgram,
   type ProgramCounters,
@@ -37,8 +40,17 @@ export interface EngineOptions {
   port: PortOptions;
   /** RX queues to serve, one Worker each (default [0]). */
   queues?: number[];
-  /** Loop options shared by all queues. */
+  /** Loop options shared by all queues (burst, idle poll, count, strict). */
   loop: LoopOptions;
+  /** The handler every queue runs: a built-in mode (`builtinHandler`) or a file of yours. */
+  handler: HandlerSpec;
+  /**
+   * Type-check a TypeScript handler file with `deno check` before loading it, at start and on
+   * reload (default true; skipped where `deno` is not the running program).
+   */
+  typeCheck?: boolean;
+  /** Called with what the Workers report about the handler (default: one line on stderr). */
+  onEvent?: (event: EngineEvent) => void;
   /** XDP attach mode (default auto). */
   xdpMode?: XdpMode;
   /** What the XDP program steers to user space. */
@@ -60,14 +72,38 @@ export interface EngineOptions {
 export type QueueSnapshot =
   & { queue: number }
   & Record<QueueCounterKey, number>
-  & { xdp_statistics: XdpStatistics };
+  & { xdp_statistics: XdpStatistics; handler_counters: Record<string, number> };
+
+/** What the engine reports about the handler while it runs. */
+export type EngineEvent =
+  | { type: "handler-error"; queue: number; message: string; suppressed: number }
+  | { type: "reloaded"; queue: number; generation: number }
+  | { type: "reload-failed"; queue?: number; message: string };
+
+/** One line for an {@link EngineEvent} (what the default `onEvent` prints). */
+export function describeEvent(e: EngineEvent): string {
+  switch (e.type) {
+    case "handler-error":
+      return `handler threw on queue ${e.queue}` +
+        (e.suppressed ? ` (and ${e.suppressed} more times since the last report)` : "") +
+        `: ${e.message}`;
+    case "reloaded":
+      return `handler reloaded on queue ${e.queue} (generation ${e.generation})`;
+    case "reload-failed":
+      return `handler reload failed${
+        e.queue === undefined ? "" : ` on queue ${e.queue}`
+      }, the old one goes on: ${e.message}`;
+  }
+}
 
 /** One reading of everything, as printed by the table and `--json`. */
 export interface EngineSnapshot {
   /** Interface served. */
   iface: string;
-  /** Packet mode. */
+  /** The built-in mode, or "handler" for a handler file of yours. */
   mode: string;
+  /** Path of the handler module (the built-in mode's file for a mode). */
+  handler: string;
   /** XDP attach mode in use: native or skb. */
   xdp_mode: string;
   /** AF_XDP bind mode in use: zerocopy or copy. */
@@ -77,11 +113,14 @@ export interface EngineSnapshot {
   /** Per queue. */
   queues: QueueSnapshot[];
   /** Sums over the queues. */
-  total: Omit<QueueSnapshot, "queue">;
+  total: Omit<QueueSnapshot, "queue" | "handler_counters">;
   /** XDP program counters. */
   program: ProgramCounters;
-  /** Frames the mode dropped, by reason name. */
-  drop_reasons: Record<string, number>;
+  /**
+   * The handler's named counters summed over the queues (for `respond`: its drop reasons). A
+   * name a reload removed keeps its last value.
+   */
+  handler_counters: Record<string, number>;
 }
 
 /** The final report: last snapshot plus audits. */
@@ -90,8 +129,10 @@ export interface EngineReport extends EngineSnapshot {
   audits: (FrameAudit & { queue: number })[];
   /** True when every queue's audit balanced. */
   balanced: boolean;
-  /** Errors workers reported (empty on a clean run). */
+  /** Errors workers reported (empty on a clean run), e.g. a strict handler's throw. */
   errors: string[];
+  /** Why each queue's loop ended (stop, count, error), in queue order. */
+  exits: LoopExit[];
 }
 
 interface QueueState {
@@ -105,6 +146,12 @@ interface QueueState {
   final?: Extract<WorkerMessage, { type: "done" }>;
   error?: string;
   finished: Promise<void>;
+  /** The handler's counters now. */
+  counters: HandlerCounterBlock;
+  /** Last values of counters a reload removed. */
+  retired: Record<string, number>;
+  /** Settles the pending reload's wait for this queue. */
+  reloadDone?: () => void;
 }
 
 /**
@@ -113,9 +160,11 @@ interface QueueState {
  * @example
  * ```ts ignore
  * import { Engine } from "./runtime.ts";
+ * import { builtinHandler } from "./modes.ts";
  * const engine = await Engine.start({
  *   port: { iface: "veth-bypass" },
- *   loop: { mode: "rxdrop", burst: 64, idlePollMs: 0, count: 0, ip: 0, mac: new Uint8Array(6) },
+ *   loop: { burst: 64, idlePollMs: 0, count: 0 },
+ *   handler: builtinHandler("rxdrop"),
  *   steering: { all: true, udpPorts: [], respondIp: 0 },
  * });
  * setTimeout(async () => console.log(await engine.stop()), 1000);
@@ -131,10 +180,18 @@ export class Engine {
   readonly #queues: QueueState[];
   readonly #started = performance.now();
   readonly #libc = openLibc();
+  readonly #handlerUrl: string;
+  #generation = 0;
   #report?: EngineReport;
 
-  private constructor(options: EngineOptions, program: XdpProgram, queues: QueueState[]) {
+  private constructor(
+    options: EngineOptions,
+    program: XdpProgram,
+    queues: QueueState[],
+    handlerUrl: string,
+  ) {
     this.options = options;
+    this.#handlerUrl = handlerUrl;
     this.program = program;
     this.#queues = queues;
     this.finished = Promise.all(queues.map((q) => q.finished)).then(() => {});
@@ -151,6 +208,21 @@ export class Engine {
     if (cpus.length > 0) validateCpus(cpus, queues);
     // Before anything is attached; the Workers' openPort then trusts this thread's check.
     checkXskLayout();
+    // The handler too: a file that does not type-check, load or keep the contract is refused
+    // here, with one line, before the program is attached (each Worker imports it again).
+    const handlerUrl = new URL(options.handler.module, `file://${Deno.cwd()}/`).href;
+    const handlerOptions = options.handler.options ?? {};
+    try {
+      // The built-in modes are checked with the code base (`deno task check`).
+      if (options.typeCheck !== false && !builtinMode(handlerUrl)) {
+        await typeCheckHandler(handlerUrl);
+      }
+      await importHandler(handlerUrl, handlerOptions);
+    } catch (e) {
+      throw e instanceof HandlerError ? new BypassError(e.message) : e;
+    }
+    const mac = interfaceMac(options.port.iface);
+    const onEvent = options.onEvent ?? ((e: EngineEvent) => console.error(describeEvent(e)));
     const program = loadXdpProgram({
       iface: options.port.iface,
       mode: options.xdpMode,
@@ -175,6 +247,8 @@ export class Engine {
         bindMode: "",
         tid: 0,
         finished: new Promise((res) => resolveDone = res),
+        counters: { names: [], block: new Float64Array(new SharedArrayBuffer(8)) },
+        retired: {},
       };
       worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
         const m = e.data;
@@ -182,7 +256,22 @@ export class Engine {
           state.fd = m.fd;
           state.bindMode = m.bindMode;
           state.tid = m.tid;
+          state.counters = m.counters;
           resolveReady();
+        } else if (m.type === "reloaded") {
+          const old = state.counters;
+          old.names.forEach((n, i) => {
+            if (!m.counters.names.includes(n)) state.retired[n] = old.block[i];
+          });
+          for (const n of m.counters.names) delete state.retired[n];
+          state.counters = m.counters;
+          onEvent({ type: "reloaded", queue: m.queue, generation: m.generation });
+          state.reloadDone?.();
+        } else if (m.type === "reload-failed") {
+          onEvent({ type: "reload-failed", queue: m.queue, message: m.message });
+          state.reloadDone?.();
+        } else if (m.type === "handler-error") {
+          onEvent({ type: "handler-error", queue, message: m.message, suppressed: m.suppressed });
         } else if (m.type === "done") {
           state.final = m;
           resolveDone();
@@ -201,6 +290,8 @@ export class Engine {
       const start: WorkerStart = {
         port: { ...options.port, queue },
         loop: options.loop,
+        handler: { url: handlerUrl, options: handlerOptions },
+        mac,
         xsksMapFd: program.xsksMapFd,
         control,
         stats,
@@ -209,7 +300,7 @@ export class Engine {
       worker.postMessage(start);
       states.push(state);
     }
-    const engine = new Engine(options, program, states);
+    const engine = new Engine(options, program, states, handlerUrl);
     try {
       await Promise.all(ready);
     } catch (err) {
@@ -239,27 +330,60 @@ export class Engine {
   /** A reading of every counter now (cheap; never touches the fast path). */
   snapshot(): EngineSnapshot {
     const queues = this.#queues.map((q) => this.#queueSnapshot(q));
-    const drop: Record<string, number> = {};
-    for (const q of this.#queues) {
-      DROP_REASON_NAMES.forEach((name, code) => {
-        const v = q.stats[Slot.dropReasonBase + code];
-        if (name && v) drop[name] = (drop[name] ?? 0) + v;
-      });
+    const handlerCounters: Record<string, number> = {};
+    for (const q of queues) {
+      for (const [n, v] of Object.entries(q.handler_counters)) {
+        handlerCounters[n] = (handlerCounters[n] ?? 0) + v;
+      }
     }
     const total = {} as EngineSnapshot["total"];
     for (const d of QUEUE_COUNTERS) total[d.key] = queues.reduce((a, q) => a + q[d.key], 0);
     total.xdp_statistics = sumXdpStatistics(queues.map((q) => q.xdp_statistics));
     return {
       iface: this.options.port.iface,
-      mode: this.options.loop.mode,
+      mode: builtinMode(this.#handlerUrl) ?? "handler",
+      handler: decodeURIComponent(new URL(this.#handlerUrl).pathname),
       xdp_mode: this.program.mode,
       bind_mode: this.#queues.map((q) => q.bindMode).find((m) => m) ?? "",
       elapsed: (performance.now() - this.#started) / 1000,
       queues,
       total,
       program: this.program.counters(),
-      drop_reasons: drop,
+      handler_counters: handlerCounters,
     };
+  }
+
+  /**
+   * Reload the handler file in every Worker (what SIGHUP does): check and import it here first
+   * (type-check, load, contract); if that fails, nothing changes and the result says why.
+   * Otherwise each Worker switches between two bursts, counters carried over by name. Resolves
+   * once every Worker answered (or after 10 s).
+   */
+  async reload(): Promise<{ ok: boolean; message: string }> {
+    if (this.#report) return { ok: false, message: "the engine has stopped" };
+    const generation = this.#generation + 1;
+    try {
+      if (this.options.typeCheck !== false && !builtinMode(this.#handlerUrl)) {
+        await typeCheckHandler(this.#handlerUrl);
+      }
+      await importHandler(this.#handlerUrl, this.options.handler.options ?? {}, generation);
+    } catch (e) {
+      const message = e instanceof HandlerError ? e.message : String((e as Error)?.message ?? e);
+      (this.options.onEvent ?? ((ev) => console.error(describeEvent(ev))))({
+        type: "reload-failed",
+        message,
+      });
+      return { ok: false, message };
+    }
+    this.#generation = generation;
+    const answered = this.#queues.filter((q) => !q.final && !q.error).map((q) =>
+      new Promise<void>((res) => {
+        q.reloadDone = res;
+        Atomics.store(q.control, Control.reload, generation);
+      })
+    );
+    await Promise.race([Promise.all(answered), new Promise((r) => setTimeout(r, 10_000))]);
+    return { ok: true, message: `handler reloaded (generation ${generation})` };
   }
 
   /** Stop the loops, collect audits, detach the program. Idempotent. */
@@ -279,14 +403,21 @@ export class Engine {
       q.final ? [{ queue: q.queue, ...q.final.audit }] : []
     );
     const errors = this.#queues.flatMap((q) =>
-      q.error ? [q.error] : q.final ? [] : [`queue ${q.queue}: worker did not stop`]
+      q.error
+        ? [q.error]
+        : !q.final
+        ? [`queue ${q.queue}: worker did not stop`]
+        : q.final.exit === "error"
+        ? [`queue ${q.queue}: the handler threw (strict): stopped`]
+        : []
     );
     this.#report = {
       ...snap,
       audits,
-      balanced: errors.length === 0 && audits.length === this.#queues.length &&
-        audits.every((a) => a.balanced),
+      // Every queue audited (a worker that failed has no audit) and every audit balanced.
+      balanced: audits.length === this.#queues.length && audits.every((a) => a.balanced),
       errors,
+      exits: this.#queues.map((q) => q.final?.exit ?? "error"),
     };
     return this.#report;
   }
@@ -301,6 +432,9 @@ export class Engine {
     const out = { queue: q.queue } as QueueSnapshot;
     for (const d of QUEUE_COUNTERS) out[d.key] = q.stats[Slot[d.name]];
     out.xdp_statistics = xs;
+    const hc: Record<string, number> = { ...q.retired };
+    q.counters.names.forEach((n, i) => hc[n] = q.counters.block[i]);
+    out.handler_counters = hc;
     return out;
   }
 }

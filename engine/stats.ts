@@ -2,22 +2,18 @@
  * The counters block a polling loop publishes for others to read: a Float64Array over a
  * SharedArrayBuffer with fixed slots, written by the loop's own thread only (plain stores, once
  * every few bursts) and read by the metrics printers, which never touch the fast path. Its layout
- * derives from the counter definitions in `counters.ts`, then one slot per drop reason.
+ * derives from the counter definitions in `counters.ts`. (The handler's own named counters live
+ * in a block of their own, see the Worker.)
  *
  * @module
  */
-import { DROP_REASON_NAMES } from "../packet/mod.ts";
 import { CounterSlot, QUEUE_COUNTERS } from "./counters.ts";
 
-/** Slot numbers in the counters block: every queue counter, then the drop reasons. */
-export const Slot = {
-  ...CounterSlot,
-  /** First drop-reason slot: `dropReasonBase + reason code`. */
-  dropReasonBase: QUEUE_COUNTERS.length,
-} as const;
+/** Slot numbers in the counters block: every queue counter, in definition order. */
+export const Slot = CounterSlot;
 
 /** Slots in a block. */
-export const STATS_SLOTS: number = Slot.dropReasonBase + DROP_REASON_NAMES.length;
+export const STATS_SLOTS: number = QUEUE_COUNTERS.length;
 
 /** Control words (Int32Array over a SharedArrayBuffer). */
 export const Control = {
@@ -25,6 +21,8 @@ export const Control = {
   stop: 0,
   /** 1 while the loop runs, 2 once it has finished. */
   state: 1,
+  /** Handler generation: the owner increments it to ask for a reload of the handler module. */
+  reload: 2,
 } as const;
 
 /**

@@ -1,6 +1,12 @@
 /**
- * Worker entry: owns one port (one queue) and runs its polling loop. The main thread talks to it
- * through one start message, the shared control/stats blocks, and the worker's final message.
+ * Worker entry: owns one port (one queue), imports the handler module itself and runs the
+ * polling loop with it. The main thread talks to it through one start message, the shared
+ * control/stats blocks (stop, reload), and the messages below.
+ *
+ * A reload (the main thread bumps `Control.reload`): the loop returns between two bursts, the
+ * Worker imports the module again (fresh), runs the new handler's `init`, then the old one's
+ * `close`, carries the counters over by name, and loops on. Frames keep waiting in the rings
+ * meanwhile. If the import, the contract check or `init` fails, the old handler goes on.
  *
  * @module
  */
@@ -8,23 +14,37 @@ import { openLibc } from "../ffi/libc.ts";
 import { pinThread, threadId } from "./affinity.ts";
 import type { FrameAudit } from "../mempool/mod.ts";
 import { BypassError } from "./errors.ts";
-import { type LoopOptions, publish, runLoop } from "./loop.ts";
+import { type Handler, HandlerError, type HandlerOptions, importHandler } from "./handler.ts";
+import { BurstState, LoopContext, type LoopExit, type LoopOptions, runLoop } from "./loop.ts";
+import { publish } from "./loop.ts";
 import type { PortOptions } from "./options.ts";
 import { openPort } from "./open_port.ts";
 import type { Port } from "./port.ts";
 import type { XdpStatistics } from "./xdp_stats.ts";
-import { Control } from "./stats.ts";
+import { Control, Slot } from "./stats.ts";
 import { xskLayoutCheckedByMainThread } from "./xsk_layout.ts";
 
 /** The message that starts a worker. */
 export interface WorkerStart {
   port: PortOptions;
   loop: LoopOptions;
+  /** The handler module (file URL) and its options. */
+  handler: { url: string; options: HandlerOptions };
+  /** The interface's MAC address. */
+  mac: Uint8Array;
   xsksMapFd: number;
   control: Int32Array<SharedArrayBuffer>;
   stats: Float64Array<SharedArrayBuffer>;
   /** CPU to pin this Worker's thread to (-1: no pinning). */
   cpu: number;
+}
+
+/** The handler's counters as the main thread reads them: names and their shared slots. */
+export interface HandlerCounterBlock {
+  /** Counter names, in slot order. */
+  names: string[];
+  /** One slot per name. */
+  block: Float64Array<SharedArrayBuffer>;
 }
 
 /** What a worker posts back. */
@@ -37,17 +57,32 @@ export type WorkerMessage =
     zeroCopyFallback: string;
     /** Thread id of the Worker (for pinning the other threads away from its CPU). */
     tid: number;
+    counters: HandlerCounterBlock;
+  }
+  | { type: "reloaded"; queue: number; generation: number; counters: HandlerCounterBlock }
+  | { type: "reload-failed"; queue: number; generation: number; message: string }
+  | {
+    type: "handler-error";
+    queue: number;
+    /** The error's stack (or message). */
+    message: string;
+    /** Throws not reported since the previous report (at most one report a second). */
+    suppressed: number;
   }
   | {
     type: "done";
     queue: number;
     audit: FrameAudit;
     xdpStatistics: XdpStatistics;
+    /** Why the loop ended. */
+    exit: LoopExit;
   }
   | { type: "error"; queue: number; message: string; errno: number; userError: boolean };
 
 /** How long to wait after removing the socket from xsks_map for in-flight redirects to land. */
 const QUIESCE_MS = 20;
+/** At most one handler-error report per this many ms. */
+const ERROR_REPORT_MS = 1000;
 
 const scope = self as unknown as {
   onmessage: ((e: MessageEvent<WorkerStart>) => void) | null;
@@ -56,9 +91,22 @@ const scope = self as unknown as {
 };
 const post = (m: WorkerMessage) => scope.postMessage(m);
 
-scope.onmessage = (e: MessageEvent<WorkerStart>) => {
-  const { port: portOpts, loop, xsksMapFd, control, stats, cpu } = e.data;
+/** The first line of an error's message. */
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split("\n")[0];
+}
+
+function counterBlock(names: string[], from?: HandlerCounterBlock): HandlerCounterBlock {
+  const block = new Float64Array(new SharedArrayBuffer(8 * Math.max(1, names.length)));
+  // Counters keep their values by name across a reload; new names start at 0.
+  if (from) names.forEach((n, i) => block[i] = from.block[from.names.indexOf(n)] ?? 0);
+  return { names, block };
+}
+
+scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
+  const { port: portOpts, loop, handler: spec, mac, xsksMapFd, control, stats, cpu } = e.data;
   const queue = portOpts.queue ?? 0;
+  const where = decodeURIComponent(new URL(spec.url).pathname);
   let port: Port | undefined;
   try {
     const libc = openLibc();
@@ -70,8 +118,42 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
       }
     }
     libc.close();
+    let generation = Atomics.load(control, Control.reload);
+    let loaded = await importHandler(spec.url, spec.options, generation);
     xskLayoutCheckedByMainThread(); // Engine.start checked it before starting this Worker
     port = openPort({ ...portOpts, xsksMapFd });
+    const p = port;
+    const newContext = (counters: HandlerCounterBlock) =>
+      new LoopContext(p, {
+        options: spec.options,
+        counters: counters.block,
+        queue,
+        mac,
+        capacity: loop.burst,
+        stats,
+      });
+    let handler: Handler = loaded.handler;
+    let counters = counterBlock(loaded.counters);
+    let ctx = newContext(counters);
+    try {
+      await handler.init?.(ctx);
+    } catch (err) {
+      throw new HandlerError(`handler ${where}: init threw: ${firstLine(err)}`);
+    }
+    const b = new BurstState(port, loop.burst);
+    // Handler throws: reported at most once a second, with the stack (created once, not per burst).
+    let lastReport = -Infinity, suppressed = 0;
+    const onError = (err: unknown) => {
+      const now = performance.now();
+      if (now - lastReport < ERROR_REPORT_MS) {
+        suppressed++;
+        return;
+      }
+      lastReport = now;
+      const message = (err as Error)?.stack ?? String(err);
+      post({ type: "handler-error", queue, message, suppressed });
+      suppressed = 0;
+    };
     post({
       type: "ready",
       queue,
@@ -79,8 +161,42 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
       bindMode: port.bindMode,
       zeroCopyFallback: port.zeroCopyFallback,
       tid,
+      counters,
     });
-    runLoop(port, loop, control, stats);
+    let exit: LoopExit;
+    for (;;) {
+      exit = runLoop(port, handler, b, ctx, loop, control, stats, generation, onError);
+      if (exit !== "reload") break;
+      generation = Atomics.load(control, Control.reload);
+      try {
+        loaded = await importHandler(spec.url, spec.options, generation);
+        const nextCounters = counterBlock(loaded.counters, counters);
+        const nextCtx = newContext(nextCounters);
+        // init first: if it fails, the old handler (not yet closed) goes on.
+        try {
+          await loaded.handler.init?.(nextCtx);
+        } catch (err) {
+          throw new HandlerError(`handler ${where}: init threw: ${firstLine(err)}`);
+        }
+        try {
+          await handler.close?.(ctx);
+        } catch (err) {
+          onError(err);
+        }
+        handler = loaded.handler;
+        counters = nextCounters;
+        ctx = nextCtx;
+        stats[Slot.handlerReloads]++;
+        post({ type: "reloaded", queue, generation, counters });
+      } catch (err) {
+        post({ type: "reload-failed", queue, generation, message: firstLine(err) });
+      }
+    }
+    try {
+      await handler.close?.(ctx);
+    } catch (err) {
+      onError(err);
+    }
     // Quiesce before the audit: no more steering into this socket, let in-flight XDP runs on
     // other CPUs finish, then take back what is still on the RX ring and finish TX.
     port.unsteer();
@@ -93,7 +209,7 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
     const xdpStatistics = port.statistics();
     Atomics.store(control, Control.state, 2);
     port.close();
-    post({ type: "done", queue, audit, xdpStatistics });
+    post({ type: "done", queue, audit, xdpStatistics, exit });
   } catch (err) {
     try {
       port?.close();
@@ -104,7 +220,7 @@ scope.onmessage = (e: MessageEvent<WorkerStart>) => {
       queue,
       message: (err as Error).message,
       errno: (err as BypassError).errno ?? 0,
-      userError: err instanceof BypassError,
+      userError: err instanceof BypassError || err instanceof HandlerError,
     });
   }
   scope.close();

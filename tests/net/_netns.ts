@@ -200,7 +200,7 @@ export class Bypassrt {
     program: Record<string, number>;
     balanced: boolean;
     audits: Record<string, unknown>[];
-    drop_reasons: Record<string, number>;
+    handler_counters: Record<string, number>;
   } {
     const f = this.lines.find((l) => l.final === true);
     if (!f) throw new Error(`no final line; stderr: ${this.stderr}`);

@@ -1,20 +1,19 @@
 /**
- * The polling loops (engine/loop.ts) on a fake AF_XDP port: what each mode does with real
- * frames, the counters it publishes, and the frame audit after it stops.
+ * The polling loop (engine/loop.ts) with the built-in handlers (handlers/) on a fake AF_XDP port:
+ * what each mode does with real frames, the counters it publishes, and the frame audit after it
+ * stops.
  */
 import assert from "node:assert/strict";
 import { FAKE_DST_MAC, FAKE_SRC_MAC, type FakePort, fakePort } from "../../testing/fake_kernel.ts";
 import type { Port } from "../../engine/port.ts";
 import { PORT_COUNTERS } from "../../engine/counters.ts";
-import { type LoopOptions, runLoop } from "../../engine/loop.ts";
-import { Control, newControlBlock, newStatsBlock, Slot } from "../../engine/stats.ts";
-import { DROP_REASON_NAMES, type DropReasonName } from "../../packet/mod.ts";
+import { Control, Slot } from "../../engine/stats.ts";
+import type { DropReasonName } from "../../packet/mod.ts";
+import { handlerLoop } from "../../testing/handler_loop.ts";
+import l2fwd from "../../handlers/l2fwd.ts";
+import respond from "../../handlers/respond.ts";
+import rxdrop from "../../handlers/rxdrop.ts";
 import { assertBalanced, bytes } from "./_fake_assert.ts";
-
-/** Options of a loop run; `count` 0 = until the stop flag. */
-function loopOptions(mode: LoopOptions["mode"], burst: number, count: number): LoopOptions {
-  return { mode, burst, idlePollMs: 0, count, ip: 0, mac: new Uint8Array(6) };
-}
 
 /** A TX descriptor as the kernel took it on a kick, with the bytes it sent. */
 interface Sent {
@@ -63,17 +62,18 @@ function assertPublished(port: Port, stats: Float64Array): void {
   assert.equal(stats[Slot.freeFrames], port.pool.available, "stats freeFrames");
 }
 
-Deno.test("runLoop l2fwd on the fake port: MACs swapped, every packet sent and completed", () => {
+Deno.test("runLoop l2fwd on the fake port: MACs swapped, every packet sent and completed", async () => {
   const f = fakePort({ frames: 256, rxSize: 128, txSize: 128 });
   const { port, kernel, calls } = f;
-  const control = newControlBlock(), stats = newStatsBlock();
+  const h = await handlerLoop(port, l2fwd, { burst: 32, count: 100 });
+  const { control, stats } = h;
   const sent = recordTx(f);
   // Safety net: if RX ever looked empty the FILL wake-up stops the loop instead of hanging.
   onEmptyBurst(f, () => Atomics.store(control, Control.stop, 1));
   assert.equal(kernel.deliver(100, 64), 100);
   const rxAddrs: number[] = [];
   for (let i = 0; i < 100; i++) rxAddrs.push(kernel.rx.addrAt(i));
-  runLoop(port, loopOptions("l2fwd", 32, 100), control, stats);
+  assert.equal(h.run(), "count");
   assert.equal(control[Control.state], 1);
   for (const a of rxAddrs) {
     assert.deepEqual(bytes(port.umem, a, 14), [...FAKE_SRC_MAC, ...FAKE_DST_MAC, 8, 0], `${a}`);
@@ -98,11 +98,11 @@ Deno.test("runLoop l2fwd on the fake port: MACs swapped, every packet sent and c
   assertBalanced(f, 0, "after the loop");
 });
 
-Deno.test("runLoop l2fwd stops on the control flag; every packet before it handled once", () => {
+Deno.test("runLoop l2fwd stops on the control flag; every packet before it handled once", async () => {
   const f = fakePort({ frames: 256, rxSize: 128, txSize: 128 });
   const { port, kernel } = f;
-  const control = newControlBlock(), stats = newStatsBlock();
-  const opts = loopOptions("l2fwd", 32, 0);
+  const h = await handlerLoop(port, l2fwd, { burst: 32 });
+  const { control, stats } = h;
   const rxAddrs: number[] = [];
   const deliver = (n: number) => {
     const start = kernel.rx.producer[0];
@@ -112,7 +112,7 @@ Deno.test("runLoop l2fwd stops on the control flag; every packet before it handl
   deliver(40);
   // Stop already set: the loop returns at once and leaves every packet on RX.
   control[Control.stop] = 1;
-  runLoop(port, opts, control, stats);
+  assert.equal(h.run(), "stop");
   assert.equal(port.counters.rxPackets, 0);
   assert.equal(kernel.rx.count(), 40);
   assertBalanced(f, 0, "stopped before starting");
@@ -129,7 +129,7 @@ Deno.test("runLoop l2fwd stops on the control flag; every packet before it handl
     Atomics.store(control, Control.stop, 1);
     deliver(40);
   }, 10_000);
-  runLoop(port, opts, control, stats);
+  assert.equal(h.run(), "stop");
   const handled = port.counters.rxPackets;
   assert.ok(handled >= 40 && handled <= 80, `handled ${handled}`);
   assert.equal(handled + kernel.rx.count(), 80, "every packet handled or still on RX");
@@ -335,10 +335,9 @@ function respondCases(): RespondCase[] {
   ];
 }
 
-Deno.test("runLoop respond: byte-exact ARP and echo replies, every other frame dropped by reason", () => {
+Deno.test("runLoop respond: byte-exact ARP and echo replies, every other frame dropped by reason", async () => {
   const f = fakePort({ frames: 256, rxSize: 64, txSize: 64 });
   const { port, kernel } = f;
-  const control = newControlBlock(), stats = newStatsBlock();
   const cases = respondCases();
   const addrs: number[] = [];
   for (const c of cases) {
@@ -347,12 +346,14 @@ Deno.test("runLoop respond: byte-exact ARP and echo replies, every other frame d
   }
   const sent = recordTx(f);
   onEmptyBurst(f, () => {}); // the loop stops at its count; a loop that does not fails
-  const opts: LoopOptions = {
-    ...loopOptions("respond", 4, cases.length), // bursts of 4 mix replies and drops
-    ip: (OUR_IP[0] << 24 | OUR_IP[1] << 16 | OUR_IP[2] << 8 | OUR_IP[3]) >>> 0,
+  const h = await handlerLoop(port, respond, {
+    burst: 4, // bursts of 4 mix replies and drops
+    count: cases.length,
+    options: { ip: OUR_IP.join(".") },
     mac: Uint8Array.from(OUR_MAC),
-  };
-  runLoop(port, opts, control, stats);
+  });
+  const { stats } = h;
+  assert.equal(h.run(), "count");
 
   // The replies, in order, from the frames of the requests, byte for byte.
   const replies = cases.flatMap((c, i) => c.expect instanceof Uint8Array ? [{ c, i }] : []);
@@ -375,12 +376,10 @@ Deno.test("runLoop respond: byte-exact ARP and echo replies, every other frame d
     drops[c.expect] = (drops[c.expect] ?? 0) + 1;
     assert.deepEqual(bytes(port.umem, addrs[i], c.frame.length), [...c.frame], c.name);
   });
-  const counted: Record<string, number> = {};
-  DROP_REASON_NAMES.forEach((name, code) => {
-    const v = stats[Slot.dropReasonBase + code];
-    if (v !== 0) counted[name] = v;
-  });
-  assert.deepEqual(counted, drops, "drop reasons in the stats block");
+  const counted = Object.fromEntries(
+    Object.entries(h.handlerCounters()).filter(([, v]) => v !== 0),
+  );
+  assert.deepEqual(counted, drops, "drop reasons in the handler's counters");
   const dropped = cases.length - replies.length;
   assert.equal(stats[Slot.appDropped], dropped);
 
@@ -396,12 +395,13 @@ Deno.test("runLoop respond: byte-exact ARP and echo replies, every other frame d
   assertBalanced(f, 0, "after the loop");
 });
 
-Deno.test("runLoop rxdrop: every frame freed back and refilled, counts exact, nothing sent", () => {
+Deno.test("runLoop rxdrop: every frame freed back and refilled, counts exact, nothing sent", async () => {
   // 256 frames, FILL 64: 1000 packets only get through if every frame is recycled.
   const f = fakePort({ frames: 256, rxSize: 64, txSize: 64 });
   const { port, kernel, calls } = f;
-  const control = newControlBlock(), stats = newStatsBlock();
   const TOTAL = 1000, LEN = 90;
+  const h = await handlerLoop(port, rxdrop, { burst: 16, count: TOTAL });
+  const { stats } = h;
   const txProducer = kernel.tx.producer[0];
   // Traffic arrives whenever the loop finds RX empty, up to 50 packets at a time (as many as
   // FILL has frames for).
@@ -409,7 +409,7 @@ Deno.test("runLoop rxdrop: every frame freed back and refilled, counts exact, no
     const left = TOTAL - kernel.delivered;
     if (left > 0) kernel.deliver(Math.min(50, left), LEN);
   });
-  runLoop(port, loopOptions("rxdrop", 16, TOTAL), control, stats);
+  assert.equal(h.run(), "count");
   assert.equal(kernel.delivered, TOTAL);
   const c = port.counters;
   assert.equal(c.rxPackets, TOTAL);
@@ -421,7 +421,8 @@ Deno.test("runLoop rxdrop: every frame freed back and refilled, counts exact, no
   );
   assert.equal(kernel.tx.producer[0], txProducer, "no TX descriptor");
   assert.equal(kernel.transmitted, 0);
-  assert.equal(stats[Slot.appDropped], 0);
+  assert.equal(stats[Slot.appDropped], TOTAL, "every frame dropped by the handler");
+  assert.equal(stats[Slot.unhandled], 0);
   assertPublished(port, stats);
   // Every frame is back: in the pool or on FILL, RX empty, none held.
   assert.equal(kernel.rx.count(), 0);
