@@ -6,7 +6,9 @@
  * Steering (set by user space in `config` before attach):
  *   - steer_all = 1: every frame is redirected;
  *   - otherwise only untagged IPv4/UDP frames whose destination port is set in `udp_ports`, plus,
- *     when respond_ip != 0, ARP frames and ICMP echo requests addressed to respond_ip.
+ *     when respond_ip != 0, ARP frames whose target protocol address is respond_ip and ICMP echo
+ *     requests addressed to respond_ip. Every other ARP frame (requests for the kernel's own
+ *     addresses, replies to the kernel's requests) goes to the kernel.
  * A frame that should be redirected but has no socket on its queue is dropped and counted, so
  * the kernel never answers in our place. Every header read is bounds-checked against data_end.
  */
@@ -20,6 +22,19 @@
 
 #define MAX_QUEUES 64
 #define ICMP_ECHO 8
+
+/* IPv4-over-Ethernet ARP body (RFC 826); byte arrays, so no field needs alignment. */
+struct arp_eth_ipv4 {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 oper;
+	__u8 sha[6];
+	__u8 spa[4];
+	__u8 tha[6];
+	__u8 tpa[4];
+};
 
 /* linux/icmp.h drags in libc headers; the first two bytes are all we read. */
 struct icmp_head {
@@ -85,8 +100,16 @@ static __always_inline int wanted(struct xdp_md *ctx, const struct bypass_config
 		return 1;
 	if ((void *)(eth + 1) > data_end)
 		return 0;
-	if (eth->h_proto == bpf_htons(ETH_P_ARP))
-		return cfg->respond_ip != 0;
+	if (eth->h_proto == bpf_htons(ETH_P_ARP)) {
+		struct arp_eth_ipv4 *arp = (void *)(eth + 1);
+		__u32 tpa;
+
+		/* Too short to name a target: the kernel drops it as well. */
+		if (!cfg->respond_ip || (void *)(arp + 1) > data_end)
+			return 0;
+		__builtin_memcpy(&tpa, arp->tpa, 4);
+		return tpa == cfg->respond_ip;
+	}
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return 0;
 	iph = (void *)(eth + 1);
