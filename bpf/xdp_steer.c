@@ -6,7 +6,10 @@
  * Steering (set by user space in `config` before attach):
  *   - steer_all = 1: every frame is redirected;
  *   - otherwise only untagged IPv4/UDP frames whose destination port is set in `udp_ports`, plus,
- *     when respond_ip != 0, ARP frames and ICMP echo requests addressed to respond_ip.
+ *     when respond_ip != 0, ARP frames whose target protocol address is respond_ip and ICMP echo
+ *     requests addressed to respond_ip, untagged or behind one priority tag (802.1Q or 802.1ad,
+ *     VLAN id 0). Every other ARP frame (requests for the kernel's own addresses, replies to the
+ *     kernel's requests) and every other tagged frame goes to the kernel.
  * A frame that should be redirected but has no socket on its queue is dropped and counted, so
  * the kernel never answers in our place. Every header read is bounds-checked against data_end.
  */
@@ -20,6 +23,27 @@
 
 #define MAX_QUEUES 64
 #define ICMP_ECHO 8
+
+/* An 802.1Q/802.1ad tag after the MAC addresses (linux/if_vlan.h is not a UAPI header). */
+struct vlan_tag {
+	__be16 tci;
+	__be16 proto;
+};
+
+#define VLAN_VID_MASK 0x0fff
+
+/* IPv4-over-Ethernet ARP body (RFC 826); byte arrays, so no field needs alignment. */
+struct arp_eth_ipv4 {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 oper;
+	__u8 sha[6];
+	__u8 spa[4];
+	__u8 tha[6];
+	__u8 tpa[4];
+};
 
 /* linux/icmp.h drags in libc headers; the first two bytes are all we read. */
 struct icmp_head {
@@ -79,20 +103,46 @@ static __always_inline int wanted(struct xdp_md *ctx, const struct bypass_config
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
+	void *l3 = eth + 1;
+	__be16 proto;
+	int tagged = 0;
 	struct iphdr *iph;
 
 	if (cfg->steer_all)
 		return 1;
-	if ((void *)(eth + 1) > data_end)
+	if (l3 > data_end)
 		return 0;
-	if (eth->h_proto == bpf_htons(ETH_P_ARP))
-		return cfg->respond_ip != 0;
-	if (eth->h_proto != bpf_htons(ETH_P_IP))
+	proto = eth->h_proto;
+	/*
+	 * One priority tag (VLAN id 0, either TPID): the kernel takes the frame as untagged, so
+	 * respond answers it too. Any other tag goes to the kernel (a VLAN device may want it).
+	 */
+	if (cfg->respond_ip &&
+	    (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))) {
+		struct vlan_tag *tag = l3;
+
+		if ((void *)(tag + 1) > data_end || (tag->tci & bpf_htons(VLAN_VID_MASK)))
+			return 0;
+		proto = tag->proto;
+		l3 = tag + 1;
+		tagged = 1;
+	}
+	if (proto == bpf_htons(ETH_P_ARP)) {
+		struct arp_eth_ipv4 *arp = l3;
+		__u32 tpa;
+
+		/* Too short to name a target: the kernel drops it as well. */
+		if (!cfg->respond_ip || (void *)(arp + 1) > data_end)
+			return 0;
+		__builtin_memcpy(&tpa, arp->tpa, 4);
+		return tpa == cfg->respond_ip;
+	}
+	if (proto != bpf_htons(ETH_P_IP))
 		return 0;
-	iph = (void *)(eth + 1);
+	iph = l3;
 	if ((void *)(iph + 1) > data_end || iph->ihl < 5)
 		return 0;
-	if (iph->protocol == IPPROTO_UDP) {
+	if (iph->protocol == IPPROTO_UDP && !tagged) {
 		struct udphdr *udp = (void *)iph + iph->ihl * 4;
 		__u8 *on;
 		__u32 port;

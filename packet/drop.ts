@@ -6,34 +6,47 @@
  */
 
 /**
- * Drop reason codes (1..23; 0 is never returned). The ethertype is dispatched first, then the
- * MAC checks, then the per-type checks in the order listed:
+ * Drop reason codes (1..24; 0 is never returned). The ethertype is dispatched first (after one
+ * priority tag, if any), then the MAC checks, then the per-type checks in the order listed:
  *
- * - `runt`: frame shorter than 14 bytes, or an ARP frame shorter than 42 bytes.
+ * - `runt`: frame shorter than 14 bytes, a tagged frame shorter than 18, or an ARP frame shorter
+ *   than its Ethernet header + 28 bytes (42 untagged, 46 tagged).
  * - `not_for_our_mac`: ARP whose Ethernet dst is neither broadcast nor our MAC, or IPv4 whose
  *   Ethernet dst is not exactly our MAC (multicast/broadcast echo requests are not answered).
  * - `bad_source_mac`: Ethernet src is multicast/broadcast, all-zero, or our own MAC (a loop).
- * - `vlan`: 802.1Q (0x8100) or 802.1ad (0x88a8) tagged frame; only untagged frames are answered.
+ * - `vlan`: an 802.1Q (0x8100) or 802.1ad (0x88a8) tag with a non-zero VLAN id, or a second tag.
+ *   One tag with VLAN id 0 (a priority tag, any PCP/DEI bits) is not a drop: like the kernel,
+ *   respond treats the frame as untagged and answers untagged.
  * - `ipv6`: ethertype 0x86dd.
  * - `other_ethertype`: any other ethertype (including 802.3 length fields).
- * - `arp_malformed`: ARP with htype != 1, ptype != 0x0800, hlen != 6 or plen != 4.
+ * - `arp_malformed`: ARP with htype other than 1 (Ethernet) or 6 (IEEE 802), ptype != 0x0800,
+ *   hlen != 6 or plen != 4.
  * - `arp_not_request`: ARP oper != 1 (replies, RARP, ...).
  * - `arp_not_for_us`: ARP target protocol address is not our IP (includes gratuitous ARP).
- * - `arp_bad_sender`: sender hardware address multicast/zero, or sender protocol address
- *   0.0.0.0/8 (probe), 127/8, 224/4, 240/4 or our own IP (address conflict).
- * - `ip_truncated`: IPv4 frame shorter than 14 + 20 bytes.
+ * - `arp_bad_sender`: sender hardware address multicast/zero, or sender protocol address in
+ *   0.0.0.0/8 (but 0.0.0.0 itself, an RFC 5227 probe, is answered), 127/8, 224/4, 240/4, or our
+ *   own IP (address conflict).
+ * - `ip_truncated`: IPv4 frame shorter than its Ethernet header + 20 bytes.
  * - `ip_bad_version`: IP version field != 4.
  * - `ip_bad_ihl`: IHL < 5.
- * - `ip_options`: IHL > 5 (options are not supported).
- * - `ip_bad_length`: IPv4 total length < 20 or > frame length - 14 (Ethernet padding after the
- *   datagram is allowed).
- * - `ip_bad_checksum`: IPv4 header checksum does not verify.
- * - `ip_fragment`: MF set or fragment offset != 0.
+ * - `ip_bad_length`: IPv4 total length < the header length (IHL * 4) or > the frame length minus
+ *   the Ethernet header (Ethernet padding after the datagram is allowed).
+ * - `ip_bad_checksum`: IPv4 header checksum (over IHL * 4 bytes) does not verify.
+ * - `ip_fragment`: MF set or fragment offset != 0 (fragments are not reassembled).
  * - `not_icmp`: IPv4 protocol != 1.
  * - `ip_not_for_us`: IPv4 destination != our IP.
  * - `ip_bad_source`: IPv4 source in 0/8, 127/8, 224/4, 240/4 (includes 255.255.255.255) or our IP.
- * - `icmp_truncated`: ICMP message shorter than 8 bytes (total length < 28).
- * - `icmp_not_echo_request`: ICMP type != 8 or code != 0.
+ * - `ip_options`: an IP option respond deliberately does not answer: Timestamp (68), Loose or
+ *   Strict Source Route (131, 137), CIPSO (134). Record Route is answered as the kernel does
+ *   (our address recorded twice, see `respondIcmpEcho`); NOP, End of List, Router Alert and
+ *   other options are accepted and, like the kernel, not echoed.
+ * - `ip_bad_options`: a malformed option list, one the kernel rejects with an ICMP Parameter
+ *   Problem (an option length < 2 or past the header, a lone type byte at its end, a second
+ *   Record Route, Record Route with length < 3 or pointer < 4 or pointing at a partial slot,
+ *   Router Alert shorter than 4); also a Record Route with room for one address but only a
+ *   partial slot for the second, which the kernel leaves unanswered as well.
+ * - `icmp_truncated`: ICMP message shorter than 8 bytes (total length < IHL * 4 + 8).
+ * - `icmp_not_echo_request`: ICMP type != 8 (any code is answered, and kept in the reply).
  * - `icmp_bad_checksum`: ICMP checksum over the whole ICMP message does not verify.
  *
  * @example
@@ -66,6 +79,7 @@ export const DropReason = {
   icmp_truncated: 21,
   icmp_bad_checksum: 22,
   icmp_not_echo_request: 23,
+  ip_bad_options: 24,
 } as const;
 
 /** Name of a drop reason, e.g. `"vlan"`. */

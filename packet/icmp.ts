@@ -6,10 +6,18 @@
 
 import { checksumAdjust, inetChecksum } from "./checksum.ts";
 import { DropReason } from "./drop.ts";
-import { copyMac, ETHERTYPE_IPV4, writeMac } from "./ether.ts";
+import { copyMac, ETH_HLEN, ETHERTYPE_IPV4, writeMac } from "./ether.ts";
 import {
   IP_MF,
   IP_OFFMASK,
+  IPOPT_CIPSO,
+  IPOPT_END,
+  IPOPT_LSRR,
+  IPOPT_NOOP,
+  IPOPT_RA,
+  IPOPT_RR,
+  IPOPT_SSRR,
+  IPOPT_TS,
   IPPROTO_ICMP,
   IPV4_HLEN,
   isMartianSource,
@@ -28,14 +36,27 @@ export const ICMP_HLEN = 8;
 export const REPLY_TTL = 64;
 
 /**
- * Rewrites a valid ICMPv4 echo request to `ip` into the echo reply, in place. Normally called by
- * `respondInPlace` after its ethertype dispatch; standalone calls return `-runt` for
- * `len < 14` and `-other_ethertype` for any ethertype but 0x0800 (untagged).
+ * Rewrites a valid ICMPv4 echo request to `ip` into the echo reply, in place, as the Linux kernel
+ * (`icmp_echo`, `ip_options_echo`) answers it. Normally called by `respondInPlace` after its
+ * ethertype dispatch; standalone calls return `-runt` for `len < 14` and `-other_ethertype` for
+ * any ethertype but 0x0800 (untagged or behind one priority tag).
  *
- * Returns the reply length `14 + IPv4 total length` (Ethernet padding is not sent), or
- * `-reason`. Nothing is written when the frame is dropped. The reply keeps the IP id, TOS,
- * flags, ICMP id/seq and payload; TTL becomes 64, the IP checksum is recomputed and the ICMP
- * checksum is updated incrementally (RFC 1624).
+ * The reply keeps the IP id, TOS, flags (DF as in the request), the ICMP code, id, seq and
+ * payload; TTL becomes 64, the IP checksum is recomputed and the ICMP checksum is updated
+ * incrementally (RFC 1624). It is always untagged: a request behind a priority tag (VLAN id 0)
+ * is answered as if untagged. IP options (RFC 1122 3.2.2.6: the reply SHOULD carry them) are
+ * echoed the kernel's way: only Record Route goes back, moved to the start of the options and
+ * padded with End of List to a multiple of 4, with our address recorded twice, once as the
+ * request's receiver and once as the reply's sender, while there is room (a full Record Route is
+ * returned as it came); NOP, End of List, Router Alert and unknown options are accepted and
+ * dropped from the reply, so an option-only header shrinks to 20 bytes. Options respond does not
+ * answer are in `DropReason` (`ip_options`, `ip_bad_options`).
+ *
+ * Returns the reply length `14 + reply IPv4 total length` (the reply starts at `off`; Ethernet
+ * padding is not sent), or `-reason`. When the reply is as long as the request (untagged, no
+ * options dropped) the bytes after it are left untouched; when the tag or options go, the ICMP
+ * message moves up and the bytes after the reply are stale. Nothing is written when the frame is
+ * dropped.
  *
  * @param ip our IPv4 address, host-order u32
  * @param mac our MAC, 6 bytes
@@ -54,17 +75,16 @@ export function respondIcmpEcho(
 ): number {
   const myIp = ip >>> 0;
   const l2 = checkEthernet(buf, off, len, ETHERTYPE_IPV4, mac, false);
-  if (l2 !== 0) return l2;
-  if (len < 14 + IPV4_HLEN) return -DropReason.ip_truncated;
-  const h = off + 14;
+  if (l2 < 0) return l2;
+  if (len < l2 + IPV4_HLEN) return -DropReason.ip_truncated;
+  const h = off + l2;
   const vihl = buf[h];
   if (vihl >>> 4 !== 4) return -DropReason.ip_bad_version;
-  const ihl = vihl & 0x0f;
-  if (ihl < 5) return -DropReason.ip_bad_ihl;
-  if (ihl > 5) return -DropReason.ip_options;
+  const hlen = (vihl & 0x0f) << 2;
+  if (hlen < IPV4_HLEN) return -DropReason.ip_bad_ihl;
   const totLen = (buf[h + 2] << 8) | buf[h + 3];
-  if (totLen < IPV4_HLEN || totLen > len - 14) return -DropReason.ip_bad_length;
-  if (inetChecksum(buf, h, IPV4_HLEN) !== 0) return -DropReason.ip_bad_checksum;
+  if (totLen < hlen || totLen > len - l2) return -DropReason.ip_bad_length;
+  if (inetChecksum(buf, h, hlen) !== 0) return -DropReason.ip_bad_checksum;
   if ((((buf[h + 6] << 8) | buf[h + 7]) & (IP_MF | IP_OFFMASK)) !== 0) {
     return -DropReason.ip_fragment;
   }
@@ -72,28 +92,114 @@ export function respondIcmpEcho(
   if (readU32(buf, h + 16) !== myIp) return -DropReason.ip_not_for_us;
   const src = readU32(buf, h + 12);
   if (isMartianSource(src) || src === myIp) return -DropReason.ip_bad_source;
-  const icmpLen = totLen - IPV4_HLEN;
+  const rr = hlen > IPV4_HLEN ? recordRouteToEcho(buf, h + IPV4_HLEN, h + hlen) : 0;
+  if (rr < 0) return rr;
+  const icmpLen = totLen - hlen;
   if (icmpLen < ICMP_HLEN) return -DropReason.icmp_truncated;
-  const c = h + IPV4_HLEN;
-  if (buf[c] !== ICMP_ECHO_REQUEST || buf[c + 1] !== 0) return -DropReason.icmp_not_echo_request;
+  const c = h + hlen;
+  if (buf[c] !== ICMP_ECHO_REQUEST) return -DropReason.icmp_not_echo_request;
   if (inetChecksum(buf, c, icmpLen) !== 0) return -DropReason.icmp_bad_checksum;
 
+  // The reply: untagged, IP header at r with only the Record Route option (if any), then the
+  // ICMP message. Every move goes towards `off` and in increasing address order, so each source
+  // is read before anything overwrites it.
+  const r = off + ETH_HLEN;
+  const rrLen = rr === 0 ? 0 : buf[rr + 1];
+  const rhlen = IPV4_HLEN + ((rrLen + 3) & ~3);
   // Ethernet: dst = requester, src = us.
   copyMac(buf, off, off + 6);
   writeMac(buf, off + 6, mac);
-  // IPv4: dst = old src, src = us, TTL 64, fresh header checksum.
-  writeU32(buf, h + 16, src);
-  writeU32(buf, h + 12, myIp);
-  buf[h + 8] = REPLY_TTL;
-  buf[h + 10] = 0;
-  buf[h + 11] = 0;
-  const ipSum = inetChecksum(buf, h, IPV4_HLEN);
-  buf[h + 10] = ipSum >>> 8;
-  buf[h + 11] = ipSum & 0xff;
-  // ICMP: type 8 -> 0 (the type/code word goes from 0x0800 to 0x0000).
-  buf[c] = ICMP_ECHO_REPLY;
-  const icmpSum = checksumAdjust((buf[c + 2] << 8) | buf[c + 3], ICMP_ECHO_REQUEST << 8, 0);
-  buf[c + 2] = icmpSum >>> 8;
-  buf[c + 3] = icmpSum & 0xff;
-  return 14 + totLen;
+  if (h !== r) {
+    buf[off + 12] = ETHERTYPE_IPV4 >>> 8;
+    buf[off + 13] = ETHERTYPE_IPV4 & 0xff;
+    buf.copyWithin(r, h, h + IPV4_HLEN);
+  }
+  if (rr !== 0) {
+    const o = r + IPV4_HLEN;
+    buf.copyWithin(o, rr, rr + rrLen);
+    for (let i = o + rrLen; i < r + rhlen; i++) buf[i] = IPOPT_END;
+    recordOurAddress(buf, o, myIp);
+  }
+  const rc = r + rhlen;
+  if (rc !== c) buf.copyWithin(rc, c, c + icmpLen);
+  // IPv4: header length, total length, dst = old src, src = us, TTL 64, fresh header checksum.
+  const rtot = rhlen + icmpLen;
+  buf[r] = 0x40 | (rhlen >>> 2);
+  buf[r + 2] = rtot >>> 8;
+  buf[r + 3] = rtot & 0xff;
+  writeU32(buf, r + 16, src);
+  writeU32(buf, r + 12, myIp);
+  buf[r + 8] = REPLY_TTL;
+  buf[r + 10] = 0;
+  buf[r + 11] = 0;
+  const ipSum = inetChecksum(buf, r, rhlen);
+  buf[r + 10] = ipSum >>> 8;
+  buf[r + 11] = ipSum & 0xff;
+  // ICMP: type 8 -> 0, code kept (only the type byte of the first word changes).
+  const code = buf[rc + 1];
+  buf[rc] = ICMP_ECHO_REPLY;
+  const icmpSum = checksumAdjust(
+    (buf[rc + 2] << 8) | buf[rc + 3],
+    (ICMP_ECHO_REQUEST << 8) | code,
+    (ICMP_ECHO_REPLY << 8) | code,
+  );
+  buf[rc + 2] = icmpSum >>> 8;
+  buf[rc + 3] = icmpSum & 0xff;
+  return ETH_HLEN + rtot;
+}
+
+/**
+ * Walks the IP options in `buf[p, end)` as the kernel's `ip_options_compile` does on input.
+ * Returns the offset of the Record Route option to echo, 0 when there is none, or `-reason`.
+ */
+function recordRouteToEcho(buf: Uint8Array, p: number, end: number): number {
+  let rr = 0;
+  while (p < end) {
+    const type = buf[p];
+    if (type === IPOPT_END) break; // whatever follows is ignored
+    if (type === IPOPT_NOOP) {
+      p++;
+      continue;
+    }
+    if (end - p < 2) return -DropReason.ip_bad_options;
+    const olen = buf[p + 1];
+    if (olen < 2 || olen > end - p) return -DropReason.ip_bad_options;
+    if (type === IPOPT_RR) {
+      if (rr !== 0 || olen < 3) return -DropReason.ip_bad_options;
+      const ptr = buf[p + 2];
+      if (ptr < 4) return -DropReason.ip_bad_options;
+      // A free slot must be whole, and so must the next one the reply would use (the kernel
+      // rejects the first on input, and silently sends no reply for the second).
+      if (ptr <= olen && (ptr + 3 > olen || (ptr + 4 <= olen && ptr + 7 > olen))) {
+        return -DropReason.ip_bad_options;
+      }
+      rr = p;
+    } else if (type === IPOPT_RA) {
+      if (olen < 4) return -DropReason.ip_bad_options;
+    } else if (
+      type === IPOPT_TS || type === IPOPT_LSRR || type === IPOPT_SSRR || type === IPOPT_CIPSO
+    ) {
+      return -DropReason.ip_options;
+    }
+    p += olen;
+  }
+  return rr;
+}
+
+/**
+ * Records `ip` in the Record Route option at `o` (already validated) in up to two free slots:
+ * the kernel fills one when the request arrives and one when the reply leaves.
+ */
+function recordOurAddress(buf: Uint8Array, o: number, ip: number): void {
+  const olen = buf[o + 1];
+  let ptr = buf[o + 2];
+  if (ptr <= olen) {
+    writeU32(buf, o + ptr - 1, ip);
+    ptr += 4;
+    if (ptr <= olen) {
+      writeU32(buf, o + ptr - 1, ip);
+      ptr += 4;
+    }
+    buf[o + 2] = ptr;
+  }
 }

@@ -15,6 +15,22 @@ export const IP_DF = 0x4000;
 export const IP_MF = 0x2000;
 /** Fragment offset mask in the 16-bit flags/fragment-offset field. */
 export const IP_OFFMASK = 0x1fff;
+/** IP option: End of Option List (one byte). */
+export const IPOPT_END = 0;
+/** IP option: No Operation (one byte). */
+export const IPOPT_NOOP = 1;
+/** IP option: Record Route (RFC 791). */
+export const IPOPT_RR = 7;
+/** IP option: Timestamp (RFC 791). */
+export const IPOPT_TS = 68;
+/** IP option: Loose Source and Record Route (RFC 791). */
+export const IPOPT_LSRR = 131;
+/** IP option: Commercial IP Security Option (CIPSO). */
+export const IPOPT_CIPSO = 134;
+/** IP option: Strict Source and Record Route (RFC 791). */
+export const IPOPT_SSRR = 137;
+/** IP option: Router Alert (RFC 2113). */
+export const IPOPT_RA = 148;
 
 /**
  * Reads a big-endian u32 (e.g. an IPv4 address) at `buf[off]` as a host-order number

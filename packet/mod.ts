@@ -43,6 +43,14 @@ export {
   IP_DF,
   IP_MF,
   IP_OFFMASK,
+  IPOPT_CIPSO,
+  IPOPT_END,
+  IPOPT_LSRR,
+  IPOPT_NOOP,
+  IPOPT_RA,
+  IPOPT_RR,
+  IPOPT_SSRR,
+  IPOPT_TS,
   IPPROTO_ICMP,
   IPPROTO_UDP,
   IPV4_HLEN,
@@ -57,7 +65,14 @@ export {
   type DropReasonName,
   dropReasonName,
 } from "./drop.ts";
-export { ARP_FRAME_LEN, ARPHRD_ETHER, ARPOP_REPLY, ARPOP_REQUEST, respondArp } from "./arp.ts";
+export {
+  ARP_FRAME_LEN,
+  ARPHRD_ETHER,
+  ARPHRD_IEEE802,
+  ARPOP_REPLY,
+  ARPOP_REQUEST,
+  respondArp,
+} from "./arp.ts";
 export {
   ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,

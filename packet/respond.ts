@@ -7,21 +7,19 @@
 
 import { respondArp } from "./arp.ts";
 import { DropReason } from "./drop.ts";
-import {
-  ETH_HLEN,
-  ETHERTYPE_ARP,
-  ETHERTYPE_IPV4,
-  ETHERTYPE_IPV6,
-  ETHERTYPE_QINQ,
-  ETHERTYPE_VLAN,
-} from "./ether.ts";
+import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "./ether.ts";
 import { respondIcmpEcho } from "./icmp.ts";
+import { l3EtherType } from "./_l2.ts";
 
 /**
  * Answers ARP requests for `ip` and ICMPv4 echo requests to `ip` by rewriting the frame at
- * `buf[off, off+len)` in place. Returns the reply length (> 0, never more than `len`; the reply
- * starts at `off`) or `-DropReason.X` (< 0) if the frame must not be answered, in which case the
- * frame is left unmodified. Never reads or writes outside `[off, off+len)`.
+ * `buf[off, off+len)` in place, as the Linux kernel would answer them (see `respondArp`,
+ * `respondIcmpEcho`). Returns the reply length (> 0, never more than `len`; the reply starts at
+ * `off`) or `-DropReason.X` (< 0) if the frame must not be answered, in which case the frame is
+ * left unmodified. Never reads or writes outside `[off, off+len)`.
+ *
+ * A frame behind one priority tag (802.1Q or 802.1ad, VLAN id 0) is dispatched on its inner
+ * ethertype and answered untagged, as the kernel does; other tags are `-vlan`.
  *
  * Preconditions (not checked, hot path): `off`/`len` are integers with
  * `0 <= off`, `off + len <= buf.length`; `mac` holds 6 bytes; `ip` is a host-order u32 (a
@@ -44,11 +42,10 @@ export function respondInPlace(
   ip: number,
   mac: Uint8Array,
 ): number {
-  if (len < ETH_HLEN) return -DropReason.runt;
-  const et = (buf[off + 12] << 8) | buf[off + 13];
+  const et = l3EtherType(buf, off, len);
+  if (et < 0) return et;
   if (et === ETHERTYPE_IPV4) return respondIcmpEcho(buf, off, len, ip, mac);
   if (et === ETHERTYPE_ARP) return respondArp(buf, off, len, ip, mac);
-  if (et === ETHERTYPE_VLAN || et === ETHERTYPE_QINQ) return -DropReason.vlan;
   if (et === ETHERTYPE_IPV6) return -DropReason.ipv6;
   return -DropReason.other_ethertype;
 }

@@ -264,3 +264,8 @@ export async function sendUdp(t: Topology, count: number, port: number, extra = 
   );
   if (r.sent !== count) throw new Error(`pktio sent ${r.sent} of ${count}`);
 }
+
+/** The entries of `counters` that are not 0 (e.g. respond's drop reasons that happened). */
+export function nonZero(counters: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counters).filter(([, v]) => v !== 0));
+}

@@ -5,8 +5,9 @@
  */
 
 /**
- * A view of `buf` that throws on any indexed read or write outside [off, off+len), to prove the
- * hot-path functions never touch bytes beyond the frame.
+ * A view of `buf` that throws on any indexed read or write outside [off, off+len), and on a
+ * `copyWithin` whose source or destination leaves it, to prove the hot-path functions never touch
+ * bytes beyond the frame. Any other method call throws: it could reach past the frame unseen.
  */
 export function guarded(buf: Uint8Array, off: number, len: number): Uint8Array {
   const inBounds = (p: string | symbol): boolean => {
@@ -14,13 +15,28 @@ export function guarded(buf: Uint8Array, off: number, len: number): Uint8Array {
     const i = Number(p);
     return i >= off && i < off + len;
   };
+  // copyWithin runs inside the engine, past the index traps: check both of its ranges here.
+  const copyWithin = (target: number, start: number, end: number): Uint8Array => {
+    const n = end - start;
+    if (
+      ![target, start, end].every(Number.isInteger) || n < 0 || target < off || start < off ||
+      target + n > off + len || end > off + len
+    ) {
+      throw new Error(`copyWithin(${target}, ${start}, ${end}) outside [${off}, ${off + len})`);
+    }
+    return buf.copyWithin(target, start, end);
+  };
   return new Proxy(buf, {
     get(t, p) {
       if (!inBounds(p)) {
         throw new Error(`read of index ${String(p)} outside [${off}, ${off + len})`);
       }
+      if (p === "copyWithin") return copyWithin;
       const v = Reflect.get(t, p);
-      return typeof v === "function" ? v.bind(t) : v;
+      if (typeof v === "function" && p !== "constructor") {
+        throw new Error(`unguarded method ${String(p)} called on the frame`);
+      }
+      return v;
     },
     set(t, p, v) {
       if (!inBounds(p)) {

@@ -119,6 +119,72 @@ const ICMP_REP = hex(
     "303132333435363738393a3b3c3d3e3f4041424344454647",
 );
 
+// RFC 5227 probe: who-has 192.0.2.1, sender 0.0.0.0 (52:54:00:12:34:56). Linux answers it with a
+// reply unicast to the prober whose target protocol address is 0.0.0.0.
+const ARP_PROBE = hex(
+  "ffffffffffff 525400123456 0806  0001 0800 06 04 0001 525400123456 00000000" +
+    "000000000000 c0000201",
+);
+const ARP_PROBE_REP = hex(
+  "525400123456 020000000001 0806  0001 0800 06 04 0002 020000000001 c0000201" +
+    "525400123456 00000000",
+);
+// ICMP_REQ with the options of `ping -R` (NOP, Record Route length 39 pointer 4, 9 empty slots):
+// IHL 15, total length 124. The reply carries Record Route first, padded with one End of List,
+// our address in the first two slots (request received, reply sent) and pointer 12, as Linux's
+// ip_options_compile + ip_options_echo + ip_options_build produce it.
+const PAYLOAD_56 = "101112131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f" +
+  "303132333435363738393a3b3c3d3e3f4041424344454647";
+const ICMP_RR_REQ = hex(
+  "020000000001 525400123456 0800" +
+    "4f00 007c 1c46 4000 3f01 6924 c000020a c0000201" +
+    "01 072704 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000" +
+    "0800 2cf6 1234 0001" + PAYLOAD_56,
+);
+const ICMP_RR_REP = hex(
+  "525400123456 020000000001 0800" +
+    "4f00 007c 1c46 4000 4001 7984 c0000201 c000020a" +
+    "07270c c0000201 c0000201 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00" +
+    "0000 34f6 1234 0001" + PAYLOAD_56,
+);
+// ICMP_REQ with code 3: the reply keeps the code (IP checksum 0x9a57, ICMP 0x2cf3 -> 0x34f3).
+const ICMP_CODE3_REQ = hex(
+  "020000000001 525400123456 0800" +
+    "4500 0054 1c46 4000 3f01 9b57 c000020a c0000201" +
+    "0803 2cf3 1234 0001" + PAYLOAD_56,
+);
+const ICMP_CODE3_REP = hex(
+  "525400123456 020000000001 0800" +
+    "4500 0054 1c46 4000 4001 9a57 c0000201 c000020a" +
+    "0003 34f3 1234 0001" + PAYLOAD_56,
+);
+
+/** `frame` with a 4-byte tag (TPID `tpid`, TCI `tci`) inserted after the MAC addresses. */
+function tagged(frame: Uint8Array, tci: number, tpid = 0x8100): Uint8Array {
+  const f = new Uint8Array(frame.length + 4);
+  f.set(frame.subarray(0, 12), 0);
+  f.set([tpid >> 8, tpid & 0xff, tci >> 8, tci & 0xff], 12);
+  f.set(frame.subarray(12), 16);
+  return f;
+}
+
+/**
+ * An untagged echo request like ICMP_REQ (56-byte payload) carrying IP options `opts` (a multiple
+ * of 4 bytes, at most 40), checksums fixed.
+ */
+function withOptions(opts: number[], base = ICMP_REQ): Uint8Array {
+  const f = new Uint8Array(base.length + opts.length);
+  f.set(base.subarray(0, 34), 0);
+  f.set(opts, 34);
+  f.set(base.subarray(34), 34 + opts.length);
+  const hl = 20 + opts.length, tot = base[16] * 256 + base[17] + opts.length;
+  f[14] = 0x40 | (hl >> 2);
+  f[16] = tot >> 8;
+  f[17] = tot & 0xff;
+  refFix(f, 14, hl, 24);
+  return f;
+}
+
 /** Builds an echo request to us with `payloadLen` payload bytes and `pad` bytes of padding. */
 function icmpRequest(payloadLen: number, pad = 0, seed = 1): Uint8Array {
   const tot = 28 + payloadLen;
@@ -325,12 +391,16 @@ Deno.test("ether: MAC helpers and ethertype", () => {
 });
 
 Deno.test("drop reasons: names indexed by code", () => {
-  assert.equal(DROP_REASON_NAMES.length, 24);
+  assert.equal(DROP_REASON_NAMES.length, 25);
   assert.equal(DROP_REASON_NAMES[0], "none");
   for (const [name, code] of Object.entries(DropReason)) {
     assert.equal(DROP_REASON_NAMES[code], name);
   }
-  assert.equal(new Set(Object.values(DropReason)).size, 23);
+  assert.equal(new Set(Object.values(DropReason)).size, 24);
+  assert.deepEqual(
+    Object.values(DropReason).sort((a, b) => a - b),
+    [...Array(24).keys()].map((i) => i + 1),
+  );
   assert.equal(dropReasonName(-DropReason.ipv6), "ipv6");
   assert.equal(dropReasonName(DropReason.vlan), "vlan");
   assert.equal(dropReasonName(0), "none");
@@ -356,6 +426,32 @@ Deno.test("arp: unicast request to our MAC, minimal 42-byte frame, ip as int32",
   const buf2 = req.slice();
   assert.equal(respondArp(buf2, 0, 42, OUR_IP, OUR_MAC), 42);
   assert.equal(toHex(buf2), toHex(ARP_REP));
+});
+
+Deno.test("arp: RFC 5227 probe (sender 0.0.0.0) -> reply to the prober, target 0.0.0.0", () => {
+  const { r, out } = respond(ARP_PROBE);
+  assert.equal(r, 42);
+  assert.equal(toHex(out), toHex(ARP_PROBE_REP));
+});
+
+Deno.test("arp: hardware type 6 (IEEE 802) is answered with hardware type 1, as Linux does", () => {
+  const { r, out } = respond(withChanges(ARP_REQ, (f) => (f[15] = 6)));
+  assert.equal(r, 42);
+  assert.equal(toHex(out.subarray(0, 42)), toHex(ARP_REP));
+});
+
+Deno.test("arp: priority-tagged request (VLAN id 0, any PCP/DEI, 802.1Q or 802.1ad) -> untagged reply", () => {
+  for (const [tci, tpid] of [[0, 0x8100], [0xa000, 0x8100], [0xf000, 0x8100], [0x2000, 0x88a8]]) {
+    const req = tagged(ARP_REQ, tci, tpid);
+    const what = `TPID ${tpid.toString(16)} TCI ${tci.toString(16)}`;
+    const { r, out } = respond(req);
+    assert.equal(r, 42, what);
+    assert.equal(toHex(out.subarray(0, 42)), toHex(ARP_REP), what);
+    assert.equal(toHex(out.subarray(46)), "a5".repeat(18), `${what}: padding untouched`);
+    // The shortest tagged request: 46 bytes.
+    assert.equal(respond(req.subarray(0, 46)).r, 42, what);
+    assert.equal(toHex(respond(req.subarray(0, 46)).out.subarray(0, 42)), toHex(ARP_REP), what);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -402,6 +498,113 @@ Deno.test("icmp: odd payload, Ethernet padding, max-size 3000-byte frame", () =>
   assert.equal(respond(req, 2999).r, -DropReason.ip_bad_length);
 });
 
+Deno.test("icmp: non-zero code is answered and kept in the reply", () => {
+  const { r, out } = respond(ICMP_CODE3_REQ);
+  assert.equal(r, 98);
+  assert.equal(toHex(out), toHex(ICMP_CODE3_REP));
+  for (const code of [1, 0x80, 0xff]) {
+    const req = withChanges(ICMP_REQ, (f) => (f[35] = code), true);
+    const res = respond(req);
+    assert.equal(res.r, 98, `code ${code}`);
+    assert.equal(res.out[34], 0);
+    assert.equal(res.out[35], code);
+    assert.ok(refValid(res.out, 34, 64), `code ${code}: ICMP checksum`);
+  }
+});
+
+Deno.test("icmp: priority-tagged request (VLAN id 0, 802.1Q or 802.1ad) -> untagged reply", () => {
+  for (const [tci, tpid] of [[0, 0x8100], [0xe000, 0x8100], [0x1000, 0x8100], [0, 0x88a8]]) {
+    const what = `TPID ${tpid.toString(16)} TCI ${tci.toString(16)}`;
+    const { r, out } = respond(tagged(ICMP_REQ, tci, tpid));
+    assert.equal(r, 98, what);
+    assert.equal(toHex(out.subarray(0, 98)), toHex(ICMP_REP), what);
+    // Tagged with options: both the tag and the ignorable option go.
+    const ra = respond(tagged(withOptions([0x94, 4, 0, 0]), tci, tpid));
+    assert.equal(ra.r, 98, what);
+    assert.equal(toHex(ra.out.subarray(0, 98)), toHex(ICMP_REP), `${what} + Router Alert`);
+    const rr = respond(tagged(ICMP_RR_REQ, tci, tpid));
+    assert.equal(rr.r, 138, what);
+    assert.equal(toHex(rr.out.subarray(0, 138)), toHex(ICMP_RR_REP), `${what} + Record Route`);
+  }
+  // A padded 60-byte tagged echo with no payload: the reply is 42 bytes.
+  const small = tagged(icmpRequest(0, 14), 0);
+  const { r, out } = respond(small);
+  assert.equal(r, 42);
+  assert.equal(toHex(out.subarray(0, 42)), toHex(respond(icmpRequest(0, 14)).out.subarray(0, 42)));
+});
+
+Deno.test("icmp: Record Route as ping -R sends it -> our address recorded twice, END padded", () => {
+  const { r, out } = respond(ICMP_RR_REQ);
+  assert.equal(r, 138);
+  assert.equal(toHex(out), toHex(ICMP_RR_REP));
+});
+
+/** The reply's Record Route option bytes for a request carrying `opts`, via respondInPlace. */
+function rrReply(opts: number[]): { ihl: number; rr: string } {
+  const { r, out } = respond(withOptions(opts));
+  assert.ok(r > 0, `dropped: ${dropReasonName(r)}`);
+  const ihl = out[14] & 0x0f;
+  assert.equal(r, 14 + ihl * 4 + 64);
+  assert.ok(refValid(out, 14, ihl * 4), "IP checksum");
+  assert.ok(refValid(out, 14 + ihl * 4, 64), "ICMP checksum");
+  assert.equal(toHex(out.subarray(14 + ihl * 4 + 8, r)), PAYLOAD_56);
+  return { ihl, rr: toHex(out.subarray(34, 14 + ihl * 4)) };
+}
+
+Deno.test("icmp: Record Route partly filled, one slot left, full, short lengths", () => {
+  const us = "c0000201", a = [10, 0, 0, 9], b = [10, 0, 0, 8];
+  const z = (n: number) => new Array(n).fill(0);
+  // Two addresses already recorded (pointer 12): ours go to slots 3 and 4, pointer 20.
+  assert.deepEqual(rrReply([1, 7, 39, 12, ...a, ...b, ...z(28)]), {
+    ihl: 15,
+    rr: "072714" + "0a000009" + "0a000008" + us + us + "00".repeat(20) + "00",
+  });
+  // One slot left (pointer 36): our address once, pointer 40 (full).
+  const eight = new Array(8).fill(a).flat();
+  assert.deepEqual(rrReply([1, 7, 39, 36, ...eight, ...z(4)]), {
+    ihl: 15,
+    rr: "072728" + "0a000009".repeat(8) + us + "00",
+  });
+  // Full (pointer 40 > length 39): returned as it came.
+  assert.deepEqual(rrReply([1, 7, 39, 40, ...eight, ...b]), {
+    ihl: 15,
+    rr: "072728" + "0a000009".repeat(8) + "0a000008" + "00",
+  });
+  // Length 7, one slot: recorded once (as the request arrives), pointer 8, no room for the reply.
+  assert.deepEqual(rrReply([7, 7, 4, ...z(4), 0]), { ihl: 7, rr: "070708" + us + "00" });
+  // Length 11, two slots, behind a NOP and a Router Alert: only Record Route comes back.
+  assert.deepEqual(rrReply([1, 0x94, 4, 0, 0, 7, 11, 4, ...z(8), 1, 1, 0, 0]), {
+    ihl: 8,
+    rr: "070b0c" + us + us + "00",
+  });
+  // A pointer not on a slot boundary (5) is honoured as the kernel does: slots at 4..7, 8..11.
+  assert.deepEqual(rrReply([7, 15, 5, ...z(12), 0]), {
+    ihl: 9,
+    rr: "070f0d00" + us + us + "000000" + "00",
+  });
+});
+
+Deno.test("icmp: NOP, End of List, Router Alert, unknown options -> accepted, not echoed", () => {
+  for (
+    const opts of [
+      [1, 1, 1, 1],
+      [0, 0, 0, 0],
+      [0x94, 4, 0, 0],
+      [0x94, 4, 0x12, 0x34], // Router Alert with a non-zero value: ignored too
+      [0x9e, 4, 0x12, 0x34], // an experimental option (RFC 4727)
+      [0x82, 11, ...new Array(9).fill(0), 0], // Security (130): ignored by the kernel on input
+      [0, 7, 3, 4], // End of List, then bytes that would be a malformed Record Route
+      [1, 0x94, 4, 0, 0, 0, 0, 0],
+      new Array(40).fill(1),
+    ]
+  ) {
+    const what = toHex(new Uint8Array(opts));
+    const { r, out } = respond(withOptions(opts));
+    assert.equal(r, 98, what);
+    assert.equal(toHex(out.subarray(0, 98)), toHex(ICMP_REP), what);
+  }
+});
+
 // ---------------------------------------------------------------------------------------------
 // Every drop reason
 
@@ -413,6 +616,8 @@ const DROP_CASES: [DropReasonName, string, Uint8Array, number?][] = [
   ["runt", "13 bytes", ICMP_REQ.slice(0, 13)],
   ["runt", "ARP 41 bytes", ARP_REQ.slice(0, 41)],
   ["runt", "ARP len 41 of 60", ARP_REQ, 41],
+  ["runt", "tag cut at 17", tagged(ICMP_REQ, 0).subarray(0, 17)],
+  ["runt", "tagged ARP 45 bytes", tagged(ARP_REQ, 0).subarray(0, 45)],
   ["not_for_our_mac", "ICMP to broadcast", withChanges(ICMP_REQ, (f) => f.fill(0xff, 0, 6))],
   [
     "not_for_our_mac",
@@ -428,10 +633,17 @@ const DROP_CASES: [DropReasonName, string, Uint8Array, number?][] = [
   ["bad_source_mac", "ARP from broadcast", withChanges(ARP_REQ, (f) => f.fill(0xff, 6, 12))],
   ["vlan", "802.1Q", hex("020000000001 525400123456 8100 0064 0800 4500")],
   ["vlan", "802.1ad", withChanges(ICMP_REQ, setEt(0x88a8))],
+  ["vlan", "VLAN 5", tagged(ICMP_REQ, 5)],
+  ["vlan", "VLAN 4095, PCP 7", tagged(ARP_REQ, 0xefff)],
+  ["vlan", "two priority tags", tagged(tagged(ICMP_REQ, 0), 0)],
+  ["vlan", "priority tag, then VLAN 5", tagged(tagged(ICMP_REQ, 5), 0, 0x88a8)],
+  ["ipv6", "priority-tagged IPv6", tagged(withChanges(ICMP_REQ, setEt(0x86dd)), 0)],
   ["ipv6", "IPv6", withChanges(ICMP_REQ, setEt(0x86dd))],
   ["other_ethertype", "LLDP", withChanges(ICMP_REQ, setEt(0x88cc))],
   ["other_ethertype", "802.3 length", withChanges(ARP_REQ, setEt(0x002e))],
-  ["arp_malformed", "htype 6", withChanges(ARP_REQ, (f) => (f[15] = 6))],
+  ["other_ethertype", "priority-tagged LLDP", tagged(withChanges(ICMP_REQ, setEt(0x88cc)), 0)],
+  ["arp_malformed", "htype 2", withChanges(ARP_REQ, (f) => (f[15] = 2))],
+  ["arp_malformed", "htype 0x0101", withChanges(ARP_REQ, (f) => (f[14] = 1))],
   ["arp_malformed", "ptype IPv6", withChanges(ARP_REQ, (f) => f.set([0x86, 0xdd], 16))],
   ["arp_malformed", "hlen 8", withChanges(ARP_REQ, (f) => (f[18] = 8))],
   ["arp_malformed", "plen 16", withChanges(ARP_REQ, (f) => (f[19] = 16))],
@@ -439,7 +651,8 @@ const DROP_CASES: [DropReasonName, string, Uint8Array, number?][] = [
   ["arp_not_request", "oper 0x0101", withChanges(ARP_REQ, (f) => (f[20] = 1))],
   ["arp_not_for_us", "other target", withChanges(ARP_REQ, (f) => setIp(f, 38, "192.0.2.2"))],
   ["arp_not_for_us", "gratuitous", withChanges(ARP_REQ, (f) => setIp(f, 38, "192.0.2.10"))],
-  ["arp_bad_sender", "probe spa 0", withChanges(ARP_REQ, (f) => setIp(f, 28, "0.0.0.0"))],
+  ["arp_bad_sender", "spa 0.1.2.3", withChanges(ARP_REQ, (f) => setIp(f, 28, "0.1.2.3"))],
+  ["arp_bad_sender", "probe from sha 0", withChanges(ARP_PROBE, (f) => f.fill(0, 22, 28))],
   ["arp_bad_sender", "spa = our ip", withChanges(ARP_REQ, (f) => setIp(f, 28, "192.0.2.1"))],
   ["arp_bad_sender", "spa broadcast", withChanges(ARP_REQ, (f) => setIp(f, 28, "255.255.255.255"))],
   ["arp_bad_sender", "sha multicast", withChanges(ARP_REQ, (f) => (f[22] = 0x01))],
@@ -449,8 +662,32 @@ const DROP_CASES: [DropReasonName, string, Uint8Array, number?][] = [
   ["ip_bad_version", "version 6", withChanges(ICMP_REQ, (f) => (f[14] = 0x65), true)],
   ["ip_bad_ihl", "IHL 4", withChanges(ICMP_REQ, (f) => (f[14] = 0x44))],
   ["ip_bad_ihl", "IHL 0", withChanges(ICMP_REQ, (f) => (f[14] = 0x40))],
-  ["ip_options", "IHL 6", withChanges(ICMP_REQ, (f) => (f[14] = 0x46))],
-  ["ip_options", "IHL 15", withChanges(ICMP_REQ, (f) => (f[14] = 0x4f))],
+  ["ip_bad_length", "IHL 15 > tot", withChanges(ICMP_REQ, (f) => f.set([0x4f, 0, 0, 59], 14))],
+  ["ip_bad_checksum", "IHL 6, checksum over 20", withChanges(ICMP_REQ, (f) => (f[14] = 0x46))],
+  ["ip_options", "Timestamp", withOptions([0x44, 12, 5, 0, ...new Array(8).fill(0)])],
+  ["ip_options", "LSRR", withOptions([0x83, 7, 8, 10, 0, 0, 9, 0])],
+  ["ip_options", "SSRR after a NOP", withOptions([1, 0x89, 7, 4, 10, 0, 0, 9])],
+  ["ip_options", "CIPSO", withOptions([0x86, 8, 0, 0, 0, 1, 0, 0])],
+  ["ip_bad_options", "length 1", withOptions([0x94, 1, 0, 0])],
+  ["ip_bad_options", "length past the header", withOptions([0x9e, 5, 0, 0])],
+  ["ip_bad_options", "type byte alone at the end", withOptions([1, 1, 1, 0x9e])],
+  ["ip_bad_options", "RR length 2", withOptions([7, 2, 0, 0])],
+  ["ip_bad_options", "RR pointer 3", withOptions([7, 7, 3, 0, 0, 0, 0, 0])],
+  ["ip_bad_options", "RR pointer on a partial slot", withOptions([7, 6, 4, 0, 0, 0, 0, 0])],
+  [
+    "ip_bad_options",
+    "RR: no whole slot for the reply",
+    withOptions([
+      7,
+      10,
+      4,
+      ...new Array(9)
+        .fill(0),
+    ]),
+  ],
+  ["ip_bad_options", "two RR", withOptions([7, 3, 4, 7, 3, 4, 0, 0])],
+  ["ip_bad_options", "Router Alert length 2", withOptions([0x94, 2, 0, 0])],
+  ["ip_bad_options", "RR pointer 3, tagged", tagged(withOptions([7, 7, 3, 0, 0, 0, 0, 0]), 0)],
   ["ip_bad_length", "tot > frame", withChanges(ICMP_REQ, (f) => (f[17] = 85), true)],
   ["ip_bad_length", "frame cut by 1", ICMP_REQ.slice(0, 97)],
   ["ip_bad_length", "tot 19", withChanges(ICMP_REQ, (f) => f.set([0, 19], 16), true)],
@@ -485,7 +722,11 @@ const DROP_CASES: [DropReasonName, string, Uint8Array, number?][] = [
     }),
   ],
   ["icmp_not_echo_request", "echo reply", withChanges(ICMP_REQ, (f) => (f[34] = 0), true)],
-  ["icmp_not_echo_request", "code 1", withChanges(ICMP_REQ, (f) => (f[35] = 1), true)],
+  [
+    "icmp_not_echo_request",
+    "echo reply code 3",
+    withChanges(ICMP_CODE3_REQ, (f) => (f[34] = 0), true),
+  ],
   ["icmp_not_echo_request", "timestamp", withChanges(ICMP_REQ, (f) => (f[34] = 13), true)],
 ];
 
