@@ -45,10 +45,12 @@ export async function typeCheckHandler(url: string): Promise<void> {
       // deno-lint-ignore no-control-regex
       const lines = text.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((l) => l.trim());
       const err = lines.find((l) => /^TS\d+|error:/.test(l)) ?? lines.find((l) => l) ?? "";
-      const at = lines.find((l) => l.startsWith("at file://")) ?? "";
+      // Where, when it is in the handler's own file (not in the wrapper).
+      const at = lines.find((l) => l.startsWith("at file://") && !l.includes(wrapper)) ?? "";
+      const what = err.replace(/^TS\d+ \[ERROR\]:\s*/, "").replace(/^error:\s*/, "");
       throw new HandlerError(
-        `handler ${path} does not type-check: ${err.replace(/^\S*error\S*:?\s*/, "")}` +
-          (at ? ` (${at.replace(/^at file:\/\//, "")})` : ""),
+        `handler ${path} does not type-check: ${what}` +
+          (at ? ` (${decodeURIComponent(at.replace(/^at file:\/\//, ""))})` : ""),
       );
     }
   } finally {

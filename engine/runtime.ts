@@ -182,6 +182,8 @@ export class Engine {
   readonly #libc = openLibc();
   readonly #handlerUrl: string;
   #generation = 0;
+  /** Reloads asked for: each imports the file under a URL of its own (a failed one too). */
+  #attempts = 0;
   #report?: EngineReport;
 
   private constructor(
@@ -213,11 +215,11 @@ export class Engine {
     const handlerUrl = new URL(options.handler.module, `file://${Deno.cwd()}/`).href;
     const handlerOptions = options.handler.options ?? {};
     try {
+      await importHandler(handlerUrl, handlerOptions);
       // The built-in modes are checked with the code base (`deno task check`).
       if (options.typeCheck !== false && !builtinMode(handlerUrl)) {
         await typeCheckHandler(handlerUrl);
       }
-      await importHandler(handlerUrl, handlerOptions);
     } catch (e) {
       throw e instanceof HandlerError ? new BypassError(e.message) : e;
     }
@@ -363,10 +365,11 @@ export class Engine {
     if (this.#report) return { ok: false, message: "the engine has stopped" };
     const generation = this.#generation + 1;
     try {
+      const fresh = ++this.#attempts;
+      await importHandler(this.#handlerUrl, this.options.handler.options ?? {}, fresh);
       if (this.options.typeCheck !== false && !builtinMode(this.#handlerUrl)) {
         await typeCheckHandler(this.#handlerUrl);
       }
-      await importHandler(this.#handlerUrl, this.options.handler.options ?? {}, generation);
     } catch (e) {
       const message = e instanceof HandlerError ? e.message : String((e as Error)?.message ?? e);
       (this.options.onEvent ?? ((ev) => console.error(describeEvent(ev))))({

@@ -3,9 +3,10 @@
 
 Run inside a test namespace only. Prints one JSON object on stdout.
 
-  pktio.py echo    --iface IF --dst-mac MAC --count N --seed S [--port P] [--timeout T]
-      send N IPv4/UDP frames with random payloads (random lengths) to MAC, collect frames that
-      come back, and check each is the sent frame with source/destination MAC swapped.
+  pktio.py echo    --iface IF --dst-mac MAC --count N --seed S [--port P] [--timeout T] [--gap-us G]
+      send N IPv4/UDP frames with random payloads (random lengths) to MAC in batches of 50 (G us
+      apart), collect frames that come back, and check each is the sent frame with source and
+      destination MAC swapped.
   pktio.py send    --iface IF --dst-mac MAC --count N --port P [--seed S] [--size L]
       send N UDP frames to port P.
   pktio.py capture --iface IF --port P --count N [--timeout T]
@@ -121,8 +122,9 @@ def cmd_echo(a):
         for i in range(start, min(a.count, start + batch)):
             s.send(sent[i])
             result["sent"] += 1
-        # Drain what came back so far, so the socket buffer never overflows.
-        recv_incoming(s, time.time() + 0.002, 10 ** 9, keep)
+        # Drain what came back so far, so the socket buffer never overflows (and, with
+        # --gap-us, wait that long between batches of 50).
+        recv_incoming(s, time.time() + max(0.002, a.gap_us / 1e6), 10 ** 9, keep)
     recv_incoming(s, deadline_total, a.count - result["received"], keep)
     print(json.dumps(result))
 
