@@ -65,7 +65,7 @@ export const PORT_COUNTERS = [
 export const LOOP_COUNTERS = [
   {
     name: "appDropped",
-    help: "frames the handler dropped (b.drop)",
+    help: "frames the handler dropped (b.drop, or ctx.free of a frame it allocated)",
     kind: "counter",
     column: "dropped",
   },

@@ -188,10 +188,11 @@ export class LoopContext implements HandlerContext {
     this.pendLens[this.pending++] = len;
   }
 
-  /** Give an allocated frame back. */
+  /** Give an allocated frame back (counted as dropped by the handler). */
   free(addr: number): void {
     this.#one[0] = addr;
     this.#port.free(this.#one, 0, 1);
+    this.#stats[Slot.appDropped]++;
   }
 
   /** Send the waiting originated frames now (the frames that do not fit the TX ring are freed). */

@@ -13,6 +13,8 @@ import { handlerLoop } from "../../testing/handler_loop.ts";
 import l2fwd from "../../handlers/l2fwd.ts";
 import respond from "../../handlers/respond.ts";
 import rxdrop from "../../handlers/rxdrop.ts";
+import txonly from "../../handlers/txonly.ts";
+import { writeUdpFrame } from "../../packet/mod.ts";
 import { assertBalanced, bytes } from "./_fake_assert.ts";
 
 /** A TX descriptor as the kernel took it on a kick, with the bytes it sent. */
@@ -434,4 +436,80 @@ Deno.test("stats block: the port's counters occupy slots 0.. in the same order",
   // publish() copies Port.counterBlock into the block's first slots as one block.
   PORT_COUNTERS.forEach((d, i) => assert.equal(Slot[d.name], i, d.name));
   assert.ok(Slot.freeFrames >= PORT_COUNTERS.length);
+});
+
+Deno.test("runLoop txonly: frames originated from idle, sent byte-exact, counted, audit balanced", async () => {
+  // No FILL (txonly receives nothing): every frame starts in the pool.
+  const f = fakePort({ frames: 256, rxSize: 64, txSize: 64, fillFrames: 0 });
+  const { port, kernel } = f;
+  const sent = recordTx(f);
+  const h = await handlerLoop(port, txonly, {
+    count: 500,
+    options: { dst_mac: "02:00:00:00:00:0b", src_ip: "10.0.0.2", dst_ip: "10.0.0.1", size: 60 },
+    mac: Uint8Array.from(OUR_MAC),
+  });
+  assert.equal(h.run(), "count");
+  assert.equal(sent.length, 500, "exactly --count frames sent");
+  const want = new Uint8Array(60);
+  writeUdpFrame(want, 0, {
+    srcMac: Uint8Array.from(OUR_MAC),
+    dstMac: Uint8Array.from(PEER_MAC),
+    srcIp: 0x0a000002,
+    dstIp: 0x0a000001,
+    srcPort: 4242,
+    dstPort: 4242,
+    frameLen: 60,
+  });
+  for (const s of sent) assert.deepEqual(s.bytes, [...want]);
+  assert.equal(h.stats[Slot.originated], 500);
+  const c = port.counters;
+  assert.equal(c.txPackets, 500);
+  assert.equal(c.rxPackets, 0);
+  assert.equal(kernel.transmitted, 500);
+  assertPublished(port, h.stats);
+  assertBalanced(f, 0, "after the loop");
+});
+
+Deno.test("ctx.alloc/send/free: what a handler originates is sent or counted as dropped", async () => {
+  const f = fakePort({ frames: 128, rxSize: 64, txSize: 64, fillFrames: 0 });
+  const { port } = f;
+  const sent = recordTx(f);
+  let calls = 0;
+  // Each idle call takes two frames: one sent (42 bytes, first byte = the call number), one
+  // given back. Call 3 also tries to send a frame with a bad length (a RangeError, counted), and
+  // gives that frame back. --count 20 ends the loop when 20 frames were taken.
+  const h = await handlerLoop(port, {
+    burst(b) {
+      for (let i = 0; i < b.length; i++) b.drop(i);
+    },
+    idle(ctx) {
+      const a = ctx.alloc(), z = ctx.alloc();
+      if (a < 0) return;
+      ctx.bytes[a] = ++calls;
+      ctx.send(a, 42);
+      if (z >= 0) ctx.free(z);
+      if (calls === 3) {
+        const x = ctx.alloc();
+        try {
+          ctx.send(x, ctx.frameSize + 1);
+        } finally {
+          ctx.free(x);
+        }
+      }
+    },
+  }, { count: 20 });
+  const errors: unknown[] = [];
+  assert.equal(h.run((e) => errors.push(e)), "count");
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof RangeError, String(errors[0]));
+  const s = h.stats;
+  assert.equal(s[Slot.handlerErrors], 1);
+  // 20 frames: calls 1-9 take 2 (call 3 takes 3), call 10 takes the last one and sends it.
+  assert.equal(s[Slot.originated], 20);
+  assert.equal(calls, 10);
+  assert.deepEqual(sent.map((x) => x.bytes[0]), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], "in order");
+  assert.ok(sent.every((x) => x.len === 42));
+  assert.equal(port.counters.txPackets, 10);
+  assert.equal(s[Slot.appDropped], 10, "nine frames given back, and the one of the bad send");
+  assertBalanced(f, 0, "after the loop");
 });
