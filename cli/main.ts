@@ -83,7 +83,7 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     )
     .option("--poll-ms <ms>", "sleep in poll() up to this long when idle; 0 = busy-poll", "0")
     .option("--duration <s>", "stop after this many seconds")
-    .option("--count <n>", "stop after this many packets (received; sent for txonly)")
+    .option("--count <n>", "stop after this many frames received or originated (txonly: sent)")
     .option("--force", "replace an XDP program already attached to the interface")
     .option(
       "--cpu <n[,n]>",
