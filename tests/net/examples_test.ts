@@ -2,7 +2,16 @@
  * The examples users copy from, run as a user would, with real frames across a real veth.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { argv, ourStderr, pktio, withTopology, xdpAttached } from "./_netns.ts";
+import {
+  argv,
+  type Bypassrt,
+  ourStderr,
+  pktio,
+  serve,
+  type Topology,
+  withTopology,
+  xdpAttached,
+} from "./_netns.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -55,5 +64,233 @@ Deno.test(
       strictEqual(res.audit.balanced, true, JSON.stringify(res.audit));
       strictEqual(res.audit.inFlight, 0);
       strictEqual(await xdpAttached(t.dut, t.dutIf), false, "prog.close() detached");
+    }),
+);
+
+// ---- Frames built by the test itself (its own checksum, its own layouts) ----------------------
+
+/** RFC 1071 Internet checksum of `b` (the complemented one's-complement sum of 16-bit words). */
+function inetChecksum(b: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < b.length; i += 2) sum += (b[i] << 8) + (i + 1 < b.length ? b[i + 1] : 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + Math.floor(sum / 0x10000);
+  return ~sum & 0xffff;
+}
+
+const concat = (...parts: Iterable<number>[]) => Uint8Array.from(parts.flatMap((p) => [...p]));
+const be16 = (x: number) => [x >> 8 & 255, x & 255];
+const ipBytes = (s: string) => s.split(".").map(Number);
+const macBytes = (s: string) => s.split(":").map((x) => parseInt(x, 16));
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+const u16at = (b: Uint8Array, o: number) => (b[o] << 8) | b[o + 1];
+
+/** The fields of {@link ipv4}'s packet (TTL 64, TOS 0, id 0, DF, no options by default). */
+interface IpFields {
+  src: string;
+  dst: string;
+  proto: number;
+  body: Uint8Array;
+  ttl?: number;
+  tos?: number;
+  id?: number;
+  /** Flags and fragment offset (0x4000: DF). */
+  frag?: number;
+  /** IP option bytes (a multiple of 4). */
+  options?: number[];
+  /** Write a wrong header checksum. */
+  badSum?: boolean;
+}
+
+/** An IPv4 packet: header (checksum computed unless `badSum`) and `body`. */
+function ipv4(o: IpFields): Uint8Array {
+  const opts = o.options ?? [];
+  const h = concat(
+    [0x40 | (5 + opts.length / 4), o.tos ?? 0],
+    be16(20 + opts.length + o.body.length),
+    be16(o.id ?? 0),
+    be16(o.frag ?? 0x4000),
+    [o.ttl ?? 64, o.proto, 0, 0],
+    ipBytes(o.src),
+    ipBytes(o.dst),
+    opts,
+  );
+  const sum = inetChecksum(h) ^ (o.badSum ? 0x5a5a : 0);
+  h.set(be16(sum), 10);
+  return concat(h, o.body);
+}
+
+/** A UDP datagram from `src`:`sport` to `dst`:`dport`; checksum computed, 0, or wrong. */
+function udp(
+  src: string,
+  dst: string,
+  sport: number,
+  dport: number,
+  payload: Uint8Array,
+  sum: "ok" | "zero" | "bad" = "ok",
+  lenField?: number,
+): Uint8Array {
+  const len = 8 + payload.length;
+  const d = concat(be16(sport), be16(dport), be16(lenField ?? len), [0, 0], payload);
+  if (sum !== "zero") {
+    const pseudo = concat(ipBytes(src), ipBytes(dst), [0, 17], be16(len));
+    const c = inetChecksum(concat(pseudo, d)) || 0xffff;
+    d.set(be16(sum === "bad" ? c ^ 0x0101 : c), 6);
+  }
+  return d;
+}
+
+/** An Ethernet frame, zero-padded to `minLen` bytes. */
+function eth(dst: string, src: string, type: number, body: Uint8Array, minLen = 0): Uint8Array {
+  const f = concat(macBytes(dst), macBytes(src), be16(type), body);
+  return f.length >= minLen ? f : concat(f, new Uint8Array(minLen - f.length));
+}
+
+/** `n` bytes of a fixed pattern. */
+const payload = (n: number, k = 1) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + k) & 255);
+
+/** An ARP request (who has `target`, tell `sender`) from `mac`, broadcast. */
+const arpRequest = (mac: string, sender: string, target: string) =>
+  eth(
+    "ff:ff:ff:ff:ff:ff",
+    mac,
+    0x0806,
+    concat(
+      [0, 1, 8, 0, 6, 4, 0, 1],
+      macBytes(mac),
+      ipBytes(sender),
+      [0, 0, 0, 0, 0, 0],
+      ipBytes(target),
+    ),
+  );
+
+/** Send `frames` from the peer (pktio exchange) and return every frame it received, as hex. */
+async function exchange(t: Topology, frames: Uint8Array[], timeout = 1): Promise<string[]> {
+  const file = await Deno.makeTempFile({ prefix: "bypassrt-frames-", suffix: ".hex" });
+  try {
+    await Deno.writeTextFile(file, frames.map(hex).join("\n") + "\n");
+    const r = await pktio(
+      t.peer,
+      "exchange",
+      ...argv(`--iface ${t.peerIf} --hexfile ${file} --timeout ${timeout}`),
+    ) as unknown as { sent: number; received: string[] };
+    strictEqual(r.sent, frames.length);
+    return r.received;
+  } finally {
+    await Deno.remove(file);
+  }
+}
+
+/** The handler counters of a finished run, total and queue 0 (one queue: the same). */
+function handlerCounters(b: Bypassrt): Record<string, number> {
+  const f = b.final();
+  strictEqual(f.balanced, true, JSON.stringify(f.audits));
+  const q = (f as unknown as { queues: { handler_counters: Record<string, number> }[] }).queues;
+  deepStrictEqual(q[0].handler_counters, f.handler_counters);
+  return f.handler_counters;
+}
+
+/** How many of `list` have each `kind`, for every name in `names` (0 when none). */
+function tally(names: string[], list: { kind: string }[]): Record<string, number> {
+  const out = Object.fromEntries(names.map((n) => [n, 0]));
+  for (const x of list) {
+    ok(x.kind in out, x.kind);
+    out[x.kind]++;
+  }
+  return out;
+}
+
+// ---- examples/udp_echo.ts ---------------------------------------------------------------------
+
+Deno.test(
+  "examples/udp_echo.ts: UDP/7 datagrams come back byte-exact with addresses and ports swapped " +
+    "and both checksums still valid; everything else dropped and counted",
+  T,
+  () =>
+    withTopology(async (t) => {
+      // The sender's address is none of the peer's: the echoes reach the peer's socket, and the
+      // peer's kernel drops them silently (no ICMP port unreachable back into the count).
+      const me = "10.0.0.99", it = "10.0.0.1";
+      /** An IPv4 frame from the peer to the dut (UDP from `me` to `it` unless told otherwise). */
+      const v4 = (o: Partial<IpFields> & { body: Uint8Array }, minLen = 0) =>
+        eth(t.dutMac, t.peerMac, 0x0800, ipv4({ src: me, dst: it, proto: 17, ...o }), minLen);
+      const dgram = (sport: number, dport: number, body: Uint8Array, sum?: "zero" | "bad") =>
+        udp(me, it, sport, dport, body, sum);
+      // The requests to echo: sizes, TTL, TOS, id and flags vary; one has no UDP checksum.
+      const good: { sport: number; body: Uint8Array; sum?: "zero"; ip?: Partial<IpFields> }[] = [
+        { sport: 40000, body: payload(18) },
+        { sport: 40001, body: payload(101, 3) }, // odd length: the checksum's padding byte
+        { sport: 40002, body: payload(1000, 5), sum: "zero" },
+        { sport: 40003, body: payload(4, 9), ip: { ttl: 3, tos: 0xb8, id: 0x1234, frag: 0 } },
+        { sport: 40004, body: payload(1472, 11), ip: { id: 0xffff } }, // a full 1500-byte MTU
+      ];
+      // Ethernet padding to 60 bytes, as a NIC adds to short frames (the echo carries none).
+      const request = (g: (typeof good)[number]) =>
+        v4({ body: dgram(g.sport, 7, g.body, g.sum), ...g.ip }, 60);
+      const cases: { frame: Uint8Array; kind: string }[] = [
+        ...good.map((g) => ({ frame: request(g), kind: "echoed" })),
+        { kind: "other", frame: v4({ body: dgram(40100, 8, payload(20)) }) },
+        {
+          kind: "other",
+          frame: v4({ proto: 1, body: Uint8Array.of(8, 0, 0xf7, 0xff, 0, 0, 0, 0) }),
+        },
+        { kind: "other", frame: arpRequest(t.peerMac, me, it) },
+        {
+          kind: "other", // not to our MAC
+          frame: eth(
+            "ff:ff:ff:ff:ff:ff",
+            t.peerMac,
+            0x0800,
+            ipv4({ src: me, dst: it, proto: 17, body: dgram(40106, 7, payload(20)) }),
+          ),
+        },
+        {
+          kind: "not_echoable",
+          frame: v4({ body: dgram(40101, 7, payload(20)), options: [1, 1, 1, 1] }),
+        },
+        { kind: "not_echoable", frame: v4({ body: dgram(40102, 7, payload(24)), frag: 0x2000 }) },
+        {
+          kind: "not_echoable", // the UDP length says more than the IP packet holds
+          frame: v4({ body: udp(me, it, 40103, 7, payload(20), "zero", 60) }),
+        },
+        { kind: "bad_checksum", frame: v4({ body: dgram(40104, 7, payload(30), "bad") }) },
+        { kind: "bad_checksum", frame: v4({ body: dgram(40105, 7, payload(30)), badSum: true }) },
+      ];
+      // The echo each good request must get, built from scratch: from `it`:7 back to `me`,
+      // checksums computed anew by this test. Same TTL, TOS, id, flags, payload; no padding.
+      const expected = good.map((g) =>
+        eth(
+          t.peerMac,
+          t.dutMac,
+          0x0800,
+          ipv4({
+            src: it,
+            dst: me,
+            proto: 17,
+            body: udp(it, me, 7, g.sport, g.body, g.sum),
+            ...g.ip,
+          }),
+        )
+      );
+      // The claim behind the handler: swapping addresses and ports leaves both sums as they were.
+      good.forEach((g, k) => {
+        const req = request(g), rep = expected[k];
+        strictEqual(u16at(rep, 24), u16at(req, 24), `IP checksum of echo ${k}`);
+        strictEqual(u16at(rep, 40), u16at(req, 40), `UDP checksum of echo ${k}`);
+      });
+      ok(request(good[3]).length === 60 && expected[3].length < 60, "a padded request");
+      let got: string[] = [];
+      const b = await serve(
+        t,
+        `--handler ${ROOT}examples/udp_echo.ts --handler-options {"port":7}`,
+        async () => {
+          got = await exchange(t, cases.map((c) => c.frame));
+        },
+      );
+      deepStrictEqual(got, expected.map(hex));
+      deepStrictEqual(
+        handlerCounters(b),
+        tally(["echoed", "other", "not_echoable", "bad_checksum"], cases),
+      );
+      strictEqual(b.final().total.rx_packets, cases.length);
     }),
 );
