@@ -5,6 +5,7 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
   argv,
   type Bypassrt,
+  inNs,
   ourStderr,
   pktio,
   serve,
@@ -81,6 +82,8 @@ const concat = (...parts: Iterable<number>[]) => Uint8Array.from(parts.flatMap((
 const be16 = (x: number) => [x >> 8 & 255, x & 255];
 const ipBytes = (s: string) => s.split(".").map(Number);
 const macBytes = (s: string) => s.split(":").map((x) => parseInt(x, 16));
+const be32 = (x: number) => [x >>> 24, x >> 16 & 255, x >> 8 & 255, x & 255];
+const unhex = (s: string) => Uint8Array.from(s.match(/../g) ?? [], (x) => parseInt(x, 16));
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const u16at = (b: Uint8Array, o: number) => (b[o] << 8) | b[o + 1];
 
@@ -292,5 +295,156 @@ Deno.test(
         tally(["echoed", "other", "not_echoable", "bad_checksum"], cases),
       );
       strictEqual(b.final().total.rx_packets, cases.length);
+    }),
+);
+
+// ---- examples/feed_handler.ts and examples/feed_gen.py ----------------------------------------
+
+const FEED_GEN = `${ROOT}examples/feed_gen.py`;
+
+/** A feed packet's UDP payload (the format of examples/feed_handler.ts), built by the test. */
+function feedPayload(seq: number, count: number, msgs: number[][]): Uint8Array {
+  return concat(
+    be32(Math.floor(seq / 2 ** 32)),
+    be32(seq % 2 ** 32),
+    be16(count),
+    [0, 0, 0, 0, 0, 0],
+    ...msgs.map(([id, side, px, qty]) => concat(be32(id), [side, 0, 0, 0], be32(px), be32(qty))),
+  );
+}
+
+Deno.test(
+  "examples/feed_handler.ts driven by examples/feed_gen.py: exact packet, message, gap and " +
+    "duplicate counts; snapshot replies carry the book the generator sent, checksums valid",
+  T,
+  () =>
+    withTopology(async (t) => {
+      // The generator draws instruments 0..9, the handler keeps 0..7: messages for 8 and 9 are
+      // counted as bad and skipped.
+      const N = 300, kept = 8, gaps = [10, 11, 12, 50], dups = [20, 21, 100], late = [150];
+      const gen = async (...args: string[]) =>
+        JSON.parse(await inNs(t.peer, "python3", FEED_GEN, ...args, "--iface", t.peerIf));
+      const snapshot = (id: number) =>
+        gen("snapshot", "--dst-mac", t.dutMac, "--instrument", String(id));
+      let fed: {
+        frames: number;
+        expected: Record<string, unknown>;
+        sent: [number, number[][]][];
+      } = { frames: 0, expected: {}, sent: [] };
+      const replies: Record<string, unknown>[] = [];
+      let stray: string[] = [];
+      const me = t.peerIp, it = "10.0.0.1";
+      const toDut = (o: Partial<IpFields> & { body: Uint8Array }) =>
+        eth(t.dutMac, t.peerMac, 0x0800, ipv4({ src: me, dst: it, proto: 17, ...o }));
+      const b = await serve(
+        t,
+        `--handler ${ROOT}examples/feed_handler.ts --handler-options {"instruments":${kept}}`,
+        async () => {
+          fed = await gen(
+            ...argv(`feed --seed 11 --packets ${N} --instruments 10 --max-messages 6 --dump`),
+            ...argv(`--gap ${gaps} --dup ${dups} --late ${late}`),
+          );
+          // Frames that must change nothing: a feed packet with a wrong UDP checksum, one whose
+          // count promises more messages than it holds, another port, a request with IP options.
+          stray = await exchange(t, [
+            toDut({ body: udp(me, it, 45001, 9000, feedPayload(1000, 1, [[1, 0, 5, 5]]), "bad") }),
+            toDut({ body: udp(me, it, 45001, 9000, feedPayload(1001, 5, [[1, 0, 5, 5]])) }),
+            toDut({ body: udp(me, it, 45001, 9002, feedPayload(1002, 1, [[1, 0, 5, 5]])) }),
+            toDut({
+              body: udp(me, it, 45000, 9001, Uint8Array.of(0, 0, 0, 3)),
+              options: [1, 1, 1, 1],
+            }),
+          ], 0.3);
+          for (const id of [3, 5, kept + 1]) replies.push(await snapshot(id));
+        },
+      );
+      strictEqual(stray.length, 0, "nothing answers feed packets or bad requests");
+
+      // What the handler must have made of it, from the injections alone: every sequence number
+      // but the gaps is applied once, in order, except the late ones (they arrive after their
+      // successor and count as duplicates). Gaps: {10,11,12}, {50} and one per late packet.
+      strictEqual(fed.frames, N - gaps.length + dups.length);
+      const skipped = new Set([...gaps, ...late]);
+      const applied = fed.sent.filter(([seq], k) =>
+        !skipped.has(seq) && fed.sent.findIndex(([s]) => s === seq) === k
+      ).sort((x, y) => x[0] - y[0]);
+      strictEqual(applied.length, N - skipped.size);
+      const book = new Map<number, number[]>();
+      let good = 0, bad = 0;
+      for (const [, msgs] of applied) {
+        for (const [id, side, px, qty] of msgs) {
+          if (id >= kept) {
+            bad++;
+            continue;
+          }
+          good++;
+          const e = book.get(id) ?? [0, 0, 0, 0];
+          e.splice(side * 2, 2, px, qty);
+          book.set(id, e);
+        }
+      }
+      ok(bad > 0 && good > 0);
+      deepStrictEqual(handlerCounters(b), {
+        packets: fed.frames,
+        messages: good,
+        gaps: 2 + late.length,
+        missing: gaps.length + late.length,
+        duplicates: dups.length + late.length,
+        bad_messages: bad,
+        snapshots: 3,
+        malformed: 2,
+        bad_checksum: 1,
+        other: 1,
+      });
+      // The generator's own prediction (what a user reads) agrees, for what both can know.
+      const e = fed.expected as Record<string, number>;
+      deepStrictEqual(
+        [e.packets, e.messages, e.gaps, e.missing, e.duplicates, e.last_seq],
+        [
+          fed.frames,
+          good + bad,
+          2 + late.length,
+          gaps.length + late.length,
+          dups.length + late.length,
+          N,
+        ],
+      );
+
+      // Snapshots: the decoded values are the book this test built from what was sent; the
+      // frame is checked byte by byte with this test's own checksum.
+      for (const r of replies) {
+        const id = r.instrument as number, known = id < kept;
+        const [bp, bq, ap, aq] = known ? book.get(id)! : [0, 0, 0, 0];
+        ok(!known || (bp > 0 && ap > 0), `instrument ${id} has both sides in the feed`);
+        deepStrictEqual(
+          [r.status, r.bid_price, r.bid_qty, r.ask_price, r.ask_qty, r.last_seq],
+          [known ? 0 : 1, bp, bq, ap, aq, N],
+          `snapshot of ${id}`,
+        );
+        const f = unhex(r.frame as string);
+        const expected = eth(
+          t.peerMac,
+          t.dutMac,
+          0x0800,
+          ipv4({
+            src: it,
+            dst: me,
+            proto: 17,
+            body: udp(
+              it,
+              me,
+              9001,
+              45000,
+              concat(be32(id), [known ? 0 : 1, 0, 0, 0], ...[bp, bq, ap, aq, 0, N].map(be32)),
+            ),
+          }),
+        );
+        strictEqual(hex(f), hex(expected), `reply frame for ${id}`);
+        strictEqual(inetChecksum(f.subarray(14, 34)), 0, "IP header checksum");
+        const pseudo = concat(f.subarray(26, 34), [0, 17], f.subarray(38, 40));
+        strictEqual(inetChecksum(concat(pseudo, f.subarray(34))), 0, "UDP checksum");
+        strictEqual(r.ip_checksum_ok && r.udp_checksum_ok, true);
+      }
+      strictEqual(b.final().total.rx_packets, fed.frames + 4 + replies.length);
     }),
 );
