@@ -5,6 +5,7 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
   argv,
   type Bypassrt,
+  cli,
   inNs,
   ourStderr,
   pktio,
@@ -446,5 +447,151 @@ Deno.test(
         strictEqual(r.ip_checksum_ok && r.udp_checksum_ok, true);
       }
       strictEqual(b.final().total.rx_packets, fed.frames + 4 + replies.length);
+    }),
+);
+
+// ---- examples/firewall.ts ---------------------------------------------------------------------
+
+/** A TCP SYN segment header from `sport` to `dport` (the firewall reads only the ports). */
+const tcpSyn = (sport: number, dport: number) =>
+  concat(be16(sport), be16(dport), be32(1), be32(0), [0x50, 0x02], be16(65535), [0, 0, 0, 0]);
+/** An ICMP echo request with a correct checksum. */
+const icmpEcho = (() => {
+  const m = Uint8Array.of(8, 0, 0, 0, 0, 1, 0, 1, ...payload(16));
+  m.set(be16(inetChecksum(m)), 2);
+  return m;
+})();
+
+/** Every frame of `cases` whose kind ends in `_allow`, MAC-swapped, as hex (what comes back). */
+const allowedBack = (cases: { frame: Uint8Array; kind: string }[]) =>
+  cases.filter((c) => c.kind.endsWith("_allow")).map((c) =>
+    hex(concat(c.frame.subarray(6, 12), c.frame.subarray(0, 6), c.frame.subarray(12)))
+  );
+
+Deno.test(
+  "examples/firewall.ts: first matching rule decides, per-rule counters exact, exactly the " +
+    "allowed frames come back MAC-swapped, non-IPv4 follows the default (drop, then allow)",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const it = "10.0.0.1";
+      const v4 = (src: string, proto: number, body: Uint8Array, frag?: number) =>
+        eth(t.dutMac, t.peerMac, 0x0800, ipv4({ src, dst: it, proto, body, frag }));
+      const u = (src: string, dport: number) => v4(src, 17, udp(src, it, 1000, dport, payload(8)));
+      const tcp = (src: string, dport: number) => v4(src, 6, tcpSyn(1000, dport));
+      const arp = arpRequest(t.peerMac, "10.0.0.66", "10.0.0.77"); // for nobody on the peer
+      const ipv6 = eth(
+        t.dutMac,
+        t.peerMac,
+        0x86dd,
+        concat([0x60, 0, 0, 0, 0, 8, 17, 64], payload(40)),
+      );
+      const firewall = `--handler ${ROOT}examples/firewall.ts --handler-options`;
+
+      const strict = {
+        rules: [
+          { src: "10.0.0.0/24", proto: "udp", dport: 53, action: "allow" },
+          { src: "10.0.0.0/24", proto: "udp", action: "drop" },
+          { src: "192.168.7.0/24", proto: "tcp", dport: 22, action: "allow" },
+          { src: "192.168.7.9", action: "drop" },
+          { proto: "icmp", action: "allow" },
+        ],
+        default: "drop",
+      };
+      const strictCases = [
+        { kind: "rule0_allow", frame: u("10.0.0.5", 53) },
+        { kind: "rule0_allow", frame: u("10.0.0.200", 53) },
+        { kind: "rule1_drop", frame: u("10.0.0.5", 54) },
+        { kind: "default_drop", frame: u("10.0.1.5", 53) }, // outside 10.0.0.0/24
+        { kind: "default_drop", frame: tcp("10.0.0.5", 53) }, // TCP: no UDP rule
+        { kind: "rule2_allow", frame: tcp("192.168.7.3", 22) },
+        { kind: "rule2_allow", frame: tcp("192.168.7.9", 22) }, // rule 3 would drop it: rule 2 first
+        { kind: "rule3_drop", frame: tcp("192.168.7.9", 80) },
+        { kind: "rule3_drop", frame: v4("192.168.7.9", 1, icmpEcho) }, // before the ICMP rule
+        { kind: "rule4_allow", frame: v4("172.16.0.1", 1, icmpEcho) },
+        // A later fragment of UDP: its first bytes look like port 53, but it carries no port.
+        {
+          kind: "rule1_drop",
+          frame: v4("10.0.0.5", 17, udp("10.0.0.5", it, 1000, 53, payload(8)), 185),
+        },
+        { kind: "default_drop", frame: arp },
+        { kind: "default_drop", frame: ipv6 },
+      ];
+      let got: string[] = [];
+      let b = await serve(t, `${firewall} ${JSON.stringify(strict)}`, async () => {
+        got = await exchange(t, strictCases.map((c) => c.frame));
+      });
+      deepStrictEqual(got, allowedBack(strictCases));
+      deepStrictEqual(
+        handlerCounters(b),
+        tally([
+          "rule0_allow",
+          "rule1_drop",
+          "rule2_allow",
+          "rule3_drop",
+          "rule4_allow",
+          "default_drop",
+        ], strictCases),
+      );
+      strictEqual(b.final().total.rx_packets, strictCases.length);
+
+      const open = {
+        rules: [{ src: "10.0.0.0/8", proto: "udp", action: "drop" }],
+        default: "allow",
+      };
+      const openCases = [
+        { kind: "rule0_drop", frame: u("10.1.2.3", 53) },
+        { kind: "default_allow", frame: u("192.168.7.3", 53) },
+        { kind: "default_allow", frame: tcp("10.1.2.3", 53) },
+        { kind: "default_allow", frame: v4("10.0.0.5", 1, icmpEcho) },
+        { kind: "default_allow", frame: arp },
+        { kind: "default_allow", frame: ipv6 },
+      ];
+      b = await serve(t, `${firewall} ${JSON.stringify(open)}`, async () => {
+        got = await exchange(t, openCases.map((c) => c.frame));
+      });
+      deepStrictEqual(got, allowedBack(openCases));
+      deepStrictEqual(handlerCounters(b), tally(["rule0_drop", "default_allow"], openCases));
+    }),
+);
+
+Deno.test(
+  "examples/firewall.ts: a bad rule stops the start with one line naming the rule, nothing attached",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const bad: [unknown[], string][] = [
+        [
+          [{ src: "10.0.0.0/24", action: "allow" }, {
+            src: "10.0.0.1/24",
+            proto: "udp",
+            action: "drop",
+          }],
+          `rule 1 {"src":"10.0.0.1/24","proto":"udp","action":"drop"}: src "10.0.0.1/24" has host ` +
+          `bits set: write 10.0.0.0/24`,
+        ],
+        [
+          [{ proto: "icmp", dport: 53, action: "allow" }],
+          `rule 0 {"proto":"icmp","dport":53,"action":"allow"}: "dport" needs "proto": "udp" or "tcp"`,
+        ],
+      ];
+      for (const [rules, message] of bad) {
+        const r = await cli([
+          "--iface",
+          t.dutIf,
+          "--handler",
+          `${ROOT}examples/firewall.ts`,
+          "--handler-options",
+          JSON.stringify({ rules }),
+        ], { ns: t.dut });
+        strictEqual(r.code, 1, r.stderr);
+        const lines = r.stderr.trim().split("\n");
+        strictEqual(lines.length, 1, r.stderr);
+        ok(
+          lines[0].startsWith("bypassrt: error: ") && lines[0].endsWith(`firewall: ${message}`),
+          lines[0],
+        );
+        strictEqual(await xdpAttached(t.dut, t.dutIf), false);
+      }
     }),
 );
