@@ -18,6 +18,7 @@ that link. The feed format is documented at the top of examples/feed_handler.ts.
 """
 import argparse, json, os, random, select, socket, struct, sys, time
 
+sys.dont_write_bytecode = True  # importing pktio must not leave a __pycache__ in the checkout
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "testing"))
 from pktio import csum, iface_mac, mac_bytes, open_sock, udp_frame, PACKET_OUTGOING  # noqa: E402
 
