@@ -3,7 +3,7 @@
  * detects sequence gaps and duplicates, and answers snapshot requests, all in the polling loop
  * with preallocated typed arrays (nothing allocated per packet).
  *
- * ## The feed (UDP to `port`, default 9000; usually sent to a multicast group)
+ * ## The feed (UDP to `port`, default 9000, to any address: usually a multicast group)
  *
  * Every number is big-endian (network order). The UDP payload is a 16-byte header and `count`
  * messages of 16 bytes:
@@ -52,6 +52,10 @@
  * not 0/1: skipped), `snapshots` (replies sent), `malformed` (feed packets or requests that are
  * truncated, fragmented, have inconsistent lengths or IP options (requests), or a sequence of
  * 2^53 or more), `bad_checksum`, `other` (anything else: dropped).
+ *
+ * State lives in the module, and every queue's Worker loads its own copy: run it on one queue
+ * (the default), or each queue keeps its own book and sequence. A reload (SIGHUP) starts a new,
+ * empty book.
  *
  * Run (as root), then drive it with `examples/feed_gen.py` from the other end of the veth:
  * `deno run -A cli/main.ts --iface veth-bypass --handler examples/feed_handler.ts --steer
@@ -116,6 +120,7 @@ function intOption(o: Readonly<Record<string, unknown>>, k: string, def: number,
   return x;
 }
 
+/** The feed handler (see the module comment). */
 export default {
   counters: [
     "packets",

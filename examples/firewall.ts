@@ -78,6 +78,7 @@ function parsePrefix(text: unknown): [number, number] {
   return [addr, mk];
 }
 
+/** The firewall handler (see the module comment). */
 export default {
   counters: (o) => [
     ...givenRules(o).map((r, i) => `rule${i}_${actionName((r as { action?: unknown })?.action)}`),

@@ -44,9 +44,13 @@ function sum16(m: Uint8Array, off: number, len: number, sum: number): number {
   return sum;
 }
 
+/** The UDP echo handler (see the module comment). */
 export default {
   counters: ["echoed", "other", "not_echoable", "bad_checksum"],
   init(ctx) {
+    for (const k of Object.keys(ctx.options)) {
+      if (k !== "port") throw new Error(`udp_echo: unknown option "${k}": the only one is "port"`);
+    }
     const p = ctx.options.port ?? 7;
     if (typeof p !== "number" || !Number.isInteger(p) || p < 1 || p > 65535) {
       throw new Error(`udp_echo: "port" must be an integer 1..65535, got ${JSON.stringify(p)}`);
