@@ -41,7 +41,7 @@ const ROOT = new URL("../", import.meta.url).pathname;
 const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
 
   --quick            short run for CI smoke (< 60 s): 1 x 2 s per contender, 100 latency
-                     samples, 4 s GC run, engine-loop micro-benchmark on 5M packets
+                     samples, 4 s GC run, engine-loop micro-benchmark on 5M packets x 2 rounds
   --json FILE        also write every result as JSON to FILE
   --duration S       seconds measured per run (default 10; quick 2)
   --reps N           repetitions, median reported (default 3; quick 1)
@@ -191,7 +191,7 @@ async function engineBench(quick: boolean): Promise<EngineResult> {
       script,
       "--json",
       tmp,
-      ...(quick ? ["--packets", "5000000", "--rounds", "3"] : []),
+      ...(quick ? ["--packets", "5000000", "--rounds", "2"] : []),
     ]);
     const raw = JSON.parse(await Deno.readTextFile(tmp));
     const num = (k: string) => typeof raw?.[k] === "number" ? raw[k] as number : undefined;
