@@ -7,15 +7,22 @@
  *
  * - `spsc`: SpscRing enqueueBurst(64) + dequeueBurst(64), single thread (items = values).
  * - `mempool`: Mempool allocBurst(64) + freeBurst(64) (items = frames).
- * - `l2fwd`: the whole loop on the {@link FakeKernel}: deliver 64 → rxBurst → macSwap each →
- *   txBurst (reclaims the previous completions) → transmit (items = packets); the same loop as
- *   `bench/engine_loop.ts` and `bench/engine_loop.c`.
+ * - `loop`: the engine's real polling loop (engine/loop.ts `runLoop` with handlers/l2fwd.ts) on
+ *   the wake-up driven fake kernel, as `bench/engine_loop.ts real` times it; and the `direct`
+ *   reference loop (rx burst → MAC swap → tx burst written out) on the same kind of port. The
+ *   difference is the handler indirection (items = packets).
+ * - `hook`: what one fake system call costs the TS side, per call (items = calls): a plain FFI
+ *   call into the C kernel (`fk_deliver` of 0 packets) against the same call made the way the
+ *   port makes it in the benchmark (the fake port's stub `recvfrom`, then the hook's closure,
+ *   then the FFI call). The loops make two such calls per burst.
  *
  * @module
  */
 import { spscBytes, SpscRing } from "../ring/spsc.ts";
 import { Mempool } from "../mempool/mempool.ts";
-import { l2fwdBursts, loopSetup } from "./engine_loop.ts";
+import { MSG_DONTWAIT } from "../ffi/libc.ts";
+import { fakePort } from "../testing/fake_kernel.ts";
+import { directLoop, realLoop } from "./engine_loop.ts";
 
 /** Items per burst. */
 export const BURST = 64;
@@ -51,13 +58,53 @@ const items = `${ITEMS_PER_CALL / 1000}k items/call`;
 }
 
 {
-  const { port, kernel, addrs, lens } = loopSetup(BURST);
+  const real = await realLoop(BURST);
   Deno.bench(
-    `l2fwd rx→macSwap→tx→complete burst ${BURST} on FakeKernel (${items})`,
+    `real loop: runLoop + handlers/l2fwd.ts, burst ${BURST}, wake-up driven fake kernel (${items})`,
+    { group: "loop", baseline: true },
+    () => {
+      const n = real.run(ITEMS_PER_CALL);
+      if (n !== ITEMS_PER_CALL) throw new Error(`forwarded ${n} of ${ITEMS_PER_CALL}`);
+    },
+  );
+  const direct = directLoop(BURST);
+  Deno.bench(
+    `direct loop: rxBurst → macSwap → txBurst, burst ${BURST}, same kernel (${items})`,
     { group: "loop" },
     () => {
-      const n = l2fwdBursts(port, kernel, addrs, lens, BURST, ITERS);
+      const n = direct.run(ITEMS_PER_CALL);
       if (n !== ITEMS_PER_CALL) throw new Error(`forwarded ${n} of ${ITEMS_PER_CALL}`);
+    },
+  );
+}
+
+{
+  const f = fakePort({ frames: 256, rxSize: 64, txSize: 64 });
+  const kernel = f.kernel, libc = f.libc, fd = f.port.fd;
+  f.hooks.recvfrom = () => {
+    kernel.deliver(0, 64);
+  };
+  const calls = `${ITEMS_PER_CALL / 1000}k calls/call`;
+  Deno.bench(`fk_deliver(0 packets) as a plain FFI call (${calls})`, {
+    group: "hook",
+    baseline: true,
+  }, () => {
+    for (let i = 0; i < ITEMS_PER_CALL; i++) kernel.deliver(0, 64);
+  });
+  Deno.bench(
+    `the same through the stub recvfrom and its hook (${calls})`,
+    { group: "hook" },
+    () => {
+      for (let i = 0; i < ITEMS_PER_CALL; i++) {
+        libc.fn.recvfrom(
+          fd,
+          null,
+          0n,
+          MSG_DONTWAIT,
+          null,
+          null,
+        );
+      }
     },
   );
 }

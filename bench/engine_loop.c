@@ -1,19 +1,39 @@
-// The l2fwd engine loop of bench/engine_loop.ts in C, over the same in-memory rings: the fake
-// kernel delivers a burst (FILL -> RX, 18 header bytes written per packet), the application does
-// rx burst -> MAC swap -> tx burst (which first reclaims COMPLETION into the mempool), and the
-// fake kernel transmits (TX -> COMPLETION). Rings use libxdp's cached-index algorithm (acquire
-// load of the other side's index only when the cache runs out, release store once per burst);
-// the mempool is the same LIFO stack with an in-pool byte per frame; sizes are byPassRT's
-// defaults (4096 frames of 2048 bytes, rings of 2048). No libxdp, no system calls.
+// The engine benchmark, C side: bench/engine_loop.ts's two loops written in C, over the same
+// in-memory rings and the same fake kernel, following the same wake-up protocol.
+//
+// - "real": engine/loop.ts's polling loop in C. A port (engine/port.ts: rx burst with FILL
+//   refill and top-up, tx burst with COMPLETION reclaim and kick), a burst with a verdict per
+//   frame (BurstState: send(i) checks the index and the length), a handler called through a
+//   function pointer the compiler cannot see through (handlers/l2fwd.ts: MAC swap, send), the
+//   verdict pass that splits the burst into frames to send and frames to free, a frame budget
+//   (LoopOptions.count), and every 64 loops the counters published to a stats block and the
+//   control block read (stop, reload).
+// - "direct": rx burst -> MAC swap -> tx burst written out on the same port, no handler, no
+//   verdicts, no budget, no publication (bench/engine_loop.ts's "direct").
 //
 // The fake kernel (UMEM, ring memory, fk_deliver/fk_transmit) is build/libfakekernel.so, built
-// from testing/fake_kernel.c: the same library bench/engine_loop.ts calls through Deno.dlopen, so
-// both engines run identical kernel code and both pay one call into it per kernel step.
+// from testing/fake_kernel.c: the same library bench/engine_loop.ts calls through Deno.dlopen.
+// It runs only when the port makes a system call, as a real kernel under need_wakeup:
+// NEED_WAKEUP is set on FILL and TX; when a poll finds RX empty the port makes the FILL wake-up
+// (recvfrom), in which the kernel delivers one burst (fk_deliver: FILL -> RX); the TX burst's
+// kick (sendto) transmits it (fk_transmit: TX -> COMPLETION). So per burst of B packets both
+// sides do: one empty poll (RX peek empty, FILL top-up check, wake-up -> deliver B; then, frames
+// being in flight, the kick check and the COMPLETION reclaim of the previous burst), one full poll
+// (RX peek B, FILL refill B, process, TX reclaim check, TX reserve/submit B, kick -> transmit B):
+// exactly one fk_deliver and one fk_transmit per burst, and no other call into the kernel.
+// Here a "system call" is a direct call into the library; on the TS side it goes through the
+// fake port's stub libc (a closure and the hook's closure) and then one FFI call.
+//
+// Rings use libxdp's cached-index algorithm (acquire load of the other side's index only when the
+// cache runs out, release store once per burst); the mempool is the same LIFO stack with an
+// in-pool byte per frame; sizes are byPassRT's defaults (4096 frames of 2048 bytes, rings of 2048).
 //
 // Build: gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so testing/fake_kernel.c
 //        gcc -O2 -Itesting -o build/engine_loop bench/engine_loop.c -Lbuild -lfakekernel '-Wl,-rpath,$ORIGIN'
-// Run:   build/engine_loop [packets=50000000] [burst=64]
-// Prints: c: packets=N burst=B ns_per_pkt=X mpps=Y ...
+// Run:   build/engine_loop [packets=50000000] [burst=64] [real|direct]
+//        build/engine_loop calls [n=10000000]   (cost of one fk_deliver(id, 0, 64) call)
+// Prints: c: variant=V packets=N burst=B ns_per_pkt=X mpps=Y wakeups_per_burst=W
+//         kicks_per_burst=K loops_per_burst=L ...
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +50,8 @@
 #define HEADROOM 256u
 #define PKT_LEN 64u
 #define MAX_BURST 1024u
+#define PUBLISH_EVERY 64u
+#define TICK_MASK (PUBLISH_EVERY - 1)
 
 struct xdp_desc {
   uint64_t addr;
@@ -37,7 +59,8 @@ struct xdp_desc {
   uint32_t options;
 };
 
-// Our view (struct xsk_ring_prod / xsk_ring_cons).
+// ---- Rings (ring/xsk_ring.ts; struct xsk_ring_prod / xsk_ring_cons) ----
+
 struct ring {
   uint32_t cached_prod, cached_cons, mask, size, cursor;
   uint32_t *producer, *consumer, *flags;
@@ -58,12 +81,17 @@ static void ring_init(struct ring *r, int32_t kid, uint32_t which, int prod_side
   r->cursor = 0;
 }
 
-static inline uint32_t prod_reserve(struct ring *r, uint32_t n) {
+static inline uint32_t load_acquire(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+
+static inline uint32_t prod_free_slots(struct ring *r, uint32_t n) {
   uint32_t free_entries = r->cached_cons - r->cached_prod;
-  if (free_entries < n) {
-    r->cached_cons = __atomic_load_n(r->consumer, __ATOMIC_ACQUIRE) + r->size;
-    free_entries = r->cached_cons - r->cached_prod;
-  }
+  if (free_entries >= n) return free_entries;
+  r->cached_cons = load_acquire(r->consumer) + r->size;
+  return r->cached_cons - r->cached_prod;
+}
+
+static inline uint32_t prod_reserve(struct ring *r, uint32_t n) {
+  uint32_t free_entries = prod_free_slots(r, n);
   uint32_t k = free_entries < n ? free_entries : n;
   r->cursor = r->cached_prod;
   r->cached_prod += k;
@@ -74,10 +102,14 @@ static inline void prod_submit(struct ring *r, uint32_t n) {
   __atomic_store_n(r->producer, *r->producer + n, __ATOMIC_RELEASE);
 }
 
+static inline uint32_t prod_pending(const struct ring *r) {
+  return load_acquire(r->producer) - load_acquire(r->consumer);
+}
+
 static inline uint32_t cons_peek(struct ring *r, uint32_t n) {
   uint32_t entries = r->cached_prod - r->cached_cons;
   if (entries == 0) {
-    r->cached_prod = __atomic_load_n(r->producer, __ATOMIC_ACQUIRE);
+    r->cached_prod = load_acquire(r->producer);
     entries = r->cached_prod - r->cached_cons;
   }
   uint32_t k = entries < n ? entries : n;
@@ -92,7 +124,8 @@ static inline void cons_release(struct ring *r, uint32_t n) {
 
 static inline int needs_wakeup(const struct ring *r) { return (*r->flags & 1) != 0; }
 
-// Mempool: LIFO stack of frame addresses plus an in-pool byte per frame.
+// ---- Mempool (mempool/mempool.ts): LIFO stack of frame addresses, an in-pool byte per frame ----
+
 static uint32_t pool_stack[FRAMES];
 static uint8_t pool_in[FRAMES];
 static uint32_t pool_top;
@@ -103,12 +136,6 @@ static void pool_init(void) {
     pool_in[i] = 1;
   }
   pool_top = FRAMES;
-}
-
-static inline uint32_t pool_alloc(void) {
-  uint32_t addr = pool_stack[--pool_top];
-  pool_in[addr >> FRAME_SHIFT] = 0;
-  return addr;
 }
 
 static void pool_reject(uint64_t addr) {
@@ -123,33 +150,54 @@ static inline void pool_free(uint64_t addr) {
   pool_stack[pool_top++] = frame << FRAME_SHIFT;
 }
 
-// The fake kernel, its UMEM, and our views of its rings.
+// ---- Port (engine/port.ts) ----
+
+enum { RX_PACKETS, RX_BYTES, TX_PACKETS, TX_BYTES, TX_QUEUED, TX_RING_FULL, TX_KICKS,
+       TX_KICK_ERRORS, RX_WAKEUPS, DRAINED_AT_STOP, PORT_COUNTERS };
+
 static int32_t kid;
 static uint8_t *umem;
 static struct ring fill, comp, rx, tx;
-
-// Port state and counters (as byPassRT's Port).
 static uint32_t tx_len[FRAMES];
-static uint64_t c_rx_packets, c_rx_bytes, c_tx_packets, c_tx_bytes, c_tx_queued, c_tx_ring_full;
-static uint64_t c_tx_kicks, c_rx_wakeups;
+static uint64_t pc[PORT_COUNTERS];
 static int64_t app_held, tx_outstanding;
+static int top_up;
 static const uint32_t fill_frames = RING_SIZE < FRAMES / 2 ? RING_SIZE : FRAMES / 2;
+// What the fake kernel delivers per FILL wake-up.
+static uint32_t wake_burst;
 
-static inline void refill(uint32_t max) {
-  uint32_t want = pool_top < max ? pool_top : max;
-  if (want == 0) return;
-  uint32_t k = prod_reserve(&fill, want);
-  if (k == 0) return;
-  uint64_t *e = fill.entries;
-  for (uint32_t i = 0; i < k; i++) e[(fill.cursor + i) & fill.mask] = pool_alloc();
-  prod_submit(&fill, k);
+// The system calls: here the fake kernel's work, called directly.
+static inline void sys_recvfrom(void) { fk_deliver(kid, wake_burst, PKT_LEN); }
+static inline void sys_sendto(void) { fk_transmit(kid); }
+
+// Post pool frames to FILL, as many as fit; `hint` as Port.#refill. True when the pool could not
+// cover every known free slot.
+static inline int refill(uint32_t hint) {
+  uint32_t free_slots = prod_free_slots(&fill, hint);
+  uint32_t want = pool_top < free_slots ? pool_top : free_slots;
+  if (want > 0) {
+    uint32_t k = prod_reserve(&fill, want);
+    uint64_t *e = fill.entries;
+    uint32_t top = pool_top;
+    pool_top = top - k;
+    for (uint32_t i = 0; i < k; i++) {
+      uint32_t addr = pool_stack[top - 1 - i];
+      pool_in[addr >> FRAME_SHIFT] = 0;
+      e[(fill.cursor + i) & fill.mask] = addr;
+    }
+    prod_submit(&fill, k);
+  }
+  return want < free_slots;
 }
 
 static inline uint32_t rx_burst(uint32_t *addrs, uint32_t *lens, uint32_t n) {
-  refill(fill.size);
   uint32_t k = cons_peek(&rx, n);
   if (k == 0) {
-    if (needs_wakeup(&fill)) c_rx_wakeups++; // (recvfrom would go here)
+    if (top_up) top_up = refill(fill.size);
+    if (needs_wakeup(&fill)) {
+      pc[RX_WAKEUPS]++;
+      sys_recvfrom();
+    }
     return 0;
   }
   const struct xdp_desc *e = rx.entries;
@@ -161,9 +209,11 @@ static inline uint32_t rx_burst(uint32_t *addrs, uint32_t *lens, uint32_t n) {
     bytes += d->len;
   }
   cons_release(&rx, k);
+  refill(k);
+  top_up = 1;
   app_held += k;
-  c_rx_packets += k;
-  c_rx_bytes += bytes;
+  pc[RX_PACKETS] += k;
+  pc[RX_BYTES] += bytes;
   return k;
 }
 
@@ -179,14 +229,15 @@ static inline uint32_t reclaim(void) {
   }
   cons_release(&comp, k);
   tx_outstanding -= k;
-  c_tx_packets += k;
-  c_tx_bytes += bytes;
+  pc[TX_PACKETS] += k;
+  pc[TX_BYTES] += bytes;
   return k;
 }
 
 static inline void kick(void) {
-  if (tx_outstanding == 0 || !needs_wakeup(&tx)) return;
-  c_tx_kicks++; // (sendto would go here)
+  if (tx_outstanding == 0 || !needs_wakeup(&tx) || prod_pending(&tx) == 0) return;
+  pc[TX_KICKS]++;
+  sys_sendto();
 }
 
 static inline uint32_t tx_burst(const uint32_t *addrs, const uint32_t *lens, uint32_t n) {
@@ -197,14 +248,13 @@ static inline uint32_t tx_burst(const uint32_t *addrs, const uint32_t *lens, uin
     struct xdp_desc *d = &e[(tx.cursor + i) & tx.mask];
     d->addr = addrs[i];
     d->len = lens[i];
-    d->options = 0;
     tx_len[addrs[i] >> FRAME_SHIFT] = lens[i];
   }
   if (k > 0) prod_submit(&tx, k);
-  if (k < n) c_tx_ring_full += n - k;
+  if (k < n) pc[TX_RING_FULL] += n - k;
   app_held -= k;
   tx_outstanding += k;
-  c_tx_queued += k;
+  pc[TX_QUEUED] += k;
   kick();
   return k;
 }
@@ -212,6 +262,65 @@ static inline uint32_t tx_burst(const uint32_t *addrs, const uint32_t *lens, uin
 static inline void port_free(const uint32_t *addrs, uint32_t n) {
   for (uint32_t i = 0; i < n; i++) pool_free(addrs[i]);
   app_held -= n;
+}
+
+static void drain_tx(double ms);
+
+// ---- The polling loop (engine/loop.ts) ----
+
+// Stats block slots (engine/counters.ts QUEUE_COUNTERS): the port's counters, then the loop's.
+enum { S_APP_DROPPED = PORT_COUNTERS, S_UNHANDLED, S_HANDLER_ERRORS, S_ERROR_DROPPED,
+       S_ORIGINATED, S_HANDLER_RELOADS, S_LOOPS, S_IDLE_POLLS, S_FREE_FRAMES, STATS_SLOTS };
+enum { CONTROL_STOP, CONTROL_STATE, CONTROL_RELOAD };
+enum loop_exit { EXIT_STOP, EXIT_COUNT, EXIT_RELOAD };
+#define DROP (-1)
+
+struct burst {
+  uint32_t length;
+  uint8_t *bytes;
+  uint32_t addrs[MAX_BURST], lens[MAX_BURST];
+  int32_t act[MAX_BURST];
+  uint32_t frame_mask;
+};
+
+struct ctx {
+  int64_t budget; // frames that may still be received or originated
+  uint32_t pending, capacity;
+  uint32_t pend_addrs[MAX_BURST], pend_lens[MAX_BURST];
+};
+
+struct handler {
+  const char *name;
+  void (*burst)(struct burst *b, struct ctx *ctx);
+  void (*idle)(struct ctx *ctx);
+};
+
+static void bad_index(const struct burst *b, uint32_t i) {
+  fprintf(stderr, "frame index %u is outside this burst (0..%u)\n", i, b->length - 1);
+  exit(1);
+}
+
+static void bad_len(uint32_t i, int64_t len, uint32_t room) {
+  fprintf(stderr, "send(%u, %lld): length must be 1..%u for this frame\n", i, (long long)len, room);
+  exit(1);
+}
+
+// BurstState.send: `len` < 0 means the frame's own size.
+static inline void burst_send(struct burst *b, uint32_t i, int64_t len) {
+  if (i >= b->length) bad_index(b, i);
+  int64_t n = len < 0 ? b->lens[i] : len;
+  uint32_t room = b->frame_mask + 1 - (b->addrs[i] & b->frame_mask);
+  if (n < 1 || n > room) bad_len(i, len, room);
+  b->act[i] = (int32_t)n;
+}
+
+// LoopContext.flush: send the originated frames now.
+static void ctx_flush(struct ctx *ctx) {
+  uint32_t k = ctx->pending;
+  if (k == 0) return;
+  ctx->pending = 0;
+  uint32_t sent = tx_burst(ctx->pend_addrs, ctx->pend_lens, k);
+  if (sent < k) port_free(ctx->pend_addrs + sent, k - sent);
 }
 
 static inline void mac_swap(uint8_t *p) {
@@ -222,16 +331,126 @@ static inline void mac_swap(uint8_t *p) {
   }
 }
 
-static uint64_t l2fwd_bursts(uint32_t *addrs, uint32_t *lens, uint32_t burst, uint64_t iters) {
+// handlers/l2fwd.ts
+static void l2fwd_burst(struct burst *b, struct ctx *ctx) {
+  (void)ctx;
+  uint32_t n = b->length;
+  for (uint32_t i = 0; i < n; i++) {
+    mac_swap(b->bytes + b->addrs[i]);
+    burst_send(b, i, -1);
+  }
+}
+
+static const struct handler handlers[] = {{"l2fwd", l2fwd_burst, NULL}};
+// Read once at run time: the loop calls the handler through a pointer, as an engine that loads
+// handler modules would, not through a call the compiler could inline.
+static const struct handler *volatile chosen_handler = &handlers[0];
+
+static double stats[STATS_SLOTS];
+static int32_t control[4];
+
+static void publish(void) {
+  for (int i = 0; i < PORT_COUNTERS; i++) stats[i] = (double)pc[i];
+  stats[S_FREE_FRAMES] = pool_top;
+}
+
+static inline void on_empty(void) {
+  if (tx_outstanding > 0) {
+    kick();
+    reclaim();
+  }
+}
+
+static enum loop_exit loop(const struct handler *h, struct burst *b, struct ctx *ctx,
+                           uint32_t burst, uint64_t count, int32_t generation) {
+  if (__atomic_load_n(&control[CONTROL_STOP], __ATOMIC_ACQUIRE) != 0) return EXIT_STOP;
+  if (__atomic_load_n(&control[CONTROL_RELOAD], __ATOMIC_ACQUIRE) != generation) return EXIT_RELOAD;
+  uint32_t *addrs = b->addrs, *lens = b->lens;
+  int32_t *act = b->act;
+  static uint32_t tx_addrs[2 * MAX_BURST], tx_lens[2 * MAX_BURST], drop_addrs[MAX_BURST];
+  ctx->budget = count > 0 ? (int64_t)count - (int64_t)pc[RX_PACKETS] - (int64_t)stats[S_ORIGINATED]
+                          : INT64_MAX;
+  uint64_t loops = 0;
+  while (ctx->budget >= 1) {
+    int64_t room = ctx->budget;
+    uint32_t n = rx_burst(addrs, lens, room < burst ? (uint32_t)room : burst);
+    if (n > 0) {
+      ctx->budget -= n;
+      b->length = n;
+      memset(act, 0, n * sizeof(*act));
+      h->burst(b, ctx);
+      uint32_t k = 0, d = 0, dropped = 0;
+      for (uint32_t i = 0; i < n; i++) {
+        int32_t v = act[i];
+        if (v > 0) {
+          tx_addrs[k] = addrs[i];
+          tx_lens[k++] = (uint32_t)v;
+        } else {
+          drop_addrs[d++] = addrs[i];
+          if (v == DROP) dropped++;
+        }
+      }
+      if (d > 0) {
+        port_free(drop_addrs, d);
+        if (dropped > 0) stats[S_APP_DROPPED] += dropped;
+        if (d > dropped) stats[S_UNHANDLED] += d - dropped;
+      }
+      uint32_t p = ctx->pending;
+      if (p > 0) {
+        for (uint32_t j = 0; j < p; j++) {
+          tx_addrs[k] = ctx->pend_addrs[j];
+          tx_lens[k++] = ctx->pend_lens[j];
+        }
+        ctx->pending = 0;
+      }
+      if (k > 0) {
+        uint32_t sent = tx_burst(tx_addrs, tx_lens, k);
+        if (sent < k) port_free(tx_addrs + sent, k - sent);
+      }
+    } else {
+      if (h->idle) h->idle(ctx);
+      if (ctx->pending > 0) ctx_flush(ctx);
+      on_empty();
+    }
+    if ((++loops & TICK_MASK) == 0) {
+      stats[S_LOOPS] += PUBLISH_EVERY;
+      publish();
+      if (__atomic_load_n(&control[CONTROL_STOP], __ATOMIC_ACQUIRE) != 0) return EXIT_STOP;
+      if (__atomic_load_n(&control[CONTROL_RELOAD], __ATOMIC_ACQUIRE) != generation)
+        return EXIT_RELOAD;
+    }
+  }
+  stats[S_LOOPS] += (double)(loops & TICK_MASK);
+  return EXIT_COUNT;
+}
+
+// runLoop: the loop, then flush, finish TX, publish.
+static enum loop_exit run_loop(const struct handler *h, struct burst *b, struct ctx *ctx,
+                               uint32_t burst, uint64_t count) {
+  __atomic_store_n(&control[CONTROL_STATE], 1, __ATOMIC_RELEASE);
+  enum loop_exit exit_reason = loop(h, b, ctx, burst, count, 0);
+  ctx_flush(ctx);
+  drain_tx(200);
+  publish();
+  return exit_reason;
+}
+
+// ---- The direct loop: rx burst -> MAC swap -> tx burst, no handler ----
+
+static uint64_t direct_loop(uint32_t *addrs, uint32_t *lens, uint32_t burst, uint64_t packets) {
   uint64_t pkts = 0;
-  for (uint64_t it = 0; it < iters; it++) {
-    fk_deliver(kid, burst, PKT_LEN);
-    uint32_t n = rx_burst(addrs, lens, burst);
-    for (uint32_t i = 0; i < n; i++) mac_swap(umem + addrs[i]);
-    uint32_t sent = tx_burst(addrs, lens, n);
-    if (sent < n) port_free(addrs + sent, n - sent);
-    fk_transmit(kid);
-    pkts += n;
+  while (pkts < packets) {
+    uint64_t left = packets - pkts;
+    uint32_t n = rx_burst(addrs, lens, left < burst ? (uint32_t)left : burst);
+    if (n > 0) {
+      for (uint32_t i = 0; i < n; i++) mac_swap(umem + addrs[i]);
+      uint32_t sent = tx_burst(addrs, lens, n);
+      if (sent < n) port_free(addrs + sent, n - sent);
+      pkts += n;
+    } else if (tx_outstanding > 0) {
+      kick();
+      reclaim();
+    }
   }
   return pkts;
 }
@@ -242,11 +461,48 @@ static double now_ns(void) {
   return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
 
+static void drain_tx(double ms) {
+  double end = now_ns() + ms * 1e6;
+  while (tx_outstanding > 0 && now_ns() < end) {
+    kick();
+    reclaim();
+  }
+}
+
+static struct burst bst;
+static struct ctx cx;
+
+// Run `packets` more packets through the chosen variant; returns how many were received.
+static uint64_t run(int real, uint32_t burst, uint64_t packets) {
+  if (!real) return direct_loop(bst.addrs, bst.lens, burst, packets);
+  uint64_t before = pc[RX_PACKETS];
+  if (run_loop(chosen_handler, &bst, &cx, burst, before + packets) != EXIT_COUNT) {
+    fprintf(stderr, "the loop stopped before its count\n");
+    exit(1);
+  }
+  return pc[RX_PACKETS] - before;
+}
+
+static int calls_main(uint64_t n) {
+  double t0 = now_ns();
+  for (uint64_t i = 0; i < n; i++) fk_deliver(kid, 0, PKT_LEN);
+  double t1 = now_ns();
+  printf("c: fk_deliver_call_ns=%.2f calls=%llu\n", (t1 - t0) / (double)n, (unsigned long long)n);
+  return 0;
+}
+
 int main(int argc, char **argv) {
-  uint64_t packets = argc > 1 ? strtoull(argv[1], NULL, 10) : 50000000ull;
-  uint32_t burst = argc > 2 ? (uint32_t)strtoul(argv[2], NULL, 10) : 64;
-  if (burst < 1 || burst > MAX_BURST || packets < burst) {
-    fprintf(stderr, "usage: engine_loop [packets >= burst] [burst 1..%u]\n", MAX_BURST);
+  int calls = argc > 1 && strcmp(argv[1], "calls") == 0;
+  uint64_t packets = argc > 1 && !calls ? strtoull(argv[1], NULL, 10) : 50000000ull;
+  uint32_t burst = argc > 2 && !calls ? (uint32_t)strtoul(argv[2], NULL, 10) : 64;
+  const char *variant = argc > 3 ? argv[3] : "real";
+  int real = strcmp(variant, "real") == 0;
+  if (burst < 1 || burst > MAX_BURST || packets < burst ||
+      (!real && strcmp(variant, "direct") != 0)) {
+    fprintf(stderr,
+            "usage: engine_loop [packets >= burst] [burst 1..%u] [real|direct]\n"
+            "       engine_loop calls [n]\n",
+            MAX_BURST);
     return 2;
   }
   kid = fk_create(FRAMES, FRAME_SIZE, RING_SIZE, RING_SIZE, 0);
@@ -254,6 +510,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "fk_create failed\n");
     return 1;
   }
+  if (calls) return calls_main(argc > 2 ? strtoull(argv[2], NULL, 10) : 10000000ull);
   umem = fk_umem(kid);
   ring_init(&fill, kid, FK_FILL, 1);
   ring_init(&comp, kid, FK_COMP, 0);
@@ -261,20 +518,39 @@ int main(int argc, char **argv) {
   ring_init(&tx, kid, FK_TX, 1);
   pool_init();
   refill(fill_frames);
+  // The kernel asks for wake-ups on FILL and TX (XDP_RING_NEED_WAKEUP) and delivers a burst on
+  // each FILL wake-up.
+  fk_ring_shared(kid, FK_FILL)->flags |= 1;
+  fk_ring_shared(kid, FK_TX)->flags |= 1;
+  wake_burst = burst;
+  bst.bytes = umem;
+  bst.frame_mask = FRAME_SIZE - 1;
+  cx.capacity = burst;
 
-  static uint32_t addrs[MAX_BURST], lens[MAX_BURST];
-  uint64_t iters = packets / burst;
-  uint64_t warm = l2fwd_bursts(addrs, lens, burst, iters / 10 > 0 ? iters / 10 : 1);
+  // Whole bursts only: the kernel delivers `burst` per wake-up and the loop stops on a count.
+  uint64_t timed = packets / burst * burst;
+  uint64_t warm = timed / 10 > 4000000ull ? timed / 10 : 4000000ull;
+  warm = warm / burst * burst;
+  uint64_t warmed = 0;
+  for (int i = 0; i < 4; i++) warmed += run(real, burst, warm / burst / 4 * burst);
   double t0 = now_ns();
-  uint64_t done = l2fwd_bursts(addrs, lens, burst, iters);
+  uint64_t done = run(real, burst, timed);
   double t1 = now_ns();
   double ns = (t1 - t0) / (double)done;
 
-  uint64_t total = warm + done;
-  uint64_t k_transmitted = fk_stats(kid)->transmitted;
-  if (c_rx_packets != total || c_tx_queued != total || k_transmitted != total) {
-    fprintf(stderr, "lost packets: rx %llu tx %llu sent %llu\n", (unsigned long long)c_rx_packets,
-            (unsigned long long)c_tx_queued, (unsigned long long)k_transmitted);
+  // Sanity after timing: every packet delivered, received, queued and sent; frames balanced.
+  uint64_t total = warmed + done;
+  const struct fk_stats *ks = fk_stats(kid);
+  if (done != timed || pc[RX_PACKETS] != total || pc[TX_QUEUED] != total ||
+      ks->transmitted != total || ks->delivered != total || ks->dropped != 0) {
+    fprintf(stderr, "lost packets: rx %llu tx %llu delivered %llu sent %llu of %llu\n",
+            (unsigned long long)pc[RX_PACKETS], (unsigned long long)pc[TX_QUEUED],
+            (unsigned long long)ks->delivered, (unsigned long long)ks->transmitted,
+            (unsigned long long)total);
+    return 1;
+  }
+  if (real && (stats[S_UNHANDLED] != 0 || stats[S_APP_DROPPED] != 0)) {
+    fprintf(stderr, "the handler dropped frames\n");
     return 1;
   }
   // Frame audit: pool + FILL + RX + app + TX + COMPLETION == FRAMES.
@@ -285,11 +561,14 @@ int main(int argc, char **argv) {
     fprintf(stderr, "frame audit failed: %lld of %u\n", (long long)seen, FRAMES);
     return 1;
   }
+  double bursts = (double)total / burst;
   // A byte of the UMEM, so the MAC swaps cannot be optimised away.
   unsigned sample = umem[HEADROOM] ^ umem[HEADROOM + 5];
-  printf("c: packets=%llu burst=%u ns_per_pkt=%.2f mpps=%.2f tx_completed=%llu audit=balanced "
-         "sample=%u\n",
-         (unsigned long long)done, burst, ns, 1e3 / ns, (unsigned long long)c_tx_packets, sample);
+  printf("c: variant=%s packets=%llu burst=%u ns_per_pkt=%.2f mpps=%.2f wakeups_per_burst=%.3f "
+         "kicks_per_burst=%.3f loops_per_burst=%.3f tx_completed=%llu audit=balanced sample=%u\n",
+         variant, (unsigned long long)done, burst, ns, 1e3 / ns, (double)pc[RX_WAKEUPS] / bursts,
+         (double)pc[TX_KICKS] / bursts, real ? stats[S_LOOPS] / bursts : 0.0,
+         (unsigned long long)pc[TX_PACKETS], sample);
   fk_destroy(kid);
   return 0;
 }

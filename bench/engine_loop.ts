@@ -1,105 +1,181 @@
 /**
- * The l2fwd engine loop on the {@link FakeKernel}, timed: per burst the fake kernel delivers 64
- * packets (from FILL to RX), the application does `rxBurst` → MAC swap each (as engine/loop.ts's l2fwd) → `txBurst`, and the
- * fake kernel transmits (TX to COMPLETION); the next `txBurst` reclaims the completions into the
- * pool. No NIC, no system call (NEED_WAKEUP stays clear): this measures the TypeScript runtime's
- * own cost per packet. `bench/engine_loop.c` is the same loop in C.
+ * The engine benchmark, TypeScript side: the engine's own polling loop, timed on the fake kernel.
  *
- * The fake kernel is C on both sides: `deliver`/`transmit` are one FFI call each into
- * `build/libfakekernel.so` (`testing/fake_kernel.c`), the library the C loop links, much as a real
- * engine pays one system call per burst into a C kernel. So the TS/C ratio compares the engines.
+ * - `real` (what the target is about): engine/loop.ts `runLoop` with the built-in l2fwd handler
+ *   module (handlers/l2fwd.ts, imported and checked as the Worker does), through
+ *   testing/handler_loop.ts, on a {@link fakePort}. Stopped by its `count` option.
+ * - `direct` (a reference, for the cost of the handler indirection): the same port, the same
+ *   wake-up protocol, rx burst → MAC swap → tx burst written out, no handler, no verdicts, no
+ *   frame budget, no counter publication.
  *
- * Run: `deno run -A bench/engine_loop.ts [packets=50000000] [burst=64]`. Prints
- * `ts: packets=N burst=B ns_per_pkt=X mpps=Y`; the measured section is bracketed by the lines
- * `== measure begin` / `== measure end` so that `--v8-flags=--trace-gc` lines between them can be
- * counted (bench/engine.sh does).
+ * The fake kernel runs only inside the port's own system calls, as a real one under
+ * need_wakeup ({@link driveOnWakeups}): when a poll finds RX empty the port makes the FILL wake-up
+ * (`recvfrom`), in which the kernel delivers one burst (FILL → RX); the TX burst's kick
+ * (`sendto`) transmits it (TX → COMPLETION), and the next empty poll reclaims the completions. So
+ * each burst is one empty poll and one full poll, with exactly one `fk_deliver` and one
+ * `fk_transmit` call into the C kernel (`build/libfakekernel.so`, the library
+ * `bench/engine_loop.c` links and calls the same way, once per burst each). Here a system call is
+ * the fake port's stub libc (a closure, then the hook's closure) and one FFI call: see
+ * `bench/engine_bench.ts` for what that path costs against a plain FFI call.
+ *
+ * Run: `deno run -A bench/engine_loop.ts [packets=50000000] [burst=64] [real|direct]`. Prints
+ * `ts: variant=V packets=N burst=B ns_per_pkt=X mpps=Y wakeups_per_burst=W kicks_per_burst=K ...`;
+ * the timed section is bracketed by the lines `== measure begin` / `== measure end` so that
+ * `--v8-flags=--trace-gc` lines between them can be counted (bench/engine.sh does).
  *
  * @module
  */
-import { macSwapAligned } from "../packet/ether.ts";
+import { importHandler } from "../engine/handler.ts";
 import type { Port } from "../engine/port.ts";
-import { type FakeKernel, fakePort } from "../testing/fake_kernel.ts";
+import { Slot } from "../engine/stats.ts";
+import { macSwapAligned } from "../packet/ether.ts";
+import { driveOnWakeups, type FakePort, fakePort } from "../testing/fake_kernel.ts";
+import { type HandlerLoop, handlerLoop } from "../testing/handler_loop.ts";
 
 /** Packet length the fake kernel puts in each RX descriptor. */
 export const LOOP_PKT_LEN = 64;
 
+/** The built-in l2fwd handler module (what `--mode l2fwd` loads). */
+export const L2FWD_URL: string = new URL("../handlers/l2fwd.ts", import.meta.url).href;
+
+/** Which loop to time. */
+export type LoopVariant = "real" | "direct";
+
+/** A loop set up on a fresh wake-up driven fake port, ready to run. */
+export interface BenchLoop {
+  /** The fake port (its `calls` count the wake-ups and kicks). */
+  f: FakePort;
+  /** Receive, process and send `packets` more packets (whole bursts); returns how many. */
+  run(packets: number): number;
+}
+
+/** A fake port with byPassRT's default sizes whose kernel delivers `burst` packets per wake-up. */
+export function benchPort(burst: number): FakePort {
+  const f = fakePort({ frames: 4096, rxSize: 2048, txSize: 2048 });
+  driveOnWakeups(f, burst, LOOP_PKT_LEN);
+  return f;
+}
+
 /**
- * `iters` bursts of the l2fwd loop; returns the packets forwarded. No allocation inside.
- * `addrs`/`lens` must hold `burst` entries.
+ * The real loop: `runLoop` with handlers/l2fwd.ts on a {@link benchPort}.
+ *
+ * @example
+ * ```ts ignore
+ * const loop = await realLoop(64);
+ * loop.run(64_000); // 64000
+ * ```
  */
-export function l2fwdBursts(
+export async function realLoop(burst: number): Promise<BenchLoop & { h: HandlerLoop }> {
+  const f = benchPort(burst);
+  const { handler } = await importHandler(L2FWD_URL, {});
+  const h = await handlerLoop(f.port, handler, { burst });
+  return {
+    f,
+    h,
+    run(packets) {
+      const before = f.port.rxPackets;
+      h.loop.count = before + packets; // a total since the port was made
+      const exit = h.run();
+      if (exit !== "count") throw new Error(`the loop returned "${exit}" before its count`);
+      return f.port.rxPackets - before;
+    },
+  };
+}
+
+/**
+ * The direct reference loop: rx burst → MAC swap each → tx burst until `packets` were received;
+ * after an empty poll, with frames in flight, kick and reclaim (as the real loop's idle path).
+ * No allocation inside.
+ */
+export function directBursts(
   port: Port,
-  kernel: FakeKernel,
   addrs: Uint32Array,
   lens: Uint32Array,
   burst: number,
-  iters: number,
+  packets: number,
 ): number {
   const umem16 = port.umem16, umem32 = port.umem32;
   let pkts = 0;
-  for (let it = 0; it < iters; it++) {
-    kernel.deliver(burst, LOOP_PKT_LEN);
-    const n = port.rxBurst(addrs, lens, burst);
-    for (let i = 0; i < n; i++) macSwapAligned(umem16, umem32, addrs[i]);
-    const sent = port.txBurst(addrs, lens, n);
-    if (sent < n) port.free(addrs, sent, n - sent);
-    kernel.transmit();
-    pkts += n;
+  while (pkts < packets) {
+    const left = packets - pkts;
+    const n = port.rxBurst(addrs, lens, left < burst ? left : burst);
+    if (n > 0) {
+      for (let i = 0; i < n; i++) macSwapAligned(umem16, umem32, addrs[i]);
+      const sent = port.txBurst(addrs, lens, n);
+      if (sent < n) port.free(addrs, sent, n - sent);
+      pkts += n;
+    } else if (port.txOutstanding > 0) {
+      port.kick();
+      port.reclaim();
+    }
   }
   return pkts;
 }
 
-/** A port over a fake kernel with the default sizes (4096 frames, rings of 2048). */
-export function loopSetup(burst: number): {
-  port: Port;
-  kernel: FakeKernel;
-  addrs: Uint32Array;
-  lens: Uint32Array;
-} {
-  const { port, kernel } = fakePort({ frames: 4096, rxSize: 2048, txSize: 2048 });
-  return { port, kernel, addrs: new Uint32Array(burst), lens: new Uint32Array(burst) };
+/** The direct loop ({@link directBursts}) on a {@link benchPort}. */
+export function directLoop(burst: number): BenchLoop {
+  const f = benchPort(burst);
+  const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
+  return { f, run: (packets) => directBursts(f.port, addrs, lens, burst, packets) };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const packets = Number(Deno.args[0] ?? 50_000_000);
   const burst = Number(Deno.args[1] ?? 64);
-  if (!(packets >= burst) || !Number.isInteger(burst) || burst < 1 || burst > 1024) {
-    console.error("usage: engine_loop.ts [packets >= burst] [burst 1..1024]");
+  const variant = Deno.args[2] ?? "real";
+  if (
+    !(packets >= burst) || !Number.isInteger(burst) || burst < 1 || burst > 1024 ||
+    (variant !== "real" && variant !== "direct")
+  ) {
+    console.error("usage: engine_loop.ts [packets >= burst] [burst 1..1024] [real|direct]");
     Deno.exit(2);
   }
-  const { port, kernel, addrs, lens } = loopSetup(burst);
-  const iters = Math.floor(packets / burst);
-  // Calls of CHUNK bursts each: V8 then optimises l2fwdBursts as a whole function (entered many
-  // times) rather than only by on-stack replacement of one long-running call.
-  const CHUNK = 1024;
-  const run = (bursts: number) => {
-    let pkts = 0;
-    for (let left = bursts; left > 0; left -= CHUNK) {
-      pkts += l2fwdBursts(port, kernel, addrs, lens, burst, left < CHUNK ? left : CHUNK);
-    }
-    return pkts;
-  };
-  // Warm-up (a tenth of the run, at least 200 calls): let the JIT optimise the loop first.
-  const warm = run(Math.max(200 * CHUNK, Math.floor(iters / 10)));
+  const real = variant === "real" ? await realLoop(burst) : undefined;
+  const loop: BenchLoop = real ?? directLoop(burst);
+  const { port, kernel, calls } = loop.f;
+  // Whole bursts only: the kernel delivers `burst` per wake-up and the loop stops on a count.
+  const timed = Math.floor(packets / burst) * burst;
+  // Warm-up in four calls (a tenth of the run, at least 4M packets): the JIT optimises the loop
+  // first on stack replacement, then as a function entered again, as after a handler reload.
+  const warm = Math.floor(Math.max(4_000_000, timed / 10) / burst / 4) * burst;
+  let warmed = 0;
+  for (let i = 0; i < 4; i++) warmed += loop.run(warm);
   console.log("== measure begin");
   const t0 = performance.now();
-  const done = run(iters);
+  const done = loop.run(timed);
   const t1 = performance.now();
   console.log("== measure end");
   const ns = ((t1 - t0) * 1e6) / done;
-  // Sanity after timing: every packet forwarded, every frame accounted for.
-  const total = warm + done;
+  // Sanity after timing: every packet delivered, received, queued and sent; frames balanced.
+  const total = warmed + done;
   const c = port.counters;
   const audit = port.audit();
-  if (c.rxPackets !== total || c.txQueued !== total || kernel.transmitted !== total) {
-    throw new Error(`lost packets: rx ${c.rxPackets} tx ${c.txQueued} sent ${kernel.transmitted}`);
+  if (
+    done !== timed || c.rxPackets !== total || c.txQueued !== total ||
+    kernel.transmitted !== total || kernel.delivered !== total || kernel.dropped !== 0
+  ) {
+    throw new Error(
+      `lost packets: rx ${c.rxPackets} tx ${c.txQueued} delivered ${kernel.delivered} sent ` +
+        `${kernel.transmitted} of ${total}`,
+    );
   }
   if (!audit.balanced) throw new Error(`frame audit failed: ${JSON.stringify(audit)}`);
+  let loops = 0;
+  if (real) {
+    const s = real.h.stats;
+    if (s[Slot.unhandled] !== 0 || s[Slot.appDropped] !== 0 || s[Slot.handlerErrors] !== 0) {
+      throw new Error("the handler dropped frames or threw");
+    }
+    loops = s[Slot.loops];
+  }
+  const bursts = total / burst;
   console.log(
-    `ts: packets=${done} burst=${burst} ns_per_pkt=${ns.toFixed(2)} mpps=${
+    `ts: variant=${variant} packets=${done} burst=${burst} ns_per_pkt=${ns.toFixed(2)} mpps=${
       (1e3 / ns).toFixed(2)
-    } tx_completed=${c.txPackets} audit=balanced`,
+    } wakeups_per_burst=${(calls.recvfrom / bursts).toFixed(3)} kicks_per_burst=${
+      (calls.sendto / bursts).toFixed(3)
+    } loops_per_burst=${(loops / bursts).toFixed(3)} tx_completed=${c.txPackets} audit=balanced`,
   );
 }
 
-if (import.meta.main) main();
+if (import.meta.main) await main();

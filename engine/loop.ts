@@ -88,9 +88,7 @@ export class BurstState implements Burst {
     if (!((i >>> 0) < this.length && i === (i | 0))) this.#badIndex(i);
     const n = len === undefined ? this.lens[i] : len;
     const room = this.#frameMask + 1 - (this.addrs[i] & this.#frameMask);
-    if (!(n >= 1 && n <= room && n === (n | 0))) {
-      throw new RangeError(`send(${i}, ${len}): length must be 1..${room} for this frame`);
-    }
+    if (!(n >= 1 && n <= room && n === (n | 0))) this.#badLength(i, len, room);
     this.act[i] = n;
   }
 
@@ -100,8 +98,13 @@ export class BurstState implements Burst {
     this.act[i] = DROP;
   }
 
+  // The throws live out of line: inlined into every handler's loop they cost it time per frame.
   #badIndex(i: number): never {
     throw new RangeError(`frame index ${i} is outside this burst (0..${this.length - 1})`);
+  }
+
+  #badLength(i: number, len: number | undefined, room: number): never {
+    throw new RangeError(`send(${i}, ${len}): length must be 1..${room} for this frame`);
   }
 }
 
@@ -260,7 +263,7 @@ function loop(
     if (n > 0) {
       ctx.budget -= n;
       b.length = n;
-      act.fill(UNDECIDED, 0, n);
+      for (let i = 0; i < n; i++) act[i] = UNDECIDED;
       let threw = false;
       try {
         handler.burst(b, ctx);

@@ -17,9 +17,9 @@ export default {
     u32 = new Uint32Array(m.buffer, m.byteOffset, m.length >>> 2);
   },
   burst(b) {
-    const n = b.length;
+    const n = b.length, w16 = u16, w32 = u32;
     for (let i = 0; i < n; i++) {
-      macSwapAligned(u16, u32, b.start(i));
+      macSwapAligned(w16, w32, b.start(i));
       b.send(i);
     }
   },

@@ -139,9 +139,12 @@ export class ProdRing extends XskRing {
     Atomics.store(this.producer, 0, (this.producer[0] + n) >>> 0);
   }
 
-  /** Entries submitted and not yet consumed by the kernel. */
+  /**
+   * Entries submitted and not yet consumed by the kernel. Only the kernel's index is read with
+   * `Atomics.load`: the producer index is ours (written only by `submit`, on this thread).
+   */
   pending(): number {
-    return (Atomics.load(this.producer, 0) - Atomics.load(this.consumer, 0)) >>> 0;
+    return (this.producer[0] - Atomics.load(this.consumer, 0)) >>> 0;
   }
 }
 

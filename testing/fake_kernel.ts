@@ -385,6 +385,35 @@ export interface FakeHooks {
   poll?: () => void;
 }
 
+/**
+ * Make `f`'s kernel work like a real one under need_wakeup, driven only by the port's own
+ * system calls: XDP_RING_NEED_WAKEUP is set on FILL and TX; every FILL wake-up (`recvfrom`, which
+ * the port makes when it finds RX empty) delivers `n` packets of `len` bytes, and every TX kick
+ * (`sendto`) transmits everything queued. Each hook is one closure call around one FFI call into
+ * the C kernel, and allocates nothing. Replaces any `recvfrom`/`sendto` hooks set before.
+ *
+ * @example
+ * ```ts
+ * import { driveOnWakeups, fakePort } from "./fake_kernel.ts";
+ * const f = fakePort({ frames: 256, rxSize: 64, txSize: 64 });
+ * driveOnWakeups(f, 32, 64);
+ * const addrs = new Uint32Array(32), lens = new Uint32Array(32);
+ * f.port.rxBurst(addrs, lens, 32); // 0: RX was empty, the wake-up delivered 32
+ * f.port.rxBurst(addrs, lens, 32); // 32
+ * ```
+ */
+export function driveOnWakeups(f: FakePort, n: number, len: number): void {
+  const kernel = f.kernel;
+  kernel.fill.setNeedWakeup(true);
+  kernel.tx.setNeedWakeup(true);
+  f.hooks.recvfrom = () => {
+    kernel.deliver(n, len);
+  };
+  f.hooks.sendto = () => {
+    kernel.transmit();
+  };
+}
+
 /** Options of {@link fakePort}: the port's sizes plus the fake kernel's. */
 export interface FakePortOptions extends Omit<PortOptions, "iface"> {
   /** Interface name given to option validation (default "fake0"). */
@@ -399,6 +428,8 @@ export interface FakePort {
   kernel: FakeKernel;
   calls: FakeCalls;
   hooks: FakeHooks;
+  /** The stub libc the port calls (`fn.sendto` etc.): e.g. to time the hook path itself. */
+  libc: LibcHandle;
 }
 
 /**
@@ -490,8 +521,9 @@ export function fakePort(opts: FakePortOptions = {}): FakePort {
       calls.xdpClose++;
     },
   };
+  const libc = fakeLibc as unknown as LibcHandle;
   const port = new Port(resolved, {
-    libc: fakeLibc as unknown as LibcHandle,
+    libc,
     xdp: fakeXdp as unknown as Libxdp,
     umemPtr: null,
     umem: kernel.umem,
@@ -506,5 +538,5 @@ export function fakePort(opts: FakePortOptions = {}): FakePort {
     bindMode: "copy",
     zeroCopyFallback: "",
   });
-  return { port, kernel, calls, hooks };
+  return { port, kernel, calls, hooks, libc };
 }

@@ -6,7 +6,13 @@
  * @module
  */
 import { checkHandler, type Handler, type HandlerOptions } from "../engine/handler.ts";
-import { BurstState, LoopContext, type LoopExit, runLoop } from "../engine/loop.ts";
+import {
+  BurstState,
+  LoopContext,
+  type LoopExit,
+  type LoopOptions,
+  runLoop,
+} from "../engine/loop.ts";
 import type { Port } from "../engine/port.ts";
 import { newControlBlock, newStatsBlock } from "../engine/stats.ts";
 
@@ -19,6 +25,11 @@ export interface HandlerLoop {
   control: Int32Array<SharedArrayBuffer>;
   /** Stats block the loop publishes to. */
   stats: Float64Array<SharedArrayBuffer>;
+  /**
+   * The loop options `run` passes (mutable). `count` is a total since the port was made
+   * (frames received plus originated): to run N more frames set it to that total plus N.
+   */
+  loop: LoopOptions;
   /** The handler's counter names (slot order of `ctx.counters`). */
   counterNames: string[];
   /** The handler's counters by name (allocates: for assertions). */
@@ -71,12 +82,13 @@ export async function handlerLoop(
   });
   await handler.init?.(ctx);
   const b = new BurstState(port, burst);
-  const loop = { burst, idlePollMs: 0, count: o.count ?? 0, strict: o.strict };
+  const loop: LoopOptions = { burst, idlePollMs: 0, count: o.count ?? 0, strict: o.strict };
   return {
     b,
     ctx,
     control,
     stats,
+    loop,
     counterNames: names,
     handlerCounters: () => Object.fromEntries(names.map((n, i) => [n, block[i]])),
     run(onError) {
