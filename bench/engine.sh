@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Engine loop benchmark, TypeScript vs C, no NIC and no privileges needed. Four contenders over
 # the same in-memory AF_XDP rings and the same fake kernel, all following the same need_wakeup
-# protocol (the kernel delivers a burst in the FILL wake-up a poll makes when it finds RX empty,
-# and transmits in the TX kick: one fk_deliver and one fk_transmit per burst on every side):
+# protocol: the kernel delivers a burst in the FILL wake-up a poll makes when it finds RX empty,
+# and transmits in the TX kick; with --protocol loaded (default: a forwarder under load) it also
+# delivers the next burst in the kick, so RX is never empty; with --protocol wakeup it does not,
+# and every burst costs an empty poll too. One fk_deliver and one fk_transmit per burst either way:
 #   TS real     engine/loop.ts runLoop with handlers/l2fwd.ts (bench/engine_loop.ts real)
 #   TS direct   rx burst -> MAC swap -> tx burst written out, no handler (engine_loop.ts direct)
 #   C real      the same polling loop in C: handler through a function pointer, verdicts,
@@ -12,13 +14,15 @@
 # linked by the C program and called through Deno.dlopen (one FFI call per deliver/transmit) by
 # the TS one, so the ratios compare the engines, not two fake kernels.
 #
-# usage: bench/engine.sh [--packets N] [--burst B] [--rounds R] [--cpu N|none] [--json FILE]
+# usage: bench/engine.sh [--packets N] [--burst B] [--rounds R] [--protocol loaded|wakeup]
+#                        [--cpu N|none] [--json FILE]
 #   --packets N   packets per timed run (default 50000000); every run warms up first
 #   --burst B     burst size (default 64)
 #   --rounds R    rounds (default 5); each round runs all four, in the order C real, TS real,
 #                 C direct, TS direct (reversed every other round): the machines are shared and
 #                 single runs swing by +-30%, so only ratios within a round compare. Reported:
 #                 each contender's median rate, and the median over rounds of each ratio.
+#   --protocol P  loaded (default) or wakeup, as above
 #   --cpu N       run every contender pinned to CPU N with taskset (default 1 when the machine
 #                 has 2 CPUs or more, as bench/main.ts pins contenders; "none": not pinned)
 #   --json FILE   also write the results to FILE: "ratio" (TS real / C real, the target),
@@ -37,6 +41,7 @@ burst=64
 rounds=5
 json=""
 cpu=""
+proto=loaded
 while [ $# -gt 0 ]; do
   case "$1" in
     --packets) packets="$2"; shift 2 ;;
@@ -44,7 +49,8 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2 ;;
     --json) json="$2"; shift 2 ;;
     --cpu) cpu="$2"; shift 2 ;;
-    -h | --help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --protocol) proto="$2"; shift 2 ;;
+    -h | --help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench-engine: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,6 +58,11 @@ case "$packets$burst$rounds" in
   *[!0-9]* | "") echo "bench-engine: --packets/--burst/--rounds take integers" >&2; exit 2 ;;
 esac
 [ "$rounds" -ge 1 ] || { echo "bench-engine: --rounds must be at least 1" >&2; exit 2; }
+case "$proto" in
+  loaded) want="wakeups 0.000 kicks 1.000" ;;
+  wakeup) want="wakeups 1.000 kicks 1.000" ;;
+  *) echo "bench-engine: --protocol takes loaded or wakeup" >&2; exit 2 ;;
+esac
 for tool in gcc deno; do
   command -v "$tool" >/dev/null || { echo "bench-engine: $tool not found" >&2; exit 1; }
 done
@@ -90,15 +101,14 @@ gc_re='^\[[0-9]+:0x[0-9a-f]+\] +[0-9.]+ ms: '
 declare -A mpps ns gc gc_all
 for k in c_real ts_real c_direct ts_direct; do mpps[$k]="" ns[$k]=""; gc[$k]=0 gc_all[$k]=0; done
 r_real="" r_direct="" r_ts="" r_c="" r_vs_cd="" h_ts="" h_c=""
-protocol=""
 
 run_one() { # $1 = c_real | ts_real | c_direct | ts_direct; sets mpps/ns/gc, prints the line
   local key=$1 lang=${1%%_*} variant=${1#*_} line
   if [ "$lang" = c ]; then
-    line=$("${pin[@]}" build/engine_loop "$packets" "$burst" "$variant" | grep '^c: ')
+    line=$("${pin[@]}" build/engine_loop "$packets" "$burst" "$variant" "$proto" | grep '^c: ')
   else
     "${pin[@]}" "${linebuf[@]}" deno run -A --v8-flags=--trace-gc bench/engine_loop.ts "$packets" \
-      "$burst" "$variant" >"$ts_log"
+      "$burst" "$variant" "$proto" >"$ts_log"
     line=$(grep '^ts: ' "$ts_log")
     local n
     n=$(awk -v re="$gc_re" '/^== measure begin/ { on = 1; next } /^== measure end/ { on = 0 }
@@ -107,11 +117,11 @@ run_one() { # $1 = c_real | ts_real | c_direct | ts_direct; sets mpps/ns/gc, pri
     gc_all[$key]=$((gc_all[$key] + $(grep -cE "$gc_re" "$ts_log" || true)))
   fi
   echo "round $r $line"
-  # Every side must follow the same protocol: one FILL wake-up and one TX kick per burst.
+  # Every side must follow the same protocol: one TX kick per burst, and one FILL wake-up per
+  # burst (wakeup) or none after the first burst (loaded).
   local p="wakeups $(field wakeups_per_burst "$line") kicks $(field kicks_per_burst "$line")"
-  if [ -z "$protocol" ]; then protocol=$p; fi
-  if [ "$p" != "$protocol" ] || [ "$p" != "wakeups 1.000 kicks 1.000" ]; then
-    echo "bench-engine: $key made $p per burst; expected wakeups 1.000 kicks 1.000" >&2
+  if [ "$p" != "$want" ]; then
+    echo "bench-engine: $key made $p per burst; expected $want" >&2
     exit 1
   fi
   mpps[$key]="${mpps[$key]} $(field mpps "$line")"
@@ -151,7 +161,7 @@ if [ -n "$json" ]; then
  "ts_direct_mpps": $(med "${mpps[ts_direct]}"), "c_direct_mpps": $(med "${mpps[c_direct]}"),
  "ts_gc_events": ${gc[ts_real]}, "ts_direct_gc_events": ${gc[ts_direct]},
  "rounds": $rounds, "packets": $packets, "burst": $burst, "cpu": "$cpu",
- "protocol": "need_wakeup: deliver in the FILL wake-up of an empty poll, transmit in the TX kick; 1 of each per burst",
+ "protocol": "$proto",
  "ts_runs": $(jlist "${mpps[ts_real]}"), "c_runs": $(jlist "${mpps[c_real]}"),
  "ts_direct_runs": $(jlist "${mpps[ts_direct]}"), "c_direct_runs": $(jlist "${mpps[c_direct]}"),
  "round_ratios": {"ts_real_vs_c_real": $(jlist "$r_real"), "ts_direct_vs_c_direct": $(jlist "$r_direct"),
@@ -159,7 +169,7 @@ if [ -n "$json" ]; then
    "ts_real_vs_c_direct": $(jlist "$r_vs_cd")}}
 EOF
 fi
-echo "engine loop (medians of $rounds rounds): TS real $(med "${mpps[ts_real]}") Mpps, C real" \
+echo "engine loop, protocol $proto (medians of $rounds rounds): TS real $(med "${mpps[ts_real]}") Mpps, C real" \
   "$(med "${mpps[c_real]}"), TS direct $(med "${mpps[ts_direct]}"), C direct" \
   "$(med "${mpps[c_direct]}")"
 echo "ratios (median of per-round ratios): TS real / C real = $ratio (target >= 0.6)," \

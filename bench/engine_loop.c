@@ -1,5 +1,5 @@
 // The engine benchmark, C side: bench/engine_loop.ts's two loops written in C, over the same
-// in-memory rings and the same fake kernel, following the same wake-up protocol.
+// in-memory rings and the same fake kernel, following the same protocol.
 //
 // - "real": engine/loop.ts's polling loop in C. A port (engine/port.ts: rx burst with FILL
 //   refill and top-up, tx burst with COMPLETION reclaim and kick), a burst with a verdict per
@@ -16,11 +16,15 @@
 // It runs only when the port makes a system call, as a real kernel under need_wakeup:
 // NEED_WAKEUP is set on FILL and TX; when a poll finds RX empty the port makes the FILL wake-up
 // (recvfrom), in which the kernel delivers one burst (fk_deliver: FILL -> RX); the TX burst's
-// kick (sendto) transmits it (fk_transmit: TX -> COMPLETION). So per burst of B packets both
-// sides do: one empty poll (RX peek empty, FILL top-up check, wake-up -> deliver B; then, frames
-// being in flight, the kick check and the COMPLETION reclaim of the previous burst), one full poll
-// (RX peek B, FILL refill B, process, TX reclaim check, TX reserve/submit B, kick -> transmit B):
-// exactly one fk_deliver and one fk_transmit per burst, and no other call into the kernel.
+// kick (sendto) transmits it (fk_transmit: TX -> COMPLETION). Two protocols:
+// - "loaded" (default; a forwarder under load): the next burst arrives while this one is being
+//   processed, i.e. the kernel also delivers B in the kick. Per burst: one poll (RX peek B, FILL
+//   refill B, process, TX reclaim, TX reserve/submit B, kick -> transmit B and deliver B); RX is
+//   never found empty after the first burst. One fk_transmit and one fk_deliver per burst.
+// - "wakeup" (traffic that arrives only when asked for): each burst is one empty poll (RX peek
+//   empty, FILL top-up check, wake-up -> deliver B; then, frames being in flight, the kick check
+//   and the COMPLETION reclaim of the previous burst) and one full poll as above without the
+//   delivery in the kick: one fk_deliver and one fk_transmit per burst, twice the polls.
 // Here a "system call" is a direct call into the library; on the TS side it goes through the
 // fake port's stub libc (a closure and the hook's closure) and then one FFI call.
 //
@@ -30,9 +34,9 @@
 //
 // Build: gcc -O2 -Wall -Wextra -Werror -shared -fPIC -o build/libfakekernel.so testing/fake_kernel.c
 //        gcc -O2 -Itesting -o build/engine_loop bench/engine_loop.c -Lbuild -lfakekernel '-Wl,-rpath,$ORIGIN'
-// Run:   build/engine_loop [packets=50000000] [burst=64] [real|direct]
+// Run:   build/engine_loop [packets=50000000] [burst=64] [real|direct] [loaded|wakeup]
 //        build/engine_loop calls [n=10000000]   (cost of one fk_deliver(id, 0, 64) call)
-// Prints: c: variant=V packets=N burst=B ns_per_pkt=X mpps=Y wakeups_per_burst=W
+// Prints: c: variant=V protocol=P packets=N burst=B ns_per_pkt=X mpps=Y wakeups_per_burst=W
 //         kicks_per_burst=K loops_per_burst=L ...
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -163,12 +167,18 @@ static uint64_t pc[PORT_COUNTERS];
 static int64_t app_held, tx_outstanding;
 static int top_up;
 static const uint32_t fill_frames = RING_SIZE < FRAMES / 2 ? RING_SIZE : FRAMES / 2;
-// What the fake kernel delivers per FILL wake-up.
+// What the fake kernel delivers per FILL wake-up (and, loaded, per TX kick).
 static uint32_t wake_burst;
+// The "loaded" protocol: the next burst arrives while this one is processed, i.e. the kernel
+// delivers it in the TX kick too, so RX is never found empty (after the first burst).
+static int deliver_on_kick;
 
 // The system calls: here the fake kernel's work, called directly.
 static inline void sys_recvfrom(void) { fk_deliver(kid, wake_burst, PKT_LEN); }
-static inline void sys_sendto(void) { fk_transmit(kid); }
+static inline void sys_sendto(void) {
+  fk_transmit(kid);
+  if (deliver_on_kick) fk_deliver(kid, wake_burst, PKT_LEN);
+}
 
 // Post pool frames to FILL, as many as fit; `hint` as Port.#refill. True when the pool could not
 // cover every known free slot.
@@ -190,10 +200,17 @@ static inline int refill(uint32_t hint) {
   return want < free_slots;
 }
 
+// Port.#refillBatch: refill FILL once a quarter of the ring (at most 256) is owed.
+static const uint32_t refill_batch = RING_SIZE / 4 < 256 ? RING_SIZE / 4 : 256;
+static uint32_t owed;
+
 static inline uint32_t rx_burst(uint32_t *addrs, uint32_t *lens, uint32_t n) {
   uint32_t k = cons_peek(&rx, n);
   if (k == 0) {
-    if (top_up) top_up = refill(fill.size);
+    if (top_up) {
+      top_up = refill(fill.size);
+      owed = 0;
+    }
     if (needs_wakeup(&fill)) {
       pc[RX_WAKEUPS]++;
       sys_recvfrom();
@@ -209,7 +226,11 @@ static inline uint32_t rx_burst(uint32_t *addrs, uint32_t *lens, uint32_t n) {
     bytes += d->len;
   }
   cons_release(&rx, k);
-  refill(k);
+  owed += k;
+  if (owed >= refill_batch) {
+    refill(owed);
+    owed = 0;
+  }
   top_up = 1;
   app_held += k;
   pc[RX_PACKETS] += k;
@@ -234,10 +255,14 @@ static inline uint32_t reclaim(void) {
   return k;
 }
 
-static inline void kick(void) {
-  if (tx_outstanding == 0 || !needs_wakeup(&tx) || prod_pending(&tx) == 0) return;
+static inline void send_kick(void) {
   pc[TX_KICKS]++;
   sys_sendto();
+}
+
+static inline void kick(void) {
+  if (tx_outstanding == 0 || !needs_wakeup(&tx) || prod_pending(&tx) == 0) return;
+  send_kick();
 }
 
 static inline uint32_t tx_burst(const uint32_t *addrs, const uint32_t *lens, uint32_t n) {
@@ -250,12 +275,17 @@ static inline uint32_t tx_burst(const uint32_t *addrs, const uint32_t *lens, uin
     d->len = lens[i];
     tx_len[addrs[i] >> FRAME_SHIFT] = lens[i];
   }
-  if (k > 0) prod_submit(&tx, k);
   if (k < n) pc[TX_RING_FULL] += n - k;
   app_held -= k;
   tx_outstanding += k;
   pc[TX_QUEUED] += k;
-  kick();
+  if (k > 0) {
+    prod_submit(&tx, k);
+    // Just submitted, so descriptors are pending: no need to read the kernel's index first.
+    if (needs_wakeup(&tx)) send_kick();
+  } else {
+    kick();
+  }
   return k;
 }
 
@@ -274,11 +304,12 @@ enum { S_APP_DROPPED = PORT_COUNTERS, S_UNHANDLED, S_HANDLER_ERRORS, S_ERROR_DRO
 enum { CONTROL_STOP, CONTROL_STATE, CONTROL_RELOAD };
 enum loop_exit { EXIT_STOP, EXIT_COUNT, EXIT_RELOAD };
 #define DROP (-1)
+#define SEND 1
 
 struct burst {
   uint32_t length;
   uint8_t *bytes;
-  uint32_t addrs[MAX_BURST], lens[MAX_BURST];
+  uint32_t addrs[2 * MAX_BURST], lens[2 * MAX_BURST]; // room for the originated frames too
   int32_t act[MAX_BURST];
   uint32_t frame_mask;
 };
@@ -308,10 +339,12 @@ static void bad_len(uint32_t i, int64_t len, uint32_t room) {
 // BurstState.send: `len` < 0 means the frame's own size.
 static inline void burst_send(struct burst *b, uint32_t i, int64_t len) {
   if (i >= b->length) bad_index(b, i);
-  int64_t n = len < 0 ? b->lens[i] : len;
-  uint32_t room = b->frame_mask + 1 - (b->addrs[i] & b->frame_mask);
-  if (n < 1 || n > room) bad_len(i, len, room);
-  b->act[i] = (int32_t)n;
+  if (len >= 0) {
+    uint32_t room = b->frame_mask + 1 - (b->addrs[i] & b->frame_mask);
+    if (len < 1 || len > room) bad_len(i, len, room);
+    b->lens[i] = (uint32_t)len;
+  }
+  b->act[i] = SEND;
 }
 
 // LoopContext.flush: send the originated frames now.
@@ -367,7 +400,7 @@ static enum loop_exit loop(const struct handler *h, struct burst *b, struct ctx 
   if (__atomic_load_n(&control[CONTROL_RELOAD], __ATOMIC_ACQUIRE) != generation) return EXIT_RELOAD;
   uint32_t *addrs = b->addrs, *lens = b->lens;
   int32_t *act = b->act;
-  static uint32_t tx_addrs[2 * MAX_BURST], tx_lens[2 * MAX_BURST], drop_addrs[MAX_BURST];
+  static uint32_t drop_addrs[MAX_BURST];
   ctx->budget = count > 0 ? (int64_t)count - (int64_t)pc[RX_PACKETS] - (int64_t)stats[S_ORIGINATED]
                           : INT64_MAX;
   uint64_t loops = 0;
@@ -379,12 +412,16 @@ static enum loop_exit loop(const struct handler *h, struct burst *b, struct ctx 
       b->length = n;
       memset(act, 0, n * sizeof(*act));
       h->burst(b, ctx);
+      // Frames to send move to the front, in order (in place); the rest are freed.
       uint32_t k = 0, d = 0, dropped = 0;
       for (uint32_t i = 0; i < n; i++) {
         int32_t v = act[i];
-        if (v > 0) {
-          tx_addrs[k] = addrs[i];
-          tx_lens[k++] = (uint32_t)v;
+        if (v == SEND) {
+          if (k != i) {
+            addrs[k] = addrs[i];
+            lens[k] = lens[i];
+          }
+          k++;
         } else {
           drop_addrs[d++] = addrs[i];
           if (v == DROP) dropped++;
@@ -398,14 +435,14 @@ static enum loop_exit loop(const struct handler *h, struct burst *b, struct ctx 
       uint32_t p = ctx->pending;
       if (p > 0) {
         for (uint32_t j = 0; j < p; j++) {
-          tx_addrs[k] = ctx->pend_addrs[j];
-          tx_lens[k++] = ctx->pend_lens[j];
+          addrs[k] = ctx->pend_addrs[j];
+          lens[k++] = ctx->pend_lens[j];
         }
         ctx->pending = 0;
       }
       if (k > 0) {
-        uint32_t sent = tx_burst(tx_addrs, tx_lens, k);
-        if (sent < k) port_free(tx_addrs + sent, k - sent);
+        uint32_t sent = tx_burst(addrs, lens, k);
+        if (sent < k) port_free(addrs + sent, k - sent);
       }
     } else {
       if (h->idle) h->idle(ctx);
@@ -496,11 +533,14 @@ int main(int argc, char **argv) {
   uint64_t packets = argc > 1 && !calls ? strtoull(argv[1], NULL, 10) : 50000000ull;
   uint32_t burst = argc > 2 && !calls ? (uint32_t)strtoul(argv[2], NULL, 10) : 64;
   const char *variant = argc > 3 ? argv[3] : "real";
+  const char *protocol = argc > 4 ? argv[4] : "loaded";
   int real = strcmp(variant, "real") == 0;
+  deliver_on_kick = strcmp(protocol, "loaded") == 0;
   if (burst < 1 || burst > MAX_BURST || packets < burst ||
-      (!real && strcmp(variant, "direct") != 0)) {
+      (!real && strcmp(variant, "direct") != 0) ||
+      (!deliver_on_kick && strcmp(protocol, "wakeup") != 0)) {
     fprintf(stderr,
-            "usage: engine_loop [packets >= burst] [burst 1..%u] [real|direct]\n"
+            "usage: engine_loop [packets >= burst] [burst 1..%u] [real|direct] [loaded|wakeup]\n"
             "       engine_loop calls [n]\n",
             MAX_BURST);
     return 2;
@@ -538,11 +578,13 @@ int main(int argc, char **argv) {
   double t1 = now_ns();
   double ns = (t1 - t0) / (double)done;
 
-  // Sanity after timing: every packet delivered, received, queued and sent; frames balanced.
+#define PENDING(r) (uint32_t)(*(r).producer - *(r).consumer)
+  // Sanity after timing: every packet delivered, received, queued and sent (loaded: the burst
+  // the last kick delivered is still on RX); frames balanced.
   uint64_t total = warmed + done;
   const struct fk_stats *ks = fk_stats(kid);
   if (done != timed || pc[RX_PACKETS] != total || pc[TX_QUEUED] != total ||
-      ks->transmitted != total || ks->delivered != total || ks->dropped != 0) {
+      ks->transmitted != total || ks->delivered != total + PENDING(rx) || ks->dropped != 0) {
     fprintf(stderr, "lost packets: rx %llu tx %llu delivered %llu sent %llu of %llu\n",
             (unsigned long long)pc[RX_PACKETS], (unsigned long long)pc[TX_QUEUED],
             (unsigned long long)ks->delivered, (unsigned long long)ks->transmitted,
@@ -554,7 +596,6 @@ int main(int argc, char **argv) {
     return 1;
   }
   // Frame audit: pool + FILL + RX + app + TX + COMPLETION == FRAMES.
-#define PENDING(r) (uint32_t)(*(r).producer - *(r).consumer)
   int64_t seen = (int64_t)pool_top + PENDING(fill) + PENDING(rx) + app_held + PENDING(tx) +
                  PENDING(comp);
   if (seen != FRAMES) {
@@ -564,9 +605,11 @@ int main(int argc, char **argv) {
   double bursts = (double)total / burst;
   // A byte of the UMEM, so the MAC swaps cannot be optimised away.
   unsigned sample = umem[HEADROOM] ^ umem[HEADROOM + 5];
-  printf("c: variant=%s packets=%llu burst=%u ns_per_pkt=%.2f mpps=%.2f wakeups_per_burst=%.3f "
+  printf("c: variant=%s protocol=%s packets=%llu burst=%u ns_per_pkt=%.2f mpps=%.2f "
+         "wakeups_per_burst=%.3f "
          "kicks_per_burst=%.3f loops_per_burst=%.3f tx_completed=%llu audit=balanced sample=%u\n",
-         variant, (unsigned long long)done, burst, ns, 1e3 / ns, (double)pc[RX_WAKEUPS] / bursts,
+         variant, protocol, (unsigned long long)done, burst, ns, 1e3 / ns,
+         (double)pc[RX_WAKEUPS] / bursts,
          (double)pc[TX_KICKS] / bursts, real ? stats[S_LOOPS] / bursts : 0.0,
          (unsigned long long)pc[TX_PACKETS], sample);
   fk_destroy(kid);

@@ -11,15 +11,18 @@
  * The fake kernel runs only inside the port's own system calls, as a real one under
  * need_wakeup ({@link driveOnWakeups}): when a poll finds RX empty the port makes the FILL wake-up
  * (`recvfrom`), in which the kernel delivers one burst (FILL → RX); the TX burst's kick
- * (`sendto`) transmits it (TX → COMPLETION), and the next empty poll reclaims the completions. So
- * each burst is one empty poll and one full poll, with exactly one `fk_deliver` and one
- * `fk_transmit` call into the C kernel (`build/libfakekernel.so`, the library
- * `bench/engine_loop.c` links and calls the same way, once per burst each). Here a system call is
+ * (`sendto`) transmits it (TX → COMPLETION). Protocol `loaded` (default: a forwarder under load)
+ * has the kernel deliver the next burst in the kick too, so every poll finds a burst: one poll,
+ * one kick, one `fk_transmit` and one `fk_deliver` per burst. Protocol `wakeup` delivers only in
+ * the wake-up: one empty poll and one full poll per burst. Either way each side makes the same
+ * calls into the same C kernel (`build/libfakekernel.so`, which `bench/engine_loop.c` links and
+ * calls the same way). Here a system call is
  * the fake port's stub libc (a closure, then the hook's closure) and one FFI call: see
  * `bench/engine_bench.ts` for what that path costs against a plain FFI call.
  *
- * Run: `deno run -A bench/engine_loop.ts [packets=50000000] [burst=64] [real|direct]`. Prints
- * `ts: variant=V packets=N burst=B ns_per_pkt=X mpps=Y wakeups_per_burst=W kicks_per_burst=K ...`;
+ * Run: `deno run -A bench/engine_loop.ts [packets=50000000] [burst=64] [real|direct]
+ * [loaded|wakeup]`. Prints `ts: variant=V protocol=P packets=N burst=B ns_per_pkt=X mpps=Y
+ * wakeups_per_burst=W kicks_per_burst=K ...`;
  * the timed section is bracketed by the lines `== measure begin` / `== measure end` so that
  * `--v8-flags=--trace-gc` lines between them can be counted (bench/engine.sh does).
  *
@@ -49,10 +52,17 @@ export interface BenchLoop {
   run(packets: number): number;
 }
 
+/**
+ * How the fake kernel is driven: `loaded` delivers the next burst in each TX kick too (RX is
+ * never empty, as in a forwarder under load); `wakeup` delivers only in the FILL wake-up of a
+ * poll that found RX empty (one empty poll per burst).
+ */
+export type Protocol = "loaded" | "wakeup";
+
 /** A fake port with byPassRT's default sizes whose kernel delivers `burst` packets per wake-up. */
-export function benchPort(burst: number): FakePort {
+export function benchPort(burst: number, protocol: Protocol = "loaded"): FakePort {
   const f = fakePort({ frames: 4096, rxSize: 2048, txSize: 2048 });
-  driveOnWakeups(f, burst, LOOP_PKT_LEN);
+  driveOnWakeups(f, burst, LOOP_PKT_LEN, protocol === "loaded");
   return f;
 }
 
@@ -65,8 +75,11 @@ export function benchPort(burst: number): FakePort {
  * loop.run(64_000); // 64000
  * ```
  */
-export async function realLoop(burst: number): Promise<BenchLoop & { h: HandlerLoop }> {
-  const f = benchPort(burst);
+export async function realLoop(
+  burst: number,
+  protocol: Protocol = "loaded",
+): Promise<BenchLoop & { h: HandlerLoop }> {
+  const f = benchPort(burst, protocol);
   const { handler } = await importHandler(L2FWD_URL, {});
   const h = await handlerLoop(f.port, handler, { burst });
   return {
@@ -113,8 +126,8 @@ export function directBursts(
 }
 
 /** The direct loop ({@link directBursts}) on a {@link benchPort}. */
-export function directLoop(burst: number): BenchLoop {
-  const f = benchPort(burst);
+export function directLoop(burst: number, protocol: Protocol = "loaded"): BenchLoop {
+  const f = benchPort(burst, protocol);
   const addrs = new Uint32Array(burst), lens = new Uint32Array(burst);
   return { f, run: (packets) => directBursts(f.port, addrs, lens, burst, packets) };
 }
@@ -123,15 +136,19 @@ async function main(): Promise<void> {
   const packets = Number(Deno.args[0] ?? 50_000_000);
   const burst = Number(Deno.args[1] ?? 64);
   const variant = Deno.args[2] ?? "real";
+  const protocol = (Deno.args[3] ?? "loaded") as Protocol;
   if (
     !(packets >= burst) || !Number.isInteger(burst) || burst < 1 || burst > 1024 ||
-    (variant !== "real" && variant !== "direct")
+    (variant !== "real" && variant !== "direct") ||
+    (protocol !== "loaded" && protocol !== "wakeup")
   ) {
-    console.error("usage: engine_loop.ts [packets >= burst] [burst 1..1024] [real|direct]");
+    console.error(
+      "usage: engine_loop.ts [packets >= burst] [burst 1..1024] [real|direct] [loaded|wakeup]",
+    );
     Deno.exit(2);
   }
-  const real = variant === "real" ? await realLoop(burst) : undefined;
-  const loop: BenchLoop = real ?? directLoop(burst);
+  const real = variant === "real" ? await realLoop(burst, protocol) : undefined;
+  const loop: BenchLoop = real ?? directLoop(burst, protocol);
   const { port, kernel, calls } = loop.f;
   // Whole bursts only: the kernel delivers `burst` per wake-up and the loop stops on a count.
   const timed = Math.floor(packets / burst) * burst;
@@ -146,13 +163,15 @@ async function main(): Promise<void> {
   const t1 = performance.now();
   console.log("== measure end");
   const ns = ((t1 - t0) * 1e6) / done;
-  // Sanity after timing: every packet delivered, received, queued and sent; frames balanced.
+  // Sanity after timing: every packet delivered, received, queued and sent (loaded: the burst
+  // the last kick delivered is still on RX); frames balanced.
   const total = warmed + done;
   const c = port.counters;
   const audit = port.audit();
   if (
     done !== timed || c.rxPackets !== total || c.txQueued !== total ||
-    kernel.transmitted !== total || kernel.delivered !== total || kernel.dropped !== 0
+    kernel.transmitted !== total || kernel.delivered !== total + kernel.rx.count() ||
+    kernel.dropped !== 0
   ) {
     throw new Error(
       `lost packets: rx ${c.rxPackets} tx ${c.txQueued} delivered ${kernel.delivered} sent ` +
@@ -170,11 +189,13 @@ async function main(): Promise<void> {
   }
   const bursts = total / burst;
   console.log(
-    `ts: variant=${variant} packets=${done} burst=${burst} ns_per_pkt=${ns.toFixed(2)} mpps=${
-      (1e3 / ns).toFixed(2)
-    } wakeups_per_burst=${(calls.recvfrom / bursts).toFixed(3)} kicks_per_burst=${
-      (calls.sendto / bursts).toFixed(3)
-    } loops_per_burst=${(loops / bursts).toFixed(3)} tx_completed=${c.txPackets} audit=balanced`,
+    `ts: variant=${variant} protocol=${protocol} packets=${done} burst=${burst} ns_per_pkt=${
+      ns.toFixed(2)
+    } mpps=${(1e3 / ns).toFixed(2)} wakeups_per_burst=${
+      (calls.recvfrom / bursts).toFixed(3)
+    } kicks_per_burst=${(calls.sendto / bursts).toFixed(3)} loops_per_burst=${
+      (loops / bursts).toFixed(3)
+    } tx_completed=${c.txPackets} audit=balanced`,
   );
 }
 

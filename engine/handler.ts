@@ -45,7 +45,7 @@ export interface Burst {
   readonly view: DataView;
   /** UMEM offset of frame `i`'s first byte. */
   start(i: number): number;
-  /** Length of frame `i` in bytes. */
+  /** Length of frame `i` in bytes (once `send(i, len)` was called: `len`). */
   size(i: number): number;
   /**
    * Send frame `i` back out of the port it came from with `len` bytes (default: its size) from

@@ -34,8 +34,8 @@ export type LoopExit = "stop" | "count" | "reload" | "error";
 export const PUBLISH_EVERY = 64;
 const TICK_MASK = PUBLISH_EVERY - 1;
 
-/** Verdicts in {@link BurstState.act}: 0 undecided, -1 dropped, > 0 send with that length. */
-const UNDECIDED = 0, DROP = -1;
+/** Verdicts in {@link BurstState.act}: 0 undecided, -1 dropped, 1 send (`lens[i]` bytes). */
+const UNDECIDED = 0, DROP = -1, SEND = 1;
 
 /**
  * Copy the port's counters and the pool level into the shared block (not per packet). The
@@ -55,20 +55,26 @@ export class BurstState implements Burst {
   readonly bytes: Uint8Array;
   /** The whole UMEM as a DataView. */
   readonly view: DataView;
-  /** Frame addresses (from rxBurst). */
+  /**
+   * Frame addresses (from rxBurst); after the handler, the loop compacts the frames to send to
+   * the front and appends the originated ones, so they go to txBurst without a copy.
+   */
   readonly addrs: Uint32Array;
-  /** Frame lengths (from rxBurst). */
+  /** Frame lengths (from rxBurst; `send(i, len)` sets the length to send). */
   readonly lens: Uint32Array;
-  /** Verdict per frame: 0 undecided, -1 drop, > 0 send with that length. */
+  /** Verdict per frame: 0 undecided, -1 drop, 1 send. */
   readonly act: Int32Array;
   readonly #frameMask: number;
 
-  /** Buffers for bursts of up to `burst` frames over `port`'s UMEM. */
-  constructor(port: Port, burst: number) {
+  /**
+   * Buffers for bursts of up to `burst` frames over `port`'s UMEM, with room for `extra` more
+   * (the originated frames that go out with a burst).
+   */
+  constructor(port: Port, burst: number, extra = 0) {
     this.bytes = port.umem;
     this.view = new DataView(port.umem.buffer, port.umem.byteOffset, port.umem.byteLength);
-    this.addrs = new Uint32Array(burst);
-    this.lens = new Uint32Array(burst);
+    this.addrs = new Uint32Array(burst + extra);
+    this.lens = new Uint32Array(burst + extra);
     this.act = new Int32Array(burst);
     this.#frameMask = port.options.frameSize - 1;
   }
@@ -78,23 +84,26 @@ export class BurstState implements Burst {
     return this.addrs[i];
   }
 
-  /** Length of frame `i`. */
+  /** Length of frame `i` (after `send(i, len)`: `len`). */
   size(i: number): number {
     return this.lens[i];
   }
 
   /** Send frame `i` with `len` bytes (default its size), up to the end of its buffer. */
   send(i: number, len?: number): void {
-    if (!((i >>> 0) < this.length && i === (i | 0))) this.#badIndex(i);
-    const n = len === undefined ? this.lens[i] : len;
-    const room = this.#frameMask + 1 - (this.addrs[i] & this.#frameMask);
-    if (!(n >= 1 && n <= room && n === (n | 0))) this.#badLength(i, len, room);
-    this.act[i] = n;
+    // (i >>> 0) === i: a non-negative integer below 2^32 (not NaN, not 1.5, not -1).
+    if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
+    if (len !== undefined) {
+      const room = this.#frameMask + 1 - (this.addrs[i] & this.#frameMask);
+      if (!(len >= 1 && len <= room && len === (len | 0))) this.#badLength(i, len, room);
+      this.lens[i] = len;
+    }
+    this.act[i] = SEND;
   }
 
   /** Drop frame `i`. */
   drop(i: number): void {
-    if (!((i >>> 0) < this.length && i === (i | 0))) this.#badIndex(i);
+    if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
     this.act[i] = DROP;
   }
 
@@ -251,9 +260,10 @@ function loop(
   if (Atomics.load(control, Control.reload) !== generation) return "reload";
   const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
   const addrs = b.addrs, lens = b.lens, act = b.act;
-  // Frames to send: the burst's, then the originated ones; frames to free.
-  const txAddrs = new Uint32Array(burst + ctx.pendAddrs.length);
-  const txLens = new Uint32Array(burst + ctx.pendAddrs.length);
+  if (addrs.length < burst + ctx.pendAddrs.length) {
+    throw new RangeError("the burst's arrays need room for the originated frames too");
+  }
+  // Frames to free (those to send are compacted in place in addrs/lens).
   const dropAddrs = new Uint32Array(burst);
   ctx.budget = opts.count > 0 ? opts.count - port.rxPackets - stats[Slot.originated] : Infinity;
   let loops = 0;
@@ -272,12 +282,16 @@ function loop(
         stats[Slot.handlerErrors]++;
         onError(err);
       }
+      // Frames to send move to the front, in order (in place: k <= i); the rest are freed.
       let k = 0, d = 0, dropped = 0;
       for (let i = 0; i < n; i++) {
         const v = act[i];
-        if (v > 0) {
-          txAddrs[k] = addrs[i];
-          txLens[k++] = v;
+        if (v === SEND) {
+          if (k !== i) {
+            addrs[k] = addrs[i];
+            lens[k] = lens[i];
+          }
+          k++;
         } else {
           dropAddrs[d++] = addrs[i];
           if (v === DROP) dropped++;
@@ -293,14 +307,14 @@ function loop(
       if (p > 0) {
         const pa = ctx.pendAddrs, pl = ctx.pendLens;
         for (let j = 0; j < p; j++) {
-          txAddrs[k] = pa[j];
-          txLens[k++] = pl[j];
+          addrs[k] = pa[j];
+          lens[k++] = pl[j];
         }
         ctx.pending = 0;
       }
       if (k > 0) {
-        const sent = port.txBurst(txAddrs, txLens, k);
-        if (sent < k) port.free(txAddrs, sent, k - sent);
+        const sent = port.txBurst(addrs, lens, k);
+        if (sent < k) port.free(addrs, sent, k - sent);
       }
       if (threw && strict) return "error";
     } else {

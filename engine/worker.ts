@@ -140,7 +140,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     } catch (err) {
       throw new HandlerError(`handler ${where}: init threw: ${firstLine(err)}`);
     }
-    const b = new BurstState(port, loop.burst);
+    const b = new BurstState(port, loop.burst, loop.burst);
     // Handler throws: reported at most once a second, with the stack (created once, not per burst).
     let lastReport = -Infinity, suppressed = 0;
     const onError = (err: unknown) => {

@@ -389,8 +389,10 @@ export interface FakeHooks {
  * Make `f`'s kernel work like a real one under need_wakeup, driven only by the port's own
  * system calls: XDP_RING_NEED_WAKEUP is set on FILL and TX; every FILL wake-up (`recvfrom`, which
  * the port makes when it finds RX empty) delivers `n` packets of `len` bytes, and every TX kick
- * (`sendto`) transmits everything queued. Each hook is one closure call around one FFI call into
- * the C kernel, and allocates nothing. Replaces any `recvfrom`/`sendto` hooks set before.
+ * (`sendto`) transmits everything queued. With `deliverOnKick` (a loaded forwarder: the next burst
+ * arrives while this one is processed) the kick also delivers `n` packets, so RX is never found
+ * empty after the first burst. Each hook is one closure call around one or two FFI calls into the
+ * C kernel, and allocates nothing. Replaces any `recvfrom`/`sendto` hooks set before.
  *
  * @example
  * ```ts
@@ -402,16 +404,21 @@ export interface FakeHooks {
  * f.port.rxBurst(addrs, lens, 32); // 32
  * ```
  */
-export function driveOnWakeups(f: FakePort, n: number, len: number): void {
+export function driveOnWakeups(f: FakePort, n: number, len: number, deliverOnKick = false): void {
   const kernel = f.kernel;
   kernel.fill.setNeedWakeup(true);
   kernel.tx.setNeedWakeup(true);
   f.hooks.recvfrom = () => {
     kernel.deliver(n, len);
   };
-  f.hooks.sendto = () => {
-    kernel.transmit();
-  };
+  f.hooks.sendto = deliverOnKick
+    ? () => {
+      kernel.transmit();
+      kernel.deliver(n, len);
+    }
+    : () => {
+      kernel.transmit();
+    };
 }
 
 /** Options of {@link fakePort}: the port's sizes plus the fake kernel's. */

@@ -81,7 +81,7 @@ export async function handlerLoop(
     stats,
   });
   await handler.init?.(ctx);
-  const b = new BurstState(port, burst);
+  const b = new BurstState(port, burst, burst);
   const loop: LoopOptions = { burst, idlePollMs: 0, count: o.count ?? 0, strict: o.strict };
   return {
     b,
