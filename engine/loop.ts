@@ -220,42 +220,45 @@ export class LoopContext implements HandlerContext {
 /** Reports a handler's throw (the Worker rate-limits and forwards it); not called per packet. */
 export type OnHandlerError = (err: unknown) => void;
 
+/** What one run of the polling loop works with (see {@link runLoop}). */
+export interface LoopRun {
+  /** The port (one queue). */
+  port: Port;
+  /** The handler module's default export. */
+  handler: Handler;
+  /** The burst object handed to `handler.burst` (one per Worker). */
+  b: BurstState;
+  /** The handler's context (one per handler generation). */
+  ctx: LoopContext;
+  /** Burst size, idle poll, count, strict. */
+  opts: LoopOptions;
+  /** Control block: `Control.stop`, `Control.reload`; the loop sets `Control.state`. */
+  control: Int32Array;
+  /** Stats block the loop publishes to. */
+  stats: Float64Array;
+  /** The handler generation this run serves: a different `Control.reload` ends the run. */
+  generation: number;
+  /** Gets every throw of the handler (rate-limited by the caller). */
+  onError: OnHandlerError;
+}
+
 /**
- * Run the polling loop on `port` with `handler` until the control block asks to stop
- * (`Control.stop`) or to reload (`Control.reload` differs from `generation`), `opts.count`
+ * Run the polling loop on `r.port` with `r.handler` until the control block asks to stop
+ * (`Control.stop`) or to reload (`Control.reload` differs from `r.generation`), `r.opts.count`
  * frames were received or originated, or (strict) the handler threw. Counters are published to
- * `stats` every {@link PUBLISH_EVERY} loops, before each idle sleep, and at the end.
+ * `r.stats` every {@link PUBLISH_EVERY} loops, before each idle sleep, and at the end.
  */
-export function runLoop(
-  port: Port,
-  handler: Handler,
-  b: BurstState,
-  ctx: LoopContext,
-  opts: LoopOptions,
-  control: Int32Array,
-  stats: Float64Array,
-  generation: number,
-  onError: OnHandlerError,
-): LoopExit {
-  Atomics.store(control, Control.state, 1);
-  const exit = loop(port, handler, b, ctx, opts, control, stats, generation, onError);
-  ctx.flush();
-  port.drainTx(200);
-  publish(port, stats);
+export function runLoop(r: LoopRun): LoopExit {
+  Atomics.store(r.control, Control.state, 1);
+  const exit = loop(r);
+  r.ctx.flush();
+  r.port.drainTx(200);
+  publish(r.port, r.stats);
   return exit;
 }
 
-function loop(
-  port: Port,
-  handler: Handler,
-  b: BurstState,
-  ctx: LoopContext,
-  opts: LoopOptions,
-  control: Int32Array,
-  stats: Float64Array,
-  generation: number,
-  onError: OnHandlerError,
-): LoopExit {
+function loop(r: LoopRun): LoopExit {
+  const { port, handler, b, ctx, opts, control, stats, generation, onError } = r;
   if (Atomics.load(control, Control.stop) !== 0) return "stop";
   if (Atomics.load(control, Control.reload) !== generation) return "reload";
   const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;

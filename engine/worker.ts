@@ -165,7 +165,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     });
     let exit: LoopExit;
     for (;;) {
-      exit = runLoop(port, handler, b, ctx, loop, control, stats, generation, onError);
+      exit = runLoop({ port, handler, b, ctx, opts: loop, control, stats, generation, onError });
       if (exit !== "reload") break;
       generation = Atomics.load(control, Control.reload);
       try {

@@ -93,19 +93,19 @@ export async function handlerLoop(
     handlerCounters: () => Object.fromEntries(names.map((n, i) => [n, block[i]])),
     run(onError) {
       let first: unknown;
-      const exit = runLoop(
+      const exit = runLoop({
         port,
         handler,
         b,
         ctx,
-        loop,
+        opts: loop,
         control,
         stats,
-        0,
-        onError ?? ((e) => {
+        generation: 0,
+        onError: onError ?? ((e) => {
           first ??= e;
         }),
-      );
+      });
       if (first !== undefined) throw first;
       return exit;
     },
