@@ -8,7 +8,7 @@
  * @module
  */
 import { run } from "./proc.ts";
-import { deleteVethPair, ensureVethPair, type VethSpec } from "../topology/veth.ts";
+import { deleteVethPair, ensureVethPair, inNs, type VethSpec } from "../topology/veth.ts";
 
 /** Names and addresses of the topology. */
 export interface Topology {
@@ -39,10 +39,8 @@ export function topologyNames(tag: string): Pick<Topology, "gen" | "dut" | "genI
   };
 }
 
-/** `ip netns exec ns argv...` */
-export function inNs(ns: string, ...argv: string[]): string[] {
-  return ["ip", "netns", "exec", ns, ...argv];
-}
+/** `ip netns exec ns argv...` (the topology builder's). */
+export { inNs };
 
 /** The pair as the one topology builder (topology/veth.ts) sees it. */
 function vethSpec(n: Pick<Topology, "gen" | "dut" | "genIf" | "dutIf">): VethSpec {

@@ -1,5 +1,6 @@
 /**
- * Running system tools (ip, bpftool) for the status command, with one-line errors.
+ * Running system tools (ip, ethtool, bpftool) for the CLI and the topology builder, with
+ * one-line errors.
  *
  * @module
  */
@@ -21,4 +22,13 @@ export async function sh(cmd: string, ...args: string[]): Promise<ShResult> {
   } catch {
     throw new BypassError(`${cmd} not found: install it (apt-get install iproute2 ethtool)`);
   }
+}
+
+/** Run `cmd args...`; a non-zero exit becomes a one-line BypassError naming the command. */
+export async function mustSh(cmd: string, ...args: string[]): Promise<string> {
+  const r = await sh(cmd, ...args);
+  if (r.code !== 0) {
+    throw new BypassError(`'${cmd} ${args.join(" ")}' failed: ${r.stderr.trim().split("\n")[0]}`);
+  }
+  return r.stdout;
 }

@@ -279,11 +279,6 @@ export class Port {
     return this.counterBlock[S.rxPackets];
   }
 
-  /** Frames queued on TX so far (cheap: for loop limits). */
-  get txQueued(): number {
-    return this.counterBlock[S.txQueued];
-  }
-
   /** Frames queued on TX and not yet completed. */
   get txOutstanding(): number {
     return this.#txOutstanding;

@@ -9,6 +9,7 @@
  * @module
  */
 import { BypassError } from "../engine/errors.ts";
+import { mustSh, sh } from "../cli/sh.ts";
 
 /** What to build. Names follow the kernel's limits: interfaces 1-15 characters. */
 export interface VethSpec {
@@ -41,48 +42,26 @@ export interface VethPair extends Required<Pick<VethSpec, "dev" | "peer">> {
   peerMac: string;
 }
 
-const dec = new TextDecoder();
-
-/** Run a command; a non-zero exit becomes a one-line BypassError naming the command. */
-export async function sh(cmd: string, ...args: string[]): Promise<string> {
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  } catch {
-    throw new BypassError(`${cmd} not found: install it (apt-get install iproute2 ethtool)`);
-  }
-  if (out.code !== 0) {
-    const why = dec.decode(out.stderr).trim().split("\n")[0];
-    throw new BypassError(`'${cmd} ${args.join(" ")}' failed: ${why}`);
-  }
-  return dec.decode(out.stdout);
-}
-
 /** `argv` run inside namespace `ns` (as is when `ns` is undefined). */
 export function inNs(ns: string | undefined, ...argv: string[]): string[] {
   return ns ? ["ip", "netns", "exec", ns, ...argv] : argv;
 }
 
-/** Run `argv` (see {@link sh}), inside namespace `ns` when given. */
-const shIn = (ns: string | undefined, argv: string[]) => sh(...(inNs(ns, ...argv) as [string]));
+/** Run `argv` (see `mustSh`), inside namespace `ns` when given. */
+const shIn = (ns: string | undefined, argv: string[]) => mustSh(...(inNs(ns, ...argv) as [string]));
 
 const ipIn = (ns: string | undefined, ...args: string[]) =>
-  sh("ip", ...(ns ? ["-n", ns] : []), ...args);
+  mustSh("ip", ...(ns ? ["-n", ns] : []), ...args);
 
 /** The namespaces that exist now. */
 export async function listNetns(): Promise<string[]> {
-  return (await sh("ip", "netns", "list")).split("\n").map((l) => l.split(" ")[0]).filter((
+  return (await mustSh("ip", "netns", "list")).split("\n").map((l) => l.split(" ")[0]).filter((
     n,
   ) => n);
 }
 
 async function linkExists(ns: string | undefined, name: string): Promise<boolean> {
-  try {
-    await ipIn(ns, "link", "show", "dev", name);
-    return true;
-  } catch {
-    return false;
-  }
+  return (await sh("ip", ...(ns ? ["-n", ns] : []), "link", "show", "dev", name)).code === 0;
 }
 
 function check(spec: VethSpec): void {
@@ -124,7 +103,7 @@ export async function ensureVethPair(spec: VethSpec): Promise<VethPair> {
   const { dev, peer, devNs, peerNs } = spec;
   const have = await listNetns();
   for (const ns of new Set([devNs, peerNs])) {
-    if (ns !== undefined && !have.includes(ns)) await sh("ip", "netns", "add", ns);
+    if (ns !== undefined && !have.includes(ns)) await mustSh("ip", "netns", "add", ns);
   }
   const devThere = await linkExists(devNs, dev), peerThere = await linkExists(peerNs, peer);
   if (!devThere || !peerThere) {
@@ -181,6 +160,8 @@ export async function deleteVethPair(
   if (!o.namespaces) return;
   const have = await listNetns();
   for (const ns of new Set([spec.devNs, spec.peerNs])) {
-    if (ns !== undefined && have.includes(ns)) await sh("ip", "netns", "del", ns).catch(() => {});
+    if (ns !== undefined && have.includes(ns)) {
+      await mustSh("ip", "netns", "del", ns).catch(() => {});
+    }
   }
 }
