@@ -45,9 +45,9 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .description("serve an interface (the default command)")
     .option("--iface <name>", "interface to attach to (required)")
     .addOption(
-      new Option("--mode <mode>", "what to do with each packet").choices([...MODES]).default(
-        "l2fwd",
-      ),
+      new Option("--mode <mode>", "what to do with each packet [default: l2fwd]").choices([
+        ...MODES,
+      ]),
     )
     .option(
       "--handler <file>",
@@ -97,11 +97,8 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .option("--size <n>", "txonly: frame length in bytes without FCS (60-3000)", "60")
     .option("--json", 'print NDJSON: one object per interval, then one with "final": true')
     .option("--interval <s>", "seconds between metric prints", "1")
-    .action(async (flags, cmd: Command) => {
-      Deno.exitCode = await runCommand({
-        ...flags,
-        modeGiven: cmd.getOptionValueSource("mode") === "cli",
-      });
+    .action(async (flags) => {
+      Deno.exitCode = await runCommand(flags);
     });
 
   program.command("setup-veth")

@@ -15,7 +15,8 @@ import { parseIPv4, parseMac } from "../packet/mod.ts";
 /** Flags of the run command as commander hands them over (strings). */
 export interface RunFlags {
   iface?: string;
-  mode: string;
+  /** A built-in mode (default l2fwd); excludes `handler`. */
+  mode?: string;
   ip?: string;
   steer?: string;
   queue: string;
@@ -43,8 +44,6 @@ export interface RunFlags {
   handlerStrict?: boolean;
   /** false: do not type-check the handler file (`--no-handler-check`). */
   handlerCheck?: boolean;
-  /** --mode was given on the command line (not the default). */
-  modeGiven?: boolean;
 }
 
 function int(name: string, v: string, min: number, max: number): number {
@@ -75,13 +74,13 @@ export function parseSteer(v: string): Pick<Steering, "all" | "udpPorts"> {
 /** Validate every flag and build the engine options. Throws BypassError on bad input. */
 export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS: number } {
   if (!f.iface) throw new BypassError("--iface is required: name the interface to serve");
-  if (!MODES.includes(f.mode as Mode)) {
+  if (f.mode !== undefined && !MODES.includes(f.mode as Mode)) {
     throw new BypassError(`--mode "${f.mode}" is invalid: use one of ${MODES.join(", ")}`);
   }
-  if (f.handler !== undefined && f.modeGiven) {
+  if (f.handler !== undefined && f.mode !== undefined) {
     throw new BypassError("--mode and --handler exclude each other: give one of them");
   }
-  const mode: Mode | "handler" = f.handler !== undefined ? "handler" : f.mode as Mode;
+  const mode: Mode | "handler" = f.handler !== undefined ? "handler" : (f.mode ?? "l2fwd") as Mode;
   if (f.handlerOptions !== undefined && mode !== "handler") {
     throw new BypassError("--handler-options goes with --handler FILE");
   }

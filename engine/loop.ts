@@ -47,6 +47,11 @@ export function publish(port: Port, stats: Float64Array): void {
   stats[Slot.freeFrames] = port.pool.available;
 }
 
+/** Bytes from UMEM offset `addr` to the end of its frame (`frameSize` a power of two). */
+function roomInFrame(addr: number, frameSize: number): number {
+  return frameSize - (addr & (frameSize - 1));
+}
+
 /** The engine's {@link Burst}: one per Worker, reused for every burst. */
 export class BurstState implements Burst {
   /** Frames in this burst. */
@@ -64,7 +69,7 @@ export class BurstState implements Burst {
   readonly lens: Uint32Array;
   /** Verdict per frame: 0 undecided, -1 drop, 1 send. */
   readonly act: Int32Array;
-  readonly #frameMask: number;
+  readonly #frameSize: number;
 
   /**
    * Buffers for bursts of up to `burst` frames over `port`'s UMEM, with room for `extra` more
@@ -76,7 +81,7 @@ export class BurstState implements Burst {
     this.addrs = new Uint32Array(burst + extra);
     this.lens = new Uint32Array(burst + extra);
     this.act = new Int32Array(burst);
-    this.#frameMask = port.options.frameSize - 1;
+    this.#frameSize = port.options.frameSize;
   }
 
   /** UMEM offset of frame `i`'s first byte. */
@@ -94,7 +99,7 @@ export class BurstState implements Burst {
     // (i >>> 0) === i: a non-negative integer below 2^32 (not NaN, not 1.5, not -1).
     if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
     if (len !== undefined) {
-      const room = this.#frameMask + 1 - (this.addrs[i] & this.#frameMask);
+      const room = roomInFrame(this.addrs[i], this.#frameSize);
       if (!(len >= 1 && len <= room && len === (len | 0))) this.#badLength(i, len, room);
       this.lens[i] = len;
     }
@@ -187,11 +192,10 @@ export class LoopContext implements HandlerContext {
 
   /** Queue an allocated frame for sending. */
   send(addr: number, len: number): void {
-    const fs = this.frameSize;
     if (!(addr >= 0 && addr < this.bytes.length && addr === (addr >>> 0))) {
       throw new RangeError(`send(${addr}, ${len}): ${addr} is not a UMEM offset from alloc()`);
     }
-    const room = fs - (addr & (fs - 1));
+    const room = roomInFrame(addr, this.frameSize);
     if (!(len >= 1 && len <= room && len === (len | 0))) {
       throw new RangeError(`send(${addr}, ${len}): length must be 1..${room} for this frame`);
     }

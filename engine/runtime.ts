@@ -181,6 +181,7 @@ export class Engine {
   readonly #started = performance.now();
   readonly #libc = openLibc();
   readonly #handlerUrl: string;
+  readonly #onEvent: (event: EngineEvent) => void;
   #generation = 0;
   /** Reloads asked for: each imports the file under a URL of its own (a failed one too). */
   #attempts = 0;
@@ -191,9 +192,11 @@ export class Engine {
     program: XdpProgram,
     queues: QueueState[],
     handlerUrl: string,
+    onEvent: (event: EngineEvent) => void,
   ) {
     this.options = options;
     this.#handlerUrl = handlerUrl;
+    this.#onEvent = onEvent;
     this.program = program;
     this.#queues = queues;
     this.finished = Promise.all(queues.map((q) => q.finished)).then(() => {});
@@ -302,7 +305,7 @@ export class Engine {
       worker.postMessage(start);
       states.push(state);
     }
-    const engine = new Engine(options, program, states, handlerUrl);
+    const engine = new Engine(options, program, states, handlerUrl, onEvent);
     try {
       await Promise.all(ready);
     } catch (err) {
@@ -372,10 +375,7 @@ export class Engine {
       }
     } catch (e) {
       const message = e instanceof HandlerError ? e.message : String((e as Error)?.message ?? e);
-      (this.options.onEvent ?? ((ev) => console.error(describeEvent(ev))))({
-        type: "reload-failed",
-        message,
-      });
+      this.#onEvent({ type: "reload-failed", message });
       return { ok: false, message };
     }
     this.#generation = generation;
