@@ -73,6 +73,7 @@ export {
   type EngineSnapshot,
   type QueueSnapshot,
 } from "./engine/runtime.ts";
+export { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./engine/metrics.ts";
 export type { LoopExit, LoopOptions } from "./engine/loop.ts";
 export { builtinHandler, type HandlerSpec, type Mode, MODES } from "./engine/modes.ts";
 export {
