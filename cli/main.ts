@@ -97,6 +97,10 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .option("--size <n>", "txonly: frame length in bytes without FCS (60-3000)", "60")
     .option("--json", 'print NDJSON: one object per interval, then one with "final": true')
     .option("--interval <s>", "seconds between metric prints", "1")
+    .option(
+      "--metrics <host:port>",
+      "serve Prometheus /metrics and a live page at / on HOST:PORT (port 0: any free one)",
+    )
     .action(async (flags) => {
       Deno.exitCode = await runCommand(flags);
     });

@@ -9,11 +9,14 @@ import { describeEvent, Engine, type EngineSnapshot } from "../engine/runtime.ts
 import { engineOptionsFromFlags, type RunFlags } from "./run_options.ts";
 import { jsonLine, plainLine, rates, summary } from "./report.ts";
 import { LiveTable } from "./table.ts";
+import { MetricsServer, parseMetricsAddress } from "./metrics_server.ts";
 
 /** Output flags of the run command. */
 export interface OutputFlags {
   json?: boolean;
   interval: string;
+  /** `HOST:PORT` to serve /metrics and the live page on. */
+  metrics?: string;
 }
 
 /** Run until stopped; returns the process exit code. */
@@ -23,10 +26,21 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
   if (!(intervalS >= 0.1 && intervalS <= 3600)) {
     throw new Error(`--interval "${flags.interval}" is invalid: give seconds from 0.1 to 3600`);
   }
+  // Bound before the engine starts: a bad or busy address attaches nothing.
+  const metrics = flags.metrics !== undefined
+    ? MetricsServer.listen(parseMetricsAddress(flags.metrics))
+    : undefined;
   const engine = await Engine.start({
     ...opts,
     onEvent: (e) => console.error(`bypassrt: ${describeEvent(e)}`),
+  }).catch(async (e) => {
+    await metrics?.close();
+    throw e;
   });
+  metrics?.serve(() => engine.snapshot());
+  if (metrics) {
+    console.error(`bypassrt: metrics on ${metrics.url}metrics, live page ${metrics.url}`);
+  }
   const out = (line: string) => console.log(line);
   const table = !flags.json && Deno.stdout.isTerminal() ? new LiveTable() : undefined;
   let prev: EngineSnapshot | undefined;
@@ -105,6 +119,7 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
   Deno.removeSignalListener("SIGTERM", sigterm);
   Deno.removeSignalListener("SIGHUP", sighup);
   await reloading;
+  await metrics?.close(); // ends open event streams: the stop below never waits for a page
   const report = await engine.stop();
   const r = rates(undefined, report);
   table?.done();
