@@ -1,0 +1,348 @@
+/**
+ * `--metrics HOST:PORT` on a real run: `/metrics` passes `promtool check metrics` and counts the
+ * frames sent over a real veth exactly; the live page at `/`, opened in a real headless chromium
+ * (npm puppeteer-core driving Debian's /usr/bin/chromium) while traffic flows, shows figures that
+ * move and, once the traffic stops, equal the counters of `/metrics` and of the run's final JSON;
+ * the page loads nothing but byPassRT's own URLs; the run stops with the page still connected.
+ * Bad and busy addresses fail with one line before anything is attached.
+ *
+ * The metrics server listens on the loopback of the test's dut namespace (the CLI runs under
+ * `ip netns exec`), so every client runs there too: python3 for plain fetches, and chromium
+ * through a wrapper script that puppeteer starts with `--remote-debugging-pipe`.
+ */
+import assert from "node:assert/strict";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import {
+  Bypassrt,
+  cli,
+  inNs,
+  pktioSpawn,
+  type Topology,
+  withTopology,
+  xdpAttached,
+} from "./_netns.ts";
+
+const T = { sanitizeResources: false, sanitizeOps: false };
+const CHROMIUM = "/usr/bin/chromium";
+const FETCH = "import sys, urllib.request\n" +
+  "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())";
+
+/** GET `url` from inside namespace `ns`. */
+function fetchIn(ns: string, url: string): Promise<string> {
+  return inNs(ns, "python3", "-c", FETCH, url);
+}
+
+/** Poll `get` until `ok` holds for its value (bounded: a wait, not a timed assertion). */
+async function waitFor<V>(
+  what: string,
+  get: () => Promise<V> | V,
+  ok: (v: V) => boolean,
+  ms = 30_000,
+): Promise<V> {
+  const end = Date.now() + ms;
+  let v = await get();
+  while (!ok(v)) {
+    if (Date.now() > end) throw new Error(`gave up waiting for ${what}; last value: ${v}`);
+    await new Promise((r) => setTimeout(r, 100));
+    v = await get();
+  }
+  return v;
+}
+
+/** `promtool check metrics` on `text`. */
+async function promtool(text: string): Promise<{ code: number; out: string }> {
+  const child = new Deno.Command("promtool", {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(text));
+  await w.close();
+  const r = await child.output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+}
+
+/** Every sample of the exposition: `name{labels}` -> value. */
+function parseExposition(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#")) continue;
+    const i = line.lastIndexOf(" ");
+    m.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return m;
+}
+
+/** Sum of a metric's samples over every label set. */
+function sum(samples: Map<string, number>, name: string): number {
+  let total = 0, found = false;
+  for (const [k, v] of samples) {
+    if (k.startsWith(`${name}{`)) {
+      total += v;
+      found = true;
+    }
+  }
+  assert.ok(found, `${name} is not in /metrics`);
+  return total;
+}
+
+/** The exact number behind the page's `data-metric` element, or NaN while it is not there. */
+function figure(page: Page, path: string): Promise<number> {
+  // A string (this file is not type-checked against the DOM); `path` is one of ours.
+  return page.evaluate(`(() => {
+    const el = document.querySelector('[data-metric="${path}"]');
+    return el && el.dataset.value !== undefined ? Number(el.dataset.value) : NaN;
+  })()`) as Promise<number>;
+}
+
+/** The run's metrics base URL, from its stderr line. */
+function metricsUrl(b: Bypassrt): Promise<string> {
+  return waitFor(
+    "the metrics line on stderr",
+    () => /metrics on (http:\/\/\S+\/)metrics/.exec(b.stderr)?.[1] ?? "",
+    (u) => u !== "",
+  );
+}
+
+/** Headless chromium inside namespace `ns`, driven over a pipe. */
+async function chromiumIn(ns: string, dir: string): Promise<Browser> {
+  const wrapper = `${dir}/chromium-in-ns`;
+  await Deno.writeTextFile(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} ${CHROMIUM} "$@"\n`);
+  await Deno.chmod(wrapper, 0o755);
+  return await puppeteer.launch({
+    executablePath: wrapper,
+    pipe: true,
+    headless: true,
+    userDataDir: `${dir}/profile`,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+}
+
+/** Counters that stop moving once the traffic has stopped (loops and idle polls never do). */
+const STABLE = ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "app_dropped", "unhandled"];
+
+Deno.test("--metrics: /metrics and the live page under real traffic", T, async () => {
+  await withTopology(async (t: Topology) => {
+    const frames = 6000, size = 100;
+    const b = new Bypassrt(t.dut, [
+      "--iface",
+      t.dutIf,
+      "--mode",
+      "l2fwd",
+      "--steer",
+      "udp:9000",
+      "--metrics",
+      "127.0.0.1:0",
+    ]);
+    const dir = await Deno.makeTempDir({ prefix: "bypassrt-metrics-test-" });
+    let browser: Browser | undefined;
+    try {
+      await b.ready();
+      const base = await metricsUrl(b);
+      assert.match(base, /^http:\/\/127\.0\.0\.1:\d+\/$/);
+
+      // Before traffic: a valid exposition with every queue counter at 0.
+      const before = await fetchIn(t.dut, `${base}metrics`);
+      const check0 = await promtool(before);
+      assert.equal(check0.code, 0, check0.out);
+      assert.equal(sum(parseExposition(before), "bypassrt_rx_packets_total"), 0);
+
+      browser = await chromiumIn(t.dut, dir);
+      const page = await browser.newPage();
+      const requested: string[] = [];
+      await page.setRequestInterception(true);
+      page.on("request", (r) => {
+        requested.push(r.url());
+        if (r.url().startsWith(base)) r.continue();
+        else r.abort();
+      });
+      await page.goto(base);
+      await waitFor(
+        "the page's first snapshot",
+        () => figure(page, "total.rx_packets"),
+        (v) => v === 0,
+      );
+
+      // While the traffic flows, the page's figures and its chart move.
+      const sender = pktioSpawn(
+        t.peer,
+        ...`send --iface ${t.peerIf} --dst-mac ${t.dutMac} --count ${frames} --port 9000 --size ${size} --gap-us 8000`
+          .split(" "),
+      );
+      const first = await waitFor(
+        "rx_packets on the page to leave 0",
+        () => figure(page, "total.rx_packets"),
+        (v) => v > 0,
+      );
+      assert.ok(first < frames, `the page saw ${first} only once all ${frames} had arrived`);
+      const second = await waitFor(
+        "rx_packets on the page to grow",
+        () => figure(page, "total.rx_packets"),
+        (v) => v > first,
+      );
+      assert.ok(second > first);
+      const chart = await waitFor(
+        "the chart to show a non-zero rx rate",
+        () =>
+          // A string: `chart` is a top-level binding of the page's script, not a property.
+          page.evaluate(`({
+            points: Number(document.getElementById("chart").dataset.points),
+            canvas: document.querySelector("#chart canvas") !== null,
+            maxRx: chart ? Math.max(0, ...chart.data[1]) : 0,
+          })`) as Promise<{ points: number; canvas: boolean; maxRx: number }>,
+        (c) => c.points >= 2 && c.canvas && c.maxRx > 0,
+      );
+      assert.ok(chart.maxRx > 0);
+      assert.ok(await figure(page, "rates.rx_pps") >= 0);
+
+      const sent = await sender.output();
+      assert.equal(sent.code, 0, new TextDecoder().decode(sent.stderr));
+
+      // After the traffic: /metrics counts every frame exactly, and passes promtool.
+      const read = async () => parseExposition(await fetchIn(t.dut, `${base}metrics`));
+      const after = await waitFor(
+        `/metrics to count ${frames} frames received and sent`,
+        read,
+        (m) =>
+          sum(m, "bypassrt_rx_packets_total") === frames &&
+          sum(m, "bypassrt_tx_packets_total") === frames,
+      );
+      const text = await fetchIn(t.dut, `${base}metrics`);
+      const check = await promtool(text);
+      assert.equal(check.code, 0, check.out);
+      assert.equal(sum(after, "bypassrt_rx_bytes_total"), frames * size);
+      assert.equal(sum(after, "bypassrt_tx_bytes_total"), frames * size);
+      assert.equal(sum(after, "bypassrt_xdp_program_redirected_total"), frames);
+      assert.ok(after.has(`bypassrt_up{iface="${t.dutIf}"}`));
+      assert.ok(after.has(`bypassrt_free_frames{iface="${t.dutIf}",queue="0"}`));
+
+      // The page's totals equal /metrics (the page updates once a second: wait for it).
+      await waitFor(
+        "the page's totals to settle",
+        () => figure(page, "total.tx_packets"),
+        (v) => v === frames,
+      );
+      for (const k of STABLE) {
+        assert.equal(await figure(page, `total.${k}`), sum(after, `bypassrt_${k}_total`), k);
+        assert.equal(await figure(page, `queues.0.${k}`), sum(after, `bypassrt_${k}_total`), k);
+      }
+      for (const k of ["redirected", "passed", "dropped"]) {
+        assert.equal(
+          await figure(page, `program.${k}`),
+          sum(after, `bypassrt_xdp_program_${k}_total`),
+          k,
+        );
+      }
+      assert.equal(
+        await figure(page, "total.xdp_statistics.rx_dropped"),
+        sum(after, "bypassrt_kernel_rx_dropped_total"),
+      );
+      await waitFor(
+        "the page's free frames to equal /metrics'",
+        async () => [
+          await figure(page, "total.free_frames"),
+          sum(await read(), "bypassrt_free_frames"),
+        ],
+        ([p, m]) => p === m && p > 0,
+      );
+      const latency = await page.$eval("#latency", (e) => e.textContent);
+      assert.equal(latency, "not measured yet");
+
+      // Nothing but byPassRT's own URLs, and the page's files came from it.
+      const foreign = requested.filter((u) => !u.startsWith(base));
+      assert.deepEqual(foreign, []);
+      for (const p of ["", "app.js", "app.css", "uPlot.iife.min.js", "uPlot.min.css", "events"]) {
+        assert.ok(requested.includes(base + p), `${p} was not requested: ${requested}`);
+      }
+
+      // Stop with the page still connected: the run ends, the page sees it go.
+      const st = await Promise.race([
+        b.stop("SIGINT"),
+        new Promise<never>((_, rej) =>
+          setTimeout(() => rej(new Error("the run did not stop with a page connected")), 30_000)
+        ),
+      ]);
+      assert.equal(st.code, 0, b.stderr);
+      const final = b.final();
+      for (const k of STABLE) {
+        assert.equal(final.total[k], sum(after, `bypassrt_${k}_total`), k);
+      }
+      assert.equal(final.total.rx_packets, frames);
+      assert.ok(final.balanced);
+      await waitFor(
+        "the page to see the run end",
+        () => page.$eval("#status", (e) => e.textContent),
+        (s) => s !== "live",
+      );
+    } finally {
+      await browser?.close();
+      await b.stop("SIGKILL");
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("--metrics: a bad or busy address is one line, exit 1, nothing attached", T, async () => {
+  await withTopology(async (t) => {
+    for (const bad of ["nonsense", "127.0.0.1:70000", "127.0.0.1", ":9100"]) {
+      const r = await cli(["--iface", t.dutIf, "--metrics", bad], { ns: t.dut });
+      assert.equal(r.code, 1, r.stderr);
+      assert.deepEqual(r.stderr.trim().split("\n"), [
+        `bypassrt: error: --metrics "${bad}" is invalid: give HOST:PORT, e.g. 127.0.0.1:9100 ` +
+        `(port 0-65535, 0 picks a free one; [::1]:9100 for IPv6)`,
+      ]);
+      assert.equal(await xdpAttached(t.dut, t.dutIf), false);
+    }
+    // A port someone else holds, in the same namespace.
+    const holder = new Deno.Command("ip", {
+      args: [
+        "netns",
+        "exec",
+        t.dut,
+        "python3",
+        "-c",
+        "import socket, sys\ns = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n" +
+        "print(s.getsockname()[1], flush=True); sys.stdin.read()",
+      ],
+      stdin: "piped",
+      stdout: "piped",
+    }).spawn();
+    try {
+      const reader = holder.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const port = Number((await reader.read()).value?.trim());
+      assert.ok(port > 0);
+      const r = await cli(["--iface", t.dutIf, "--metrics", `127.0.0.1:${port}`], { ns: t.dut });
+      assert.equal(r.code, 1, r.stderr);
+      assert.deepEqual(r.stderr.trim().split("\n"), [
+        `bypassrt: error: --metrics 127.0.0.1:${port}: the port is in use: ` +
+        `pick another one (0 picks a free port)`,
+      ]);
+      assert.equal(await xdpAttached(t.dut, t.dutIf), false);
+      // An address this host does not have.
+      // An address the dut namespace does not have (the peer's): nothing is sent, bind fails.
+      const r2 = await cli(["--iface", t.dutIf, "--metrics", `${t.peerIp}:9100`], { ns: t.dut });
+      assert.equal(r2.code, 1, r2.stderr);
+      assert.deepEqual(r2.stderr.trim().split("\n"), [
+        `bypassrt: error: --metrics ${t.peerIp}:9100: no such local address: ` +
+        `give one of this host's addresses, e.g. 127.0.0.1`,
+      ]);
+      assert.equal(await xdpAttached(t.dut, t.dutIf), false);
+      reader.releaseLock();
+    } finally {
+      await holder.stdin.close();
+      await holder.status;
+    }
+  });
+});
