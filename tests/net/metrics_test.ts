@@ -4,7 +4,9 @@
  * (npm puppeteer-core driving Debian's /usr/bin/chromium) while traffic flows, shows figures that
  * move and, once the traffic stops, equal the counters of `/metrics` and of the run's final JSON;
  * the page loads nothing but byPassRT's own URLs; the run stops with the page still connected.
- * Bad and busy addresses fail with one line before anything is attached.
+ * Bad and busy addresses fail with one line before anything is attached. And the server alone on
+ * the loopback, with a fake snapshot source: every path, the history and the pushes of /events,
+ * and close() with an event stream open.
  *
  * The metrics server listens on the loopback of the test's dut namespace (the CLI runs under
  * `ip netns exec`), so every client runs there too: python3 for plain fetches, and chromium
@@ -21,8 +23,13 @@ import {
   withTopology,
   xdpAttached,
 } from "./_netns.ts";
+import { MetricsServer, parseMetricsAddress } from "../../cli/metrics_server.ts";
+import { QUEUE_COUNTERS } from "../../engine/counters.ts";
+import type { EngineSnapshot } from "../../engine/runtime.ts";
+import { ZERO_XDP_STATISTICS } from "../../engine/xdp_stats.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
+const ECHO = new URL("../../examples/udp_echo.ts", import.meta.url).pathname;
 const CHROMIUM = "/usr/bin/chromium";
 const FETCH = "import sys, urllib.request\n" +
   "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())";
@@ -139,8 +146,11 @@ Deno.test("--metrics: /metrics and the live page under real traffic", T, async (
     const b = new Bypassrt(t.dut, [
       "--iface",
       t.dutIf,
-      "--mode",
-      "l2fwd",
+      "--handler",
+      ECHO,
+      "--handler-options",
+      '{"port":9000}',
+      "--no-handler-check",
       "--steer",
       "udp:9000",
       "--metrics",
@@ -178,7 +188,7 @@ Deno.test("--metrics: /metrics and the live page under real traffic", T, async (
       // While the traffic flows, the page's figures and its chart move.
       const sender = pktioSpawn(
         t.peer,
-        ...`send --iface ${t.peerIf} --dst-mac ${t.dutMac} --count ${frames} --port 9000 --size ${size} --gap-us 8000`
+        ...`send --iface ${t.peerIf} --dst-mac ${t.dutMac} --count ${frames} --port 9000 --size ${size} --gap-us 15000`
           .split(" "),
       );
       const first = await waitFor(
@@ -225,6 +235,10 @@ Deno.test("--metrics: /metrics and the live page under real traffic", T, async (
       assert.equal(sum(after, "bypassrt_rx_bytes_total"), frames * size);
       assert.equal(sum(after, "bypassrt_tx_bytes_total"), frames * size);
       assert.equal(sum(after, "bypassrt_xdp_program_redirected_total"), frames);
+      assert.equal(
+        after.get(`bypassrt_handler_count_total{iface="${t.dutIf}",queue="0",name="echoed"}`),
+        frames,
+      );
       assert.ok(after.has(`bypassrt_up{iface="${t.dutIf}"}`));
       assert.ok(after.has(`bypassrt_free_frames{iface="${t.dutIf}",queue="0"}`));
 
@@ -238,6 +252,8 @@ Deno.test("--metrics: /metrics and the live page under real traffic", T, async (
         assert.equal(await figure(page, `total.${k}`), sum(after, `bypassrt_${k}_total`), k);
         assert.equal(await figure(page, `queues.0.${k}`), sum(after, `bypassrt_${k}_total`), k);
       }
+      assert.equal(await figure(page, "handler_counters.echoed"), frames);
+      assert.equal(await figure(page, "queues.0.handler_counters.echoed"), frames);
       for (const k of ["redirected", "passed", "dropped"]) {
         assert.equal(
           await figure(page, `program.${k}`),
@@ -281,6 +297,7 @@ Deno.test("--metrics: /metrics and the live page under real traffic", T, async (
       }
       assert.equal(final.total.rx_packets, frames);
       assert.ok(final.balanced);
+      assert.equal(final.handler_counters.echoed, frames);
       await waitFor(
         "the page to see the run end",
         () => page.$eval("#status", (e) => e.textContent),
@@ -346,3 +363,130 @@ Deno.test("--metrics: a bad or busy address is one line, exit 1, nothing attache
     }
   });
 });
+
+/** A snapshot whose rx_packets is `n` on its one queue (queue 3). */
+function fakeSnapshot(n: number): EngineSnapshot {
+  const q = { queue: 3 } as EngineSnapshot["queues"][number];
+  for (const d of QUEUE_COUNTERS) q[d.key] = 0;
+  q.rx_packets = n;
+  q.xdp_statistics = { ...ZERO_XDP_STATISTICS };
+  q.handler_counters = { 'we"ird': n };
+  return {
+    iface: "fake0",
+    mode: "rxdrop",
+    handler: "/x/rxdrop.ts",
+    xdp_mode: "native",
+    bind_mode: "copy",
+    elapsed: n,
+    queues: [q],
+    total: { ...q },
+    program: { redirected: n, passed: 0, dropped: 0 },
+    handler_counters: { 'we"ird': n },
+  };
+}
+
+/** Read Server-Sent Events from `body` until `enough` says so; returns [event, data] pairs. */
+async function readEvents(
+  body: ReadableStream<Uint8Array>,
+  enough: (events: [string, string][]) => boolean,
+): Promise<{ events: [string, string][]; reader: ReadableStreamDefaultReader<string> }> {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  const events: [string, string][] = [];
+  let buf = "";
+  while (!enough(events)) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`the event stream ended after ${events.length} events`);
+    buf += value;
+    let i;
+    while ((i = buf.indexOf("\n\n")) >= 0) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const ev = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (ev && data !== undefined) events.push([ev, data]);
+    }
+  }
+  return { events, reader };
+}
+
+Deno.test(
+  "metrics server on loopback: paths, history, pushes, close with a stream open",
+  T,
+  async () => {
+    assert.deepEqual(parseMetricsAddress("127.0.0.1:9100"), { hostname: "127.0.0.1", port: 9100 });
+    assert.deepEqual(parseMetricsAddress("[::1]:0"), { hostname: "::1", port: 0 });
+    assert.deepEqual(parseMetricsAddress("localhost:80"), { hostname: "localhost", port: 80 });
+    for (const bad of ["", "9100", "host:", "host:65536", "a b:1", "::1:9100", "[x]:1"]) {
+      assert.throws(() => parseMetricsAddress(bad), /--metrics .* is invalid: give HOST:PORT/, bad);
+    }
+    const server = MetricsServer.listen({ hostname: "127.0.0.1", port: 0 }, {
+      intervalMs: 50,
+      historyLength: 4,
+    });
+    let closed = false;
+    try {
+      // Before serve(): up, but nothing to report yet.
+      assert.equal((await fetch(`${server.url}metrics`)).status, 503);
+      let n = 0;
+      server.serve(() => fakeSnapshot(++n));
+      const m = await fetch(`${server.url}metrics`);
+      assert.equal(m.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+      const text = await m.text();
+      assert.match(
+        text,
+        /^bypassrt_handler_count_total\{iface="fake0",queue="3",name="we\\"ird"\} \d+$/m,
+      );
+      const check = await promtool(text);
+      assert.equal(check.code, 0, check.out);
+      const snap = await (await fetch(`${server.url}snapshot.json`)).json();
+      assert.equal(snap.iface, "fake0");
+      assert.equal((await fetch(`${server.url}nope`)).status, 404);
+      assert.equal((await fetch(`${server.url}metrics`, { method: "POST" })).status, 405);
+      for (
+        const [p, type] of [["", "text/html"], ["app.js", "text/javascript"], [
+          "uPlot.iife.min.js",
+          "text/javascript",
+        ], ["uPlot.min.css", "text/css"]]
+      ) {
+        const r = await fetch(server.url + p);
+        assert.equal(r.status, 200, p);
+        assert.ok(r.headers.get("content-type")?.startsWith(type), p);
+        assert.equal(
+          r.headers.get("content-security-policy"),
+          "default-src 'self'; img-src 'self' data:",
+        );
+        assert.ok((await r.text()).length > 100, p);
+      }
+
+      // Wait for the history to be full (4 points), then connect: history first, then pushes.
+      await waitFor("4 snapshots taken", () => n, (v) => v >= 6);
+      const res = await fetch(`${server.url}events`);
+      assert.equal(res.headers.get("content-type"), "text/event-stream; charset=utf-8");
+      const { events, reader } = await readEvents(res.body!, (e) => e.length >= 4);
+      assert.equal(events[0][0], "history");
+      const history = JSON.parse(events[0][1]);
+      assert.deepEqual(history.queues, [3]);
+      assert.equal(history.points.length, 4);
+      const rx = history.points.map((p: { rx: number[] }) => p.rx[0]);
+      // In order (scrapes of /metrics take snapshots of their own: n may jump between points).
+      for (let i = 1; i < 4; i++) assert.ok(rx[i] > rx[i - 1], `${rx}`);
+      const pushed = events.slice(1).map(([e, d]) => {
+        assert.equal(e, "snapshot");
+        return JSON.parse(d).snapshot.queues[0].rx_packets;
+      });
+      // The latest snapshot right away, then each new one once.
+      assert.equal(pushed[0], rx[3]);
+      assert.deepEqual(pushed.slice(1), [pushed[0] + 1, pushed[0] + 2]);
+
+      // close() ends the open stream and returns.
+      await server.close();
+      closed = true;
+      for (;;) {
+        const r = await reader.read();
+        if (r.done) break;
+      }
+    } finally {
+      if (!closed) await server.close();
+    }
+  },
+);
