@@ -371,6 +371,8 @@ function fakeSnapshot(n: number): EngineSnapshot {
   q.rx_packets = n;
   q.xdp_statistics = { ...ZERO_XDP_STATISTICS };
   q.handler_counters = { 'we"ird': n };
+  const { queue: _q, handler_counters: _h, ...total } = q;
+  // An assertion, not an annotation: the snapshot may grow keys (blocklist, ...) this one lacks.
   return {
     iface: "fake0",
     mode: "rxdrop",
@@ -379,10 +381,11 @@ function fakeSnapshot(n: number): EngineSnapshot {
     bind_mode: "copy",
     elapsed: n,
     queues: [q],
-    total: { ...q },
-    program: { redirected: n, passed: 0, dropped: 0 },
+    total,
+    program: { redirected: n, passed: 0, dropped: 0 } as EngineSnapshot["program"],
+    blocklist: { prefixes: 2, capacity: 8, dropped: n },
     handler_counters: { 'we"ird': n },
-  };
+  } as EngineSnapshot;
 }
 
 /** Read Server-Sent Events from `body` until `enough` says so; returns [event, data] pairs. */
@@ -436,6 +439,7 @@ Deno.test(
         text,
         /^bypassrt_handler_count_total\{iface="fake0",queue="3",name="we\\"ird"\} \d+$/m,
       );
+      assert.match(text, /^bypassrt_blocklist_dropped_total\{iface="fake0"\} \d+$/m);
       const check = await promtool(text);
       assert.equal(check.code, 0, check.out);
       const snap = await (await fetch(`${server.url}snapshot.json`)).json();
