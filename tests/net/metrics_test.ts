@@ -19,6 +19,7 @@ import {
   cli,
   inNs,
   pktioSpawn,
+  sendUdp,
   type Topology,
   withTopology,
   xdpAttached,
@@ -137,6 +138,20 @@ async function chromiumIn(ns: string, dir: string): Promise<Browser> {
   });
 }
 
+/** Open `base` in a new tab; every URL it requests is recorded, any other than ours refused. */
+async function openPage(browser: Browser, base: string) {
+  const page = await browser.newPage();
+  const requested: string[] = [];
+  await page.setRequestInterception(true);
+  page.on("request", (r) => {
+    requested.push(r.url());
+    if (r.url().startsWith(base)) r.continue();
+    else r.abort();
+  });
+  await page.goto(base);
+  return { page, requested };
+}
+
 /** Counters that stop moving once the traffic has stopped (loops and idle polls never do). */
 const STABLE = ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "app_dropped", "unhandled"];
 
@@ -170,15 +185,7 @@ Deno.test("--metrics: /metrics and the live page under real traffic", T, async (
       assert.equal(sum(parseExposition(before), "bypassrt_rx_packets_total"), 0);
 
       browser = await chromiumIn(t.dut, dir);
-      const page = await browser.newPage();
-      const requested: string[] = [];
-      await page.setRequestInterception(true);
-      page.on("request", (r) => {
-        requested.push(r.url());
-        if (r.url().startsWith(base)) r.continue();
-        else r.abort();
-      });
-      await page.goto(base);
+      const { page, requested } = await openPage(browser, base);
       await waitFor(
         "the page's first snapshot",
         () => figure(page, "total.rx_packets"),
@@ -303,6 +310,56 @@ Deno.test("--metrics: /metrics and the live page under real traffic", T, async (
         () => page.$eval("#status", (e) => e.textContent),
         (s) => s !== "live",
       );
+    } finally {
+      await browser?.close();
+      await b.stop("SIGKILL");
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});
+
+Deno.test("--metrics: blocklist drops in /metrics and on the page", T, async () => {
+  await withTopology(async (t: Topology) => {
+    const frames = 500;
+    const dir = await Deno.makeTempDir({ prefix: "bypassrt-metrics-test-" });
+    // pktio sends from 10.0.0.2: every frame is dropped at the XDP hook, none reaches the loop.
+    await Deno.writeTextFile(`${dir}/block.txt`, `# the peer\n${t.peerIp}/32\n`);
+    const b = new Bypassrt(t.dut, [
+      ...`--iface ${t.dutIf} --mode rxdrop --steer all --block-file ${dir}/block.txt`.split(" "),
+      ...["--metrics", "127.0.0.1:0"],
+    ]);
+    let browser: Browser | undefined;
+    try {
+      await b.ready();
+      const base = await metricsUrl(b);
+      browser = await chromiumIn(t.dut, dir);
+      const { page, requested } = await openPage(browser, base);
+      await sendUdp(t, frames, 9000);
+      const m = await waitFor(
+        `/metrics to count ${frames} blocked frames`,
+        async () => parseExposition(await fetchIn(t.dut, `${base}metrics`)),
+        (m) => sum(m, "bypassrt_blocklist_dropped_total") === frames,
+      );
+      assert.equal(sum(m, "bypassrt_xdp_program_blocked_total"), frames);
+      assert.equal(sum(m, "bypassrt_blocklist_prefixes"), 1);
+      assert.ok(sum(m, "bypassrt_blocklist_capacity") >= 1);
+      assert.equal(sum(m, "bypassrt_rx_packets_total"), 0);
+      const check = await promtool(await fetchIn(t.dut, `${base}metrics`));
+      assert.equal(check.code, 0, check.out);
+      await waitFor(
+        "the page's blocklist drops",
+        () => figure(page, "blocklist.dropped"),
+        (v) => v === frames,
+      );
+      assert.equal(await figure(page, "program.blocked"), frames);
+      assert.equal(await figure(page, "blocklist.prefixes"), 1);
+      assert.equal(await figure(page, "total.rx_packets"), 0);
+      assert.deepEqual(requested.filter((u) => !u.startsWith(base)), []);
+      await browser.close();
+      browser = undefined;
+      const st = await b.stop("SIGINT");
+      assert.equal(st.code, 0, b.stderr);
+      assert.equal(b.final().program.blocked, frames);
     } finally {
       await browser?.close();
       await b.stop("SIGKILL");
