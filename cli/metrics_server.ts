@@ -52,6 +52,11 @@ export function parseMetricsAddress(v: string): MetricsAddress {
   return { hostname: m[1] ?? m[2], port };
 }
 
+/** `host:port`, an IPv6 host in brackets. */
+function hostPort(a: { hostname: string; port: number }): string {
+  return `${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}`;
+}
+
 /** Options of {@link MetricsServer.listen}. */
 export interface MetricsServerOptions {
   /** Milliseconds between the snapshots pushed to pages (default 1000). */
@@ -120,19 +125,19 @@ export class MetricsServer {
   private constructor(addr: MetricsAddress, opts: MetricsServerOptions) {
     this.#intervalMs = opts.intervalMs ?? 1000;
     this.#historyLength = opts.historyLength ?? 300;
-    this.#server = Deno.serve(
-      { hostname: addr.hostname, port: addr.port, onListen: () => {} },
-      (req) => this.#handle(req),
-    );
+    this.#server = Deno.serve({
+      hostname: addr.hostname,
+      port: addr.port,
+      onListen: () => {},
+      onError: (e) => new Response(`error: ${(e as Error)?.message ?? e}\n`, { status: 500 }),
+    }, (req) => this.#handle(req));
     const a = this.#server.addr;
-    this.url = `http://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}/`;
+    this.url = `http://${hostPort(a)}/`;
   }
 
   /** Bind `addr` now; throws a {@link BypassError} (one line) when that is impossible. */
   static listen(addr: MetricsAddress, opts: MetricsServerOptions = {}): MetricsServer {
-    const where = `--metrics ${
-      addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname
-    }:${addr.port}`;
+    const where = `--metrics ${hostPort(addr)}`;
     try {
       return new MetricsServer(addr, opts);
     } catch (e) {
@@ -176,7 +181,12 @@ export class MetricsServer {
   #tick(): void {
     const source = this.#source;
     if (!source) return;
-    const s = source();
+    let s: EngineSnapshot;
+    try {
+      s = source();
+    } catch {
+      return; // never let a page's feed stop the run; /metrics reports such an error itself
+    }
     this.#queueIds = s.queues.map((q) => q.queue);
     this.#history.push({
       t: Date.now(),
