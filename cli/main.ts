@@ -1,7 +1,7 @@
 /**
  * `bypassrt`: the command-line entry. Parses arguments (commander), dispatches to the run,
- * setup-veth, teardown-veth and status commands, and turns every error into one line on stderr
- * and a non-zero exit code.
+ * setup-veth, teardown-veth, status and ctl commands, and turns every error into one line on
+ * stderr and a non-zero exit code.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { MODES } from "../engine/modes.ts";
 import { runCommand } from "./run.ts";
 import { setupVeth, teardownVeth, VETH_DEFAULTS } from "./veth.ts";
 import { statusCommand } from "./status.ts";
+import { addCtlCommand } from "./ctl.ts";
 import { BypassError } from "../engine/errors.ts";
 
 /** Build the command tree (exported for tests of --help). */
@@ -123,6 +124,7 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .requiredOption("--iface <name>", "interface to inspect")
     .option("--json", "print JSON")
     .action(async (o) => await statusCommand(o));
+  addCtlCommand(program);
   return program;
 }
 
