@@ -84,6 +84,15 @@ export {
   MAX_HANDLER_COUNTERS,
 } from "./engine/handler.ts";
 export type { XdpStatistics } from "./engine/xdp_stats.ts";
+export {
+  type BlockEntry,
+  type Cidr,
+  formatCidr,
+  parseBlockText,
+  parseCidr,
+  readBlockFile,
+} from "./engine/blocklist.ts";
+export type { BlockMaps } from "./engine/block_maps.ts";
 export { BypassError } from "./engine/errors.ts";
 export { type FrameAudit, FrameOwnershipError, Mempool } from "./mempool/mod.ts";
 export { spscBytes, SpscRing } from "./ring/spsc.ts";

@@ -12,11 +12,20 @@
  *     kernel's requests) and every other tagged frame goes to the kernel.
  * A frame that should be redirected but has no socket on its queue is dropped and counted, so
  * the kernel never answers in our place. Every header read is bounds-checked against data_end.
+ *
+ * Blocklist (checked first, for every frame, steered or not, so it shields the kernel too): the
+ * IPv4 or IPv6 source address (untagged or behind one 802.1Q/802.1ad tag) is looked up in an
+ * LPM trie per family (`block_v4`, `block_v6`); a hit drops the frame and counts it in the
+ * per-CPU slot `block_counts[value]` and in CNT_BLOCKED. LPM values cannot be per-CPU, so the
+ * value is an index that user space allocates. Sizes are set by user space before load
+ * (--block-max, default 1 << 20): the tries allocate per prefix (BPF_F_NO_PREALLOC), the counter
+ * array is allocated up front: entries x 8 bytes x possible CPUs (1 << 20 on 2 CPUs: 16 MiB).
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
@@ -57,7 +66,20 @@ struct bypass_config {
 	__u32 respond_ip; /* network order; 0: no ARP/ICMP steering */
 };
 
-enum { CNT_REDIRECTED = 0, CNT_PASSED = 1, CNT_DROPPED = 2, CNT_MAX = 3 };
+enum { CNT_REDIRECTED = 0, CNT_PASSED = 1, CNT_DROPPED = 2, CNT_BLOCKED = 3, CNT_MAX = 4 };
+
+/* Default blocklist capacity; user space resizes the three maps before load. */
+#define BLOCK_MAX (1 << 20)
+
+struct lpm_v4 {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct lpm_v6 {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_XSKMAP);
@@ -88,6 +110,31 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+/* Source prefixes to drop: value = index into block_counts. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BLOCK_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lpm_v4);
+	__type(value, __u32);
+} block_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BLOCK_MAX);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct lpm_v6);
+	__type(value, __u32);
+} block_v6 SEC(".maps");
+
+/* Frames dropped per blocked prefix (index from block_v4/block_v6), per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BLOCK_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} block_counts SEC(".maps");
+
 static __always_inline int count(__u32 idx, int action)
 {
 	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
@@ -95,6 +142,56 @@ static __always_inline int count(__u32 idx, int action)
 	if (c)
 		*c += 1;
 	return action;
+}
+
+/* 1 if the frame's source address is in the blocklist (its prefix's counter is bumped). */
+static __always_inline int blocked(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	void *l3 = eth + 1;
+	__u32 *idx = 0;
+	__be16 proto;
+
+	if (l3 > data_end)
+		return 0;
+	proto = eth->h_proto;
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
+		struct vlan_tag *tag = l3;
+
+		if ((void *)(tag + 1) > data_end)
+			return 0;
+		proto = tag->proto;
+		l3 = tag + 1;
+	}
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *iph = l3;
+		struct lpm_v4 key = { .prefixlen = 32 };
+
+		if ((void *)(iph + 1) > data_end)
+			return 0;
+		__builtin_memcpy(key.addr, &iph->saddr, 4);
+		idx = bpf_map_lookup_elem(&block_v4, &key);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = l3;
+		struct lpm_v6 key = { .prefixlen = 128 };
+
+		if ((void *)(ip6 + 1) > data_end)
+			return 0;
+		__builtin_memcpy(key.addr, &ip6->saddr, 16);
+		idx = bpf_map_lookup_elem(&block_v6, &key);
+	}
+	if (!idx)
+		return 0;
+	{
+		__u32 slot = *idx;
+		__u64 *c = bpf_map_lookup_elem(&block_counts, &slot);
+
+		if (c)
+			*c += 1;
+	}
+	return 1;
 }
 
 /* 1 if the frame belongs to user space under the current config. */
@@ -168,8 +265,11 @@ SEC("xdp")
 int bypass_steer(struct xdp_md *ctx)
 {
 	__u32 key = 0;
-	struct bypass_config *cfg = bpf_map_lookup_elem(&config, &key);
+	struct bypass_config *cfg;
 
+	if (blocked(ctx))
+		return count(CNT_BLOCKED, XDP_DROP);
+	cfg = bpf_map_lookup_elem(&config, &key);
 	if (!cfg || !wanted(ctx, cfg))
 		return count(CNT_PASSED, XDP_PASS);
 	if (bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_DROP) == XDP_REDIRECT)

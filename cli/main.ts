@@ -91,6 +91,12 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
       "pin each queue's polling Worker to a CPU (one per queue); the process's other threads " +
         "are moved off those CPUs",
     )
+    .option(
+      "--block-file <file>",
+      "drop frames from these source prefixes at the XDP hook, before anything else (one IPv4 " +
+        "or IPv6 CIDR per line, '#' comments)",
+    )
+    .option("--block-max <n>", "blocklist capacity in prefixes [default: 1048576]")
     .option("--dst-mac <mac>", "txonly: destination MAC", "ff:ff:ff:ff:ff:ff")
     .option("--src-ip <A.B.C.D>", "txonly: source IPv4", "10.0.0.2")
     .option("--dst-ip <A.B.C.D>", "txonly: destination IPv4", "10.0.0.1")

@@ -46,6 +46,7 @@ export function plainLine(s: EngineSnapshot, r: Rates): string {
   return `t=${s.elapsed.toFixed(1)}s ${counters.join(" ")} ` +
     `rx_pps=${r.rx_pps} tx_pps=${r.tx_pps} xdp_redirected=${s.program.redirected} ` +
     `xdp_passed=${s.program.passed} xdp_dropped=${s.program.dropped} ` +
+    `xdp_blocked=${s.program.blocked} ` +
     `kernel_rx_dropped=${t.xdp_statistics.rx_dropped} xdp=${s.xdp_mode} bind=${s.bind_mode}`;
 }
 
@@ -63,6 +64,7 @@ export function summary(r: EngineReport): string {
     `${r.elapsed.toFixed(1)} s`,
     `  counters: ${QUEUE_COUNTERS.map((d) => `${d.key} ${t[d.key]}`).join(", ")}`,
     `  xdp program: ${list({ ...r.program })}`,
+    `  blocklist: ${list({ ...r.blocklist })}`,
     `  kernel: ${list({ ...t.xdp_statistics })}`,
   ];
   const hc = Object.fromEntries(Object.entries(r.handler_counters).filter(([, v]) => v !== 0));

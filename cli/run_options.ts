@@ -8,7 +8,7 @@ import type { LoopOptions } from "../engine/loop.ts";
 import { builtinHandler, type HandlerSpec, type Mode, MODES } from "../engine/modes.ts";
 import { parseHandlerOptions } from "../engine/handler.ts";
 import type { EngineOptions } from "../engine/runtime.ts";
-import type { Steering, XdpMode } from "../engine/xdp_program.ts";
+import { MAX_BLOCK_MAX, type Steering, type XdpMode } from "../engine/xdp_program.ts";
 import type { BindMode } from "../engine/options.ts";
 import { parseIPv4, parseMac } from "../packet/mod.ts";
 
@@ -44,6 +44,10 @@ export interface RunFlags {
   handlerStrict?: boolean;
   /** false: do not type-check the handler file (`--no-handler-check`). */
   handlerCheck?: boolean;
+  /** A file of source prefixes to drop at the XDP hook (one CIDR per line). */
+  blockFile?: string;
+  /** Blocklist capacity in prefixes. */
+  blockMax?: string;
 }
 
 function int(name: string, v: string, min: number, max: number): number {
@@ -155,6 +159,10 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     steering: { ...steer, respondIp },
     force: f.force ?? false,
     cpus: f.cpu !== undefined ? f.cpu.split(",").map((c) => int("--cpu", c, 0, 1023)) : undefined,
+    blockFile: f.blockFile,
+    blockMax: f.blockMax !== undefined
+      ? int("--block-max", f.blockMax, 1, MAX_BLOCK_MAX)
+      : undefined,
     durationS: f.duration !== undefined ? int("--duration", f.duration, 1, 10 ** 7) : 0,
   };
 }

@@ -57,7 +57,8 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
     t.toString(),
     `total RX ${n(r.rx_pps)} pps ${r.rx_mbps} Mbit/s   TX ${n(r.tx_pps)} pps ${r.tx_mbps} Mbit/s`,
     `XDP program: redirected ` +
-    `${n(s.program.redirected)}  passed ${n(s.program.passed)}  dropped ${n(s.program.dropped)}`,
+    `${n(s.program.redirected)}  passed ${n(s.program.passed)}  dropped ${n(s.program.dropped)}` +
+    `  blocked ${n(s.program.blocked)} (${n(s.blocklist.prefixes)} prefixes)`,
     `handler${s.mode === "handler" ? ` ${s.handler}` : ` (${s.mode})`}: ${hc || "no counters"}`,
     "Ctrl-C: stop, print summary, detach",
   ].join("\n");

@@ -26,7 +26,10 @@ import {
 import { Control, newControlBlock, newStatsBlock, Slot } from "./stats.ts";
 import { checkXskLayout } from "./xsk_layout.ts";
 import type { HandlerCounterBlock, WorkerMessage, WorkerStart } from "./worker.ts";
+import { type BlockEntry, type Cidr, parseCidr, readBlockFile } from "./blocklist.ts";
 import {
+  checkBlockMax,
+  DEFAULT_BLOCK_MAX,
   loadXdpProgram,
   type ProgramCounters,
   type Steering,
@@ -62,6 +65,15 @@ export interface EngineOptions {
    * are then kept off these CPUs. Default: no pinning.
    */
   cpus?: number[];
+  /**
+   * A block file (one CIDR per line, `#` comments): its prefixes are in the blocklist before
+   * the program is attached; a bad line fails the start with nothing attached.
+   */
+  blockFile?: string;
+  /** Prefixes to block from the start (with those of `blockFile`). */
+  block?: string[];
+  /** Blocklist capacity in prefixes (default 1 << 20; costs capacity x 8 bytes x CPUs). */
+  blockMax?: number;
 }
 
 /**
@@ -116,6 +128,8 @@ export interface EngineSnapshot {
   total: Omit<QueueSnapshot, "queue" | "handler_counters">;
   /** XDP program counters. */
   program: ProgramCounters;
+  /** The blocklist: prefixes in it, its capacity, frames it dropped since start. */
+  blocklist: { prefixes: number; capacity: number; dropped: number };
   /**
    * The handler's named counters summed over the queues (for `respond`: its drop reasons). A
    * name a reload removed keeps its last value.
@@ -211,6 +225,9 @@ export class Engine {
     for (const q of queues) resolvePortOptions({ ...options.port, queue: q });
     const cpus = options.cpus ?? [];
     if (cpus.length > 0) validateCpus(cpus, queues);
+    checkBlockMax(options.blockMax ?? DEFAULT_BLOCK_MAX);
+    const block: Cidr[] = (options.block ?? []).map(parseCidr);
+    if (options.blockFile !== undefined) block.push(...readBlockFile(options.blockFile));
     // Before anything is attached; the Workers' openPort then trusts this thread's check.
     checkXskLayout();
     // The handler too: a file that does not type-check, load or keep the contract is refused
@@ -233,6 +250,8 @@ export class Engine {
       mode: options.xdpMode,
       steering: options.steering,
       force: options.force,
+      blockMax: options.blockMax,
+      block,
     });
     const states: QueueState[] = [];
     const ready: Promise<void>[] = [];
@@ -344,6 +363,7 @@ export class Engine {
     const total = {} as EngineSnapshot["total"];
     for (const d of QUEUE_COUNTERS) total[d.key] = queues.reduce((a, q) => a + q[d.key], 0);
     total.xdp_statistics = sumXdpStatistics(queues.map((q) => q.xdp_statistics));
+    const program = this.program.counters();
     return {
       iface: this.options.port.iface,
       mode: builtinMode(this.#handlerUrl) ?? "handler",
@@ -353,7 +373,12 @@ export class Engine {
       elapsed: (performance.now() - this.#started) / 1000,
       queues,
       total,
-      program: this.program.counters(),
+      program,
+      blocklist: {
+        prefixes: this.program.blocklist.size,
+        capacity: this.program.blocklist.capacity,
+        dropped: program.blocked,
+      },
       handler_counters: handlerCounters,
     };
   }
@@ -387,6 +412,73 @@ export class Engine {
     );
     await Promise.race([Promise.all(answered), new Promise((r) => setTimeout(r, 10_000))]);
     return { ok: true, message: `handler reloaded (generation ${generation})` };
+  }
+
+  /**
+   * Block a source prefix (IPv4 or IPv6 CIDR; a bare address is a /32 or /128) at the XDP hook,
+   * live. Returns its canonical form; a prefix already in the list is no error.
+   *
+   * @throws {BypassError} on a bad CIDR, a full list, or a stopped engine.
+   */
+  blockAdd(cidr: string): string {
+    const c = parseCidr(cidr);
+    this.#live().blocklist.addMany([c]);
+    return c.prefix;
+  }
+
+  /**
+   * Block many prefixes at once (batched into the kernel); every one is validated first, so a
+   * bad one adds none. Returns how many were new.
+   *
+   * @throws {BypassError} on a bad CIDR (naming it), a full list, or a stopped engine.
+   */
+  blockAddMany(cidrs: string[]): number {
+    const parsed = cidrs.map(parseCidr);
+    return this.#live().blocklist.addMany(parsed);
+  }
+
+  /**
+   * Unblock a prefix; false when it was not in the list.
+   *
+   * @throws {BypassError} on a bad CIDR or a stopped engine.
+   */
+  blockDel(cidr: string): boolean {
+    const c = parseCidr(cidr);
+    return this.#live().blocklist.delete(c);
+  }
+
+  /** Every blocked prefix with the frames it dropped (per-CPU counters summed), sorted. */
+  blockList(): BlockEntry[] {
+    return this.#live().blocklist.list();
+  }
+
+  /**
+   * Steer UDP destination ports to user space too, live (the program's port map is updated in
+   * place: no restart, no frame lost).
+   *
+   * @throws {BypassError} on a port outside 1-65535, with `--steer all`, or a stopped engine.
+   */
+  steerAdd(ports: number[]): void {
+    this.#live().steerAdd(ports);
+  }
+
+  /**
+   * Stop steering UDP destination ports; their frames go to the kernel again.
+   *
+   * @throws {BypassError} naming a port that is not steered (nothing changes then).
+   */
+  steerDel(ports: number[]): void {
+    this.#live().steerDel(ports);
+  }
+
+  /** What is steered now: `all`, UDP ports (sorted), the respond address ("" if none). */
+  steerList(): { all: boolean; udpPorts: number[]; respondIp: string } {
+    return this.program.steering();
+  }
+
+  #live(): XdpProgram {
+    if (this.#report) throw new BypassError("the engine has stopped: start it again first");
+    return this.program;
   }
 
   /** Stop the loops, collect audits, detach the program. Idempotent. */

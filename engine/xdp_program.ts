@@ -17,6 +17,9 @@ import { type Helper, lastLibLog, openHelper } from "../ffi/helper.ts";
 import { cstr, Errno } from "../ffi/libc.ts";
 import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
 import { bpfObjectPath, helperPath } from "./paths.ts";
+import { BlockMaps } from "./block_maps.ts";
+import type { Cidr } from "./blocklist.ts";
+import { formatIPv4 } from "../packet/mod.ts";
 
 /** How the XDP program is attached: driver (native), generic (skb), or native with fallback. */
 export type XdpMode = "auto" | "native" | "skb";
@@ -39,7 +42,14 @@ export interface ProgramCounters {
   passed: number;
   /** Frames meant for user space but dropped: no socket on their queue. */
   dropped: number;
+  /** Frames dropped because their source address is in the blocklist. */
+  blocked: number;
 }
+
+/** Default blocklist capacity (prefixes, IPv4 and IPv6 together). */
+export const DEFAULT_BLOCK_MAX = 1 << 20;
+/** Largest --block-max accepted. */
+export const MAX_BLOCK_MAX = 1 << 24;
 
 /** Options of {@link loadXdpProgram}. */
 export interface XdpProgramOptions {
@@ -53,6 +63,13 @@ export interface XdpProgramOptions {
   objectPath?: string;
   /** Replace an XDP program someone else attached (default false: refuse). */
   force?: boolean;
+  /**
+   * Blocklist capacity in prefixes (default {@link DEFAULT_BLOCK_MAX}). The per-CPU counter
+   * array is allocated at load: capacity x 8 bytes x possible CPUs.
+   */
+  blockMax?: number;
+  /** Prefixes to block, written before the program is attached. */
+  block?: Cidr[];
 }
 
 /** A loaded and attached steering program. */
@@ -71,11 +88,16 @@ export class XdpProgram {
   readonly linkFd: number;
   /** Program id in the kernel. */
   readonly progId: number;
+  /** The blocklist maps (add, delete, list prefixes). */
+  readonly blocklist: BlockMaps;
   readonly #bpf: Libbpf;
   readonly #helper: Helper;
   readonly #obj: Deno.PointerValue;
   readonly #countersFd: number;
+  readonly #portsFd: number;
   readonly #ncpus: number;
+  readonly #steering: Steering;
+  readonly #ports: Set<number>;
   #closed = false;
 
   /** @internal Use {@link loadXdpProgram}. */
@@ -91,6 +113,9 @@ export class XdpProgram {
     helper: Helper;
     obj: Deno.PointerValue;
     countersFd: number;
+    portsFd: number;
+    steering: Steering;
+    blocklist: BlockMaps;
   }) {
     this.iface = p.iface;
     this.ifindex = p.ifindex;
@@ -103,6 +128,10 @@ export class XdpProgram {
     this.#helper = p.helper;
     this.#obj = p.obj;
     this.#countersFd = p.countersFd;
+    this.#portsFd = p.portsFd;
+    this.#steering = p.steering;
+    this.#ports = new Set(p.steering.udpPorts);
+    this.blocklist = p.blocklist;
     this.#ncpus = p.bpf.symbols.libbpf_num_possible_cpus();
   }
 
@@ -110,13 +139,78 @@ export class XdpProgram {
   counters(): ProgramCounters {
     const values = new BigUint64Array(this.#ncpus);
     const key = new Uint32Array(1);
-    const sums = [0, 0, 0];
-    for (let k = 0; k < 3; k++) {
+    const sums = [0, 0, 0, 0];
+    for (let k = 0; k < sums.length; k++) {
       key[0] = k;
       if (this.#bpf.symbols.bpf_map_lookup_elem(this.#countersFd, key, values) !== 0) continue;
       for (const v of values) sums[k] += Number(v);
     }
-    return { redirected: sums[0], passed: sums[1], dropped: sums[2] };
+    return { redirected: sums[0], passed: sums[1], dropped: sums[2], blocked: sums[3] };
+  }
+
+  /** What is steered now: UDP ports sorted, respond address dotted ("" if none). */
+  steering(): { all: boolean; udpPorts: number[]; respondIp: string } {
+    return {
+      all: this.#steering.all,
+      udpPorts: [...this.#ports].sort((a, b) => a - b),
+      respondIp: this.#steering.respondIp ? formatIPv4(this.#steering.respondIp >>> 0) : "",
+    };
+  }
+
+  /**
+   * Steer UDP destination `ports` (1-65535) to user space too, in place: the program reads the
+   * map per frame, so no frame is lost. Ports already steered are no error.
+   */
+  steerAdd(ports: number[]): void {
+    this.#checkPorts(ports);
+    if (this.#steering.all) {
+      throw new BypassError(
+        "steering is 'all': every frame already goes to user space; start with --steer none " +
+          "or udp:PORT to steer single ports",
+      );
+    }
+    for (const port of ports) {
+      this.#setPort(port, 1);
+      this.#ports.add(port);
+    }
+  }
+
+  /** Stop steering UDP `ports`; throws (changing nothing) if one of them is not steered. */
+  steerDel(ports: number[]): void {
+    this.#checkPorts(ports);
+    const missing = ports.find((p) => !this.#ports.has(p));
+    if (missing !== undefined) {
+      throw new BypassError(
+        `UDP port ${missing} is not steered: steered ports are ${
+          [...this.#ports].sort((a, b) => a - b).join(",") || "none"
+        }`,
+      );
+    }
+    for (const port of ports) {
+      this.#setPort(port, 0);
+      this.#ports.delete(port);
+    }
+  }
+
+  #checkPorts(ports: number[]): void {
+    const bad = ports.find((p) => !Number.isInteger(p) || p < 1 || p > 65535);
+    if (bad !== undefined || ports.length === 0) {
+      throw new BypassError(
+        `UDP port ${
+          bad ?? "list empty"
+        } is invalid: give ports from 1 to 65535, e.g. udp:4242,4243`,
+      );
+    }
+  }
+
+  #setPort(port: number, on: number): void {
+    const r = this.#bpf.symbols.bpf_map_update_elem(
+      this.#portsFd,
+      Uint32Array.of(port),
+      Uint8Array.of(on),
+      0n,
+    );
+    if (r !== 0) throw new BypassError(`cannot update the steering map: errno ${-r}`, -r);
   }
 
   /** Remove the socket of `queue` from the XSKMAP. */
@@ -176,6 +270,7 @@ export function programName(bpf: Libbpf, id: number): string {
  * ```
  */
 export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
+  checkBlockMax(o.blockMax ?? DEFAULT_BLOCK_MAX);
   const mode = o.mode ?? "auto";
   if (!["auto", "native", "skb"].includes(mode)) {
     throw new BypassError(`XDP mode "${mode}" is invalid: --xdp-mode must be auto, native or skb`);
@@ -232,6 +327,14 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
   const obj = s.bpf_object__open_file(cstr(path), null);
   if (!obj) fail(`cannot open BPF object ${path}: ${lastLibLog(helper) || "invalid ELF"}`);
   release.splice(1, 0, () => s.bpf_object__close(obj));
+  const blockMax = o.blockMax ?? DEFAULT_BLOCK_MAX;
+  for (const name of ["block_v4", "block_v6", "block_counts"]) {
+    const map = s.bpf_object__find_map_by_name(obj, cstr(name));
+    if (!map) fail(`${path} has no map ${name}: rebuild with 'deno task build'`);
+    if (s.bpf_map__set_max_entries(map, blockMax) !== 0) {
+      fail(`cannot size the blocklist map ${name} to ${blockMax} entries`);
+    }
+  }
   const loaded = s.bpf_object__load(obj);
   if (loaded < 0) {
     const hint = loaded === -Errno.EPERM || loaded === -Errno.EACCES
@@ -251,6 +354,18 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
   const configFd = mapFd("config");
   const portsFd = mapFd("udp_ports");
   const countersFd = mapFd("counters");
+  const blocklist = new BlockMaps(
+    bpf,
+    { v4: mapFd("block_v4"), v6: mapFd("block_v6"), counts: mapFd("block_counts") },
+    blockMax,
+  );
+  if (o.block && o.block.length > 0) {
+    try {
+      blocklist.addMany(o.block);
+    } catch (e) {
+      fail((e as Error).message, (e as BypassError).errno ?? 0);
+    }
+  }
 
   // config: steer_all, respond_ip (network order).
   const ip = o.steering.respondIp >>> 0;
@@ -304,7 +419,19 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
     helper,
     obj,
     countersFd,
+    portsFd,
+    steering: { ...o.steering, udpPorts: [...o.steering.udpPorts] },
+    blocklist,
   });
+}
+
+/** Throw a BypassError unless `n` is a valid blocklist capacity (1 to {@link MAX_BLOCK_MAX}). */
+export function checkBlockMax(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_BLOCK_MAX) {
+    throw new BypassError(
+      `--block-max ${n} is invalid: give a whole number of prefixes from 1 to ${MAX_BLOCK_MAX}`,
+    );
+  }
 }
 
 function explainAttach(errno: number, iface: string): string {

@@ -16,6 +16,18 @@ export const LIBBPF_SYMBOLS = {
   bpf_map_update_elem: { parameters: ["i32", "buffer", "buffer", "u64"], result: "i32" },
   bpf_map_lookup_elem: { parameters: ["i32", "buffer", "buffer"], result: "i32" },
   bpf_map_delete_elem: { parameters: ["i32", "buffer"], result: "i32" },
+  /** (fd, keys, values, count in/out, opts or null) */
+  bpf_map_update_batch: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "pointer"],
+    result: "i32",
+  },
+  /** (fd, in_batch or null, out_batch, keys, values, count in/out, opts or null) */
+  bpf_map_lookup_batch: {
+    parameters: ["i32", "buffer", "buffer", "buffer", "buffer", "buffer", "pointer"],
+    result: "i32",
+  },
+  bpf_object__find_map_by_name: { parameters: ["pointer", "buffer"], result: "pointer" },
+  bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },
   bpf_link_create: { parameters: ["i32", "i32", "u32", "buffer"], result: "i32" },
   bpf_xdp_query_id: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   bpf_prog_get_fd_by_id: { parameters: ["u32"], result: "i32" },
