@@ -8,7 +8,8 @@
 import type { Command } from "commander";
 import Table from "cli-table3";
 import { ControlClient } from "../engine/control_client.ts";
-import type { BlockListEntry, SteerState } from "../engine/control_commands.ts";
+import type { SteerState } from "../engine/control_commands.ts";
+import type { BlockEntry } from "../engine/blocklist.ts";
 import { BypassError } from "../engine/errors.ts";
 import type { EngineSnapshot } from "../engine/runtime.ts";
 import { rates } from "./report.ts";
@@ -57,7 +58,7 @@ function human(cmd: string, r: unknown): string {
     case "block del":
       return `unblocked ${(r as { removed: string }).removed}`;
     case "block list": {
-      const list = (r as { prefixes: BlockListEntry[] }).prefixes;
+      const list = (r as { prefixes: BlockEntry[] }).prefixes;
       if (list.length === 0) return "the blocklist is empty";
       const t = new Table({
         head: ["prefix", "frames dropped"],

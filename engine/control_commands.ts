@@ -7,16 +7,9 @@
  * @module
  */
 import type { EngineSnapshot } from "./runtime.ts";
+import { type BlockEntry, parseCidr } from "./blocklist.ts";
 import type { ControlReply, ControlRequest } from "./control_protocol.ts";
 import { PROTOCOL_VERSION } from "./control_protocol.ts";
-
-/** One blocklist prefix and the frames it dropped. */
-export interface BlockListEntry {
-  /** Canonical prefix, e.g. `"10.0.0.2/32"`. */
-  prefix: string;
-  /** Frames dropped by it (per-CPU counters summed). */
-  packets: number;
-}
 
 /** What is steered to user space besides ARP/ICMP for the respond address. */
 export interface SteerState {
@@ -41,7 +34,7 @@ export interface ControlTarget {
   /** Remove a prefix; false when it was not there. Throws on a bad CIDR. */
   blockDel(cidr: string): boolean;
   /** Every prefix with its drops, sorted. */
-  blockList(): BlockListEntry[];
+  blockList(): BlockEntry[];
   /** Steer these UDP destination ports too. */
   steerAdd(ports: number[]): void;
   /** Stop steering these ports; throws naming one that is not steered. */
@@ -52,6 +45,27 @@ export interface ControlTarget {
   snapshot(): EngineSnapshot;
   /** Reload the handler (what SIGHUP does). */
   reload(): Promise<{ ok: boolean; message: string }>;
+}
+
+/**
+ * `target` with its methods bound, its `reload` replaced by `reload` (e.g. one queued behind
+ * SIGHUP's, so two reloads never overlap).
+ */
+export function withReload(
+  target: ControlTarget,
+  reload: () => Promise<{ ok: boolean; message: string }>,
+): ControlTarget {
+  return {
+    blockAdd: (c) => target.blockAdd(c),
+    blockAddMany: (c) => target.blockAddMany(c),
+    blockDel: (c) => target.blockDel(c),
+    blockList: () => target.blockList(),
+    steerAdd: (p) => target.steerAdd(p),
+    steerDel: (p) => target.steerDel(p),
+    steerList: () => target.steerList(),
+    snapshot: () => target.snapshot(),
+    reload,
+  };
 }
 
 /** What the server tells about itself (`hello`). */
@@ -153,10 +167,12 @@ export const CONTROL_COMMANDS: readonly ControlCommand[] = [
     summary: "stop dropping a prefix",
     arity: [1, 1],
     run: (t, [cidr]) => {
-      if (!t.blockDel(cidr)) {
-        throw new ControlRequestError(`${cidr} is not in the blocklist: see block list`);
+      const removed = t.blockDel(cidr); // throws on a bad CIDR
+      const prefix = parseCidr(cidr).prefix;
+      if (!removed) {
+        throw new ControlRequestError(`${prefix} is not in the blocklist: see block list`);
       }
-      return { removed: cidr };
+      return { removed: prefix };
     },
   },
   {

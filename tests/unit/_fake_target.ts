@@ -1,11 +1,12 @@
 /**
  * Test helper: a {@link ControlTarget} without an engine. Keeps a blocklist and a port set in
- * memory, rejects what the Engine rejects (bad CIDR, deleting a port that is not steered) with
- * the same kind of error, and records every call.
+ * memory, rejects what the Engine rejects (a bad CIDR, with the Engine's own parser; deleting a
+ * port that is not steered) with the same kind of error, and records every call.
  *
  * @module
  */
-import type { BlockListEntry, ControlTarget, SteerState } from "../../engine/control_commands.ts";
+import type { ControlTarget, SteerState } from "../../engine/control_commands.ts";
+import { type BlockEntry, parseCidr } from "../../engine/blocklist.ts";
 import { BypassError } from "../../engine/errors.ts";
 import type { EngineSnapshot } from "../../engine/runtime.ts";
 
@@ -21,11 +22,7 @@ export class FakeTarget implements ControlTarget {
   reloadResult = { ok: true, message: "handler reloaded (generation 1)" };
 
   #cidr(c: string): string {
-    const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:\/(\d{1,2}))?$/.exec(c);
-    if (!m || m.slice(1, 5).some((o) => Number(o) > 255) || Number(m[5] ?? 32) > 32) {
-      throw new BypassError(`"${c}" is not a CIDR: give A.B.C.D/N (N 0-32)`);
-    }
-    return `${m.slice(1, 5).join(".")}/${m[5] ?? 32}`;
+    return parseCidr(c).prefix; // the Engine's parser: its errors, its canonical form
   }
 
   blockAdd(cidr: string): string {
@@ -48,7 +45,7 @@ export class FakeTarget implements ControlTarget {
     return this.blocks.delete(this.#cidr(cidr));
   }
 
-  blockList(): BlockListEntry[] {
+  blockList(): BlockEntry[] {
     this.calls.push("blockList");
     return [...this.blocks].sort().map(([prefix, packets]) => ({ prefix, packets }));
   }

@@ -123,6 +123,8 @@ Deno.test("commands: each one calls its target method and returns its result", a
   const help = await ok("help") as { commands: { cmd: string }[] };
   assert.deepEqual(help.commands.map((c) => c.cmd), CONTROL_COMMANDS.map((c) => c.name));
   assert.deepEqual(await ok("block add", ["10.0.0.2"]), { prefix: "10.0.0.2/32" });
+  assert.deepEqual(await ok("block add", ["2001:DB8::1"]), { prefix: "2001:db8::1/128" });
+  assert.deepEqual(await ok("block del", ["2001:db8:0::1/128"]), { removed: "2001:db8::1/128" });
   assert.deepEqual(await ok("block add", ["10.0.0.2/32", "10.1.0.0/16"]), { added: 1, given: 2 });
   t.blocks.set("10.0.0.2/32", 17);
   assert.deepEqual(await ok("block list"), {
@@ -143,6 +145,8 @@ Deno.test("commands: each one calls its target method and returns its result", a
   assert.deepEqual(await ok("handler reload"), { message: "handler reloaded (generation 1)" });
   assert.deepEqual(t.calls, [
     "blockAdd 10.0.0.2",
+    "blockAdd 2001:DB8::1",
+    "blockDel 2001:db8:0::1/128",
     "blockAddMany 10.0.0.2/32 10.1.0.0/16",
     "blockList",
     "blockDel 10.1.0.0/16",
@@ -166,6 +170,8 @@ Deno.test("commands: every bad request is an error reply naming the problem", as
     ["block list", ["x"], /^block list takes 0 arguments, got 1: block list$/],
     ["block add", ["10.0.0.300/32"], /^"10.0.0.300\/32" is not a CIDR/],
     ["block add", ["10.0.0.1/32", "nope"], /^"nope" is not a CIDR/],
+    ["block add", ["10.0.0.1/24"], /10\.0\.0\.0\/24/],
+    ["block del", ["10.0.0.09/32"], /^"10.0.0.09\/32" is not a CIDR/],
     ["block del", ["10.9.9.9/32"], /^10.9.9.9\/32 is not in the blocklist: see block list$/],
     ["steer add", ["udp:70000"], /^port "70000" in "udp:70000" is out of range/],
     ["steer add", ["4243"], /^"4243" is not a port list: give udp:PORT/],
