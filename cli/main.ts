@@ -104,6 +104,10 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .option("--size <n>", "txonly: frame length in bytes without FCS (60-3000)", "60")
     .option("--json", 'print NDJSON: one object per interval, then one with "final": true')
     .option("--interval <s>", "seconds between metric prints", "1")
+    .option(
+      "--no-control",
+      "do not open the control socket /run/bypassrt/IF.sock (for bypassrt ctl)",
+    )
     .action(async (flags) => {
       Deno.exitCode = await runCommand(flags);
     });
