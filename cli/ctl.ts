@@ -77,7 +77,8 @@ function human(cmd: string, r: unknown): string {
       // The live table's rendering; pps are averages since start. Its last line is the live
       // run's key hint, which means nothing here.
       const lines = renderTable(s, rates(undefined, s)).split("\n");
-      return lines.filter((l) => !l.startsWith("Ctrl-C")).join("\n");
+      return [...lines.filter((l) => !l.startsWith("Ctrl-C")), "(pps: averages since start)"]
+        .join("\n");
     }
     case "handler reload":
       return (r as { message: string }).message;

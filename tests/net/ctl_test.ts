@@ -351,6 +351,36 @@ Deno.test(
 );
 
 Deno.test(
+  "ctl: the socket is gone after every way out: --duration, --count, a start that fails",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const sock = socketOf(t);
+      const base = argv(`--iface ${t.dutIf} --mode rxdrop --steer udp:4242`);
+      // --duration: it served while it ran.
+      const timed = new Bypassrt(t.dut, [...base, "--duration", "2"]);
+      await timed.ready();
+      strictEqual((await ctlJson<{ iface: string }>(t, "stats")).iface, t.dutIf);
+      strictEqual((await timed.wait()).code, 0, timed.stderr);
+      strictEqual(exists(sock), false, "after --duration");
+      // --count: the run ends by itself once 10 frames arrived.
+      const counted = new Bypassrt(t.dut, [...base, "--count", "10"]);
+      await counted.ready();
+      ok(exists(sock));
+      await sendUdp(t, 10, 4242);
+      strictEqual((await counted.wait()).code, 0, counted.stderr);
+      strictEqual(counted.final().total.rx_packets, 10);
+      strictEqual(exists(sock), false, "after --count");
+      // The engine refuses to start (queue 5 does not exist) after the socket was made.
+      const failed = await cli(["--iface", t.dutIf, "--queue", "5"], { ns: t.dut });
+      strictEqual(failed.code, 1, failed.stderr);
+      strictEqual(failed.stderr.trim().split("\n").length, 1, failed.stderr);
+      match(failed.stderr, /queue 5/);
+      strictEqual(exists(sock), false, "after a failed start");
+    }),
+);
+
+Deno.test(
   "ctl: a user who may not open the socket gets one line naming the permission needed",
   T,
   () =>
