@@ -11,6 +11,7 @@ import {
   controlSocketPath,
   encodeLine,
   LineFramer,
+  MAX_LINE_BYTES,
   runDir,
 } from "./control_protocol.ts";
 
@@ -92,8 +93,15 @@ export class ControlClient {
   /** Send one request and wait for its reply. */
   async request(cmd: string, args: string[] = []): Promise<ControlReply> {
     const id = this.#nextId++;
+    const line = enc.encode(encodeLine({ id, cmd, args }));
+    if (line.length - 1 > MAX_LINE_BYTES) {
+      throw new BypassError(
+        `${cmd}: the request is ${line.length - 1} bytes, over the control socket's limit of ` +
+          `${MAX_LINE_BYTES}: split it into several (block add: fewer prefixes at a time, or ` +
+          `--block-file at start)`,
+      );
+    }
     try {
-      const line = enc.encode(encodeLine({ id, cmd, args }));
       for (let at = 0; at < line.length;) at += await this.#conn.write(line.subarray(at));
     } catch (e) {
       throw new BypassError(`byPassRT closed the control connection: ${(e as Error).message}`);

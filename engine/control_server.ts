@@ -43,7 +43,11 @@ function isNotFound(e: unknown): boolean {
   return e instanceof Deno.errors.NotFound;
 }
 
-/** Make `dir` (0700) or check the one there (a directory; its owner is checked after bind). */
+/**
+ * Make `dir` (0700) or check the one there: a directory nobody but its owner may enter (it is
+ * not changed: pointed at /tmp, say, it is refused, not tightened). Its owner is checked after
+ * bind.
+ */
 function ensureDir(dir: string): void {
   let st: Deno.FileInfo;
   try {
@@ -52,6 +56,7 @@ function ensureDir(dir: string): void {
     if (!isNotFound(e)) throw e;
     try {
       Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      Deno.chmodSync(dir, 0o700); // whatever the umask
     } catch (e) {
       throw new BypassError(
         `cannot create ${dir} for the control socket (${(e as Error).message}): ${NO_CONTROL}`,
@@ -62,10 +67,12 @@ function ensureDir(dir: string): void {
   if (!st.isDirectory) {
     throw new BypassError(`${dir} is not a directory: remove it, or ${NO_CONTROL}`);
   }
-  try {
-    if ((st.mode! & 0o777) !== 0o700) Deno.chmodSync(dir, 0o700);
-  } catch (e) {
-    throw new BypassError(`cannot make ${dir} mode 0700 (${(e as Error).message}): ${NO_CONTROL}`);
+  const mode = st.mode! & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new BypassError(
+      `${dir} is mode 0${mode.toString(8)}, open to other users: make it 0700 ` +
+        `('chmod 700 ${dir}') or remove it, or set BYPASSRT_RUN_DIR to a directory of yours`,
+    );
   }
 }
 

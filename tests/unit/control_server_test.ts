@@ -90,14 +90,35 @@ Deno.test("server: directory 0700, socket 0600, <dir>/<iface>.sock; gone after c
   assert.equal(exists(path), false, "the socket file is removed at close");
 });
 
-Deno.test("server: an existing directory with loose modes is tightened to 0700", async () => {
+Deno.test("server: an existing directory other users may enter is refused, not changed", async () => {
   const tmp = await Deno.makeTempDir();
-  await Deno.chmod(tmp, 0o755);
-  const s = await ControlServer.open({ iface: "fake0", dir: tmp });
   try {
-    assert.equal(Deno.lstatSync(tmp).mode! & 0o777, 0o700);
-  } finally {
+    await Deno.chmod(tmp, 0o755);
+    await assert.rejects(
+      ControlServer.open({ iface: "fake0", dir: tmp }),
+      new BypassError(
+        `${tmp} is mode 0755, open to other users: make it 0700 ('chmod 700 ${tmp}') or ` +
+          `remove it, or set BYPASSRT_RUN_DIR to a directory of yours`,
+      ),
+    );
+    assert.equal(Deno.lstatSync(tmp).mode! & 0o777, 0o755, "left as it was");
+    assert.deepEqual([...Deno.readDirSync(tmp)], []);
+    await Deno.chmod(tmp, 0o700);
+    const s = await ControlServer.open({ iface: "fake0", dir: tmp });
     await s.close();
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("server: a directory it makes (parents too) is 0700", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const s = await ControlServer.open({ iface: "fake0", dir: `${tmp}/a/b` });
+    assert.equal(Deno.lstatSync(`${tmp}/a/b`).mode! & 0o777, 0o700);
+    assert.equal(Deno.lstatSync(s.path).mode! & 0o777, 0o600);
+    await s.close();
+  } finally {
     await Deno.remove(tmp, { recursive: true });
   }
 });
@@ -300,6 +321,17 @@ Deno.test("server: close() with clients connected ends them; their next request 
     await s.close();
     await s.close(); // idempotent
     await assert.rejects(c.request("hello"), /byPassRT closed the control connection/);
+    await assert.rejects(
+      c.request(
+        "block add",
+        Array.from({ length: 5000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`),
+      ),
+      new RegExp(
+        `^BypassError: block add: the request is \\d+ bytes, over the control socket's ` +
+          `limit of ${MAX_LINE_BYTES}: split it`,
+      ),
+      "refused before sending",
+    );
     c.close();
     await assert.rejects(
       ControlClient.connect("fake0", dir),
