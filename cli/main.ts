@@ -35,9 +35,11 @@ Examples:
   bypassrt --iface veth-bypass --mode rxdrop --json             count and drop everything, NDJSON
   bypassrt --iface veth-bypass --handler my_handler.ts          your own packet logic (kill -HUP reloads)
   bypassrt setup-veth --netns bp-dut,bp-peer                    a test pair in two namespaces
+  bypassrt ctl --iface veth-bypass block add 10.0.0.2/32        drop a source in a running byPassRT
 
 Privileges: run, setup-veth and teardown-veth need root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW,
-and CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK); status needs CAP_NET_ADMIN to read the program.
+and CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK); status needs CAP_NET_ADMIN to read the program;
+ctl needs root or the user that started the run (its socket is /run/bypassrt/IF.sock, mode 0600).
 Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did not balance,
 4 the interface disappeared while running.`,
     );
