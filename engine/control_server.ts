@@ -105,9 +105,9 @@ async function claim(path: string, iface: string): Promise<void> {
 
 function liveError(path: string, iface: string): BypassError {
   return new BypassError(
-    `another byPassRT serves ${iface}: its control socket ${path} answers; stop it first ` +
-      `(a run on an interface of the same name in another namespace: set BYPASSRT_RUN_DIR ` +
-      `or pass --no-control)`,
+    `${iface} is already served by another byPassRT (its control socket ${path} answers): ` +
+      `stop that instance first (an interface of the same name in another network namespace: ` +
+      `set BYPASSRT_RUN_DIR or pass --no-control)`,
   );
 }
 

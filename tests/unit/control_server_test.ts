@@ -280,7 +280,9 @@ Deno.test("server: a stale socket (nobody listening) is replaced; a live one is 
       ControlServer.open({ iface: "fake0", dir }),
       (e: Error) =>
         e instanceof BypassError &&
-        e.message.startsWith(`another byPassRT serves fake0: its control socket ${path} answers`),
+        e.message.startsWith(
+          `fake0 is already served by another byPassRT (its control socket ${path} answers)`,
+        ),
     );
     // The refused attempt left the live server's socket alone.
     const c2 = await ControlClient.connect("fake0", dir);
