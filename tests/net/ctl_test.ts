@@ -72,20 +72,17 @@ async function ping(ns: string, ip: string, count: number): Promise<[boolean, nu
 }
 
 /**
- * The blocklist of the run serving `t.dutIf` once `done` holds for it (drops at the hook land
- * within milliseconds; at most 3 s), read through the socket directly, then once more after a
- * pause so that a late extra frame would show.
+ * The result of `cmd` on the run serving `t.dutIf` once `done` holds for it (frames in flight
+ * land within milliseconds; at most 3 s), read through the socket directly, then once more after
+ * a pause so that a late extra frame would show.
  */
-async function settledBlockList(
-  t: Topology,
-  done: (l: { prefix: string; packets: number }[]) => boolean,
-): Promise<{ prefix: string; packets: number }[]> {
+async function settled<R>(t: Topology, cmd: string, done: (r: R) => boolean): Promise<R> {
   const c = await ControlClient.connect(t.dutIf, DEFAULT_RUN_DIR);
   try {
     const read = async () => {
-      const r = await c.request("block list");
+      const r = await c.request(cmd);
       if (!r.ok) throw new Error(r.error);
-      return (r.result as { prefixes: { prefix: string; packets: number }[] }).prefixes;
+      return r.result as R;
     };
     for (let i = 0; i < 60 && !done(await read()); i++) {
       await new Promise((r) => setTimeout(r, 50));
@@ -95,6 +92,20 @@ async function settledBlockList(
   } finally {
     c.close();
   }
+}
+
+type Prefixes = { prefix: string; packets: number }[];
+
+/** The blocklist once `done` holds for it (see {@link settled}). */
+async function settledBlockList(t: Topology, done: (l: Prefixes) => boolean): Promise<Prefixes> {
+  return (await settled<{ prefixes: Prefixes }>(t, "block list", (r) => done(r.prefixes)))
+    .prefixes;
+}
+
+/** Total frames received, once they reached `n` (see {@link settled}). */
+async function settledRx(t: Topology, n: number): Promise<number> {
+  type S = { total: { rx_packets: number } };
+  return (await settled<S>(t, "stats", (s) => s.total.rx_packets >= n)).total.rx_packets;
 }
 
 Deno.test("ctl --help: every command and option is there and in the README", async () => {
@@ -287,6 +298,45 @@ Deno.test(
         strictEqual((await b.stop("SIGINT")).code, 0, b.stderr);
       }
       strictEqual(b.final().balanced, true);
+    }),
+);
+
+Deno.test(
+  "ctl handler reload: a handler that no longer loads is one error line, the old one goes on",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const dir = await Deno.makeTempDir({ prefix: "bpt-ctl-handler-" });
+      const file = `${dir}/h.ts`;
+      await Deno.writeTextFile(
+        file,
+        `export default {
+  counters: ["seen"],
+  burst(b: { length: number; drop(i: number): void }, ctx: { counters: Float64Array }) {
+    for (let i = 0; i < b.length; i++) {
+      ctx.counters[0]++;
+      b.drop(i);
+    }
+  },
+};
+`,
+      );
+      const b = new Bypassrt(t.dut, argv(`--iface ${t.dutIf} --handler ${file} --steer udp:4242`));
+      try {
+        await b.ready();
+        await sendUdp(t, 5, 4242);
+        strictEqual(await settledRx(t, 5), 5);
+        await Deno.writeTextFile(file, "export default { burst(b, ctx) { for (;; }");
+        oneErrorLine(await ctl(t, "handler", "reload"), /failed to load|does not type-check/);
+        await sendUdp(t, 5, 4242);
+        strictEqual(await settledRx(t, 10), 10);
+      } finally {
+        strictEqual((await b.stop("SIGINT")).code, 0, b.stderr);
+        await Deno.remove(dir, { recursive: true });
+      }
+      const f = b.final();
+      deepStrictEqual(f.handler_counters, { seen: 10 }, "the old handler counted both bursts");
+      strictEqual(f.balanced, true);
     }),
 );
 
