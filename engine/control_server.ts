@@ -43,6 +43,11 @@ function isNotFound(e: unknown): boolean {
   return e instanceof Deno.errors.NotFound;
 }
 
+/** A system call on the control socket's path failed: what, why, and the ways out. */
+function cannot(what: string, e: unknown): BypassError {
+  return new BypassError(`cannot ${what} (${(e as Error).message}): ${NO_CONTROL}`);
+}
+
 /**
  * Make `dir` (0700) or check the one there: a directory nobody but its owner may enter (it is
  * not changed: pointed at /tmp, say, it is refused, not tightened). Its owner is checked after
@@ -53,16 +58,14 @@ function ensureDir(dir: string): void {
   try {
     st = Deno.lstatSync(dir);
   } catch (e) {
-    if (!isNotFound(e)) throw e;
+    if (!isNotFound(e)) throw cannot(`use ${dir} for the control socket`, e);
     try {
       Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
       Deno.chmodSync(dir, 0o700); // whatever the umask
+      st = Deno.lstatSync(dir);
     } catch (e) {
-      throw new BypassError(
-        `cannot create ${dir} for the control socket (${(e as Error).message}): ${NO_CONTROL}`,
-      );
+      throw cannot(`create ${dir} for the control socket`, e);
     }
-    st = Deno.lstatSync(dir);
   }
   if (!st.isDirectory) {
     throw new BypassError(`${dir} is not a directory: remove it, or ${NO_CONTROL}`);
@@ -86,19 +89,21 @@ async function claim(path: string, iface: string): Promise<void> {
     st = Deno.lstatSync(path);
   } catch (e) {
     if (isNotFound(e)) return;
-    throw e;
+    throw cannot(`use ${path}`, e);
   }
   if (!st.isSocket) throw new BypassError(`${path} exists and is not a socket: remove it`);
   try {
     const conn = await Deno.connect({ transport: "unix", path });
     conn.close();
   } catch (e) {
-    if (e instanceof Deno.errors.ConnectionRefused) {
-      Deno.removeSync(path); // stale: left by a run that was killed
-      return;
-    }
     if (isNotFound(e)) return;
-    throw e;
+    if (!(e instanceof Deno.errors.ConnectionRefused)) throw cannot(`use ${path}`, e);
+    try {
+      Deno.removeSync(path); // stale: left by a run that was killed
+    } catch (e) {
+      if (!isNotFound(e)) throw cannot(`remove the stale socket ${path}`, e);
+    }
+    return;
   }
   throw liveError(path, iface);
 }
@@ -168,9 +173,7 @@ export class ControlServer {
       listener = Deno.listen({ transport: "unix", path });
     } catch (e) {
       if (e instanceof Deno.errors.AddrInUse) throw liveError(path, o.iface);
-      throw new BypassError(
-        `cannot create the control socket ${path} (${(e as Error).message}): ${NO_CONTROL}`,
-      );
+      throw cannot(`create the control socket ${path}`, e);
     }
     Deno.chmodSync(path, 0o600);
     // The socket is ours: a directory of someone else's could let them replace it.
