@@ -187,6 +187,12 @@ Deno.test(
         ok(after, out2);
         deepStrictEqual(await e.blockList(), [{ prefix: "2001:db8::/64", packets: 34 }]);
         strictEqual((await e.snapshot()).program.blocked, 94);
+        // The next prefix reuses the freed counter slot, which starts from zero again.
+        strictEqual(await e.blockAdd("10.0.0.9"), "10.0.0.9/32");
+        deepStrictEqual(await e.blockList(), [
+          { prefix: "10.0.0.9/32", packets: 0 },
+          { prefix: "2001:db8::/64", packets: 34 },
+        ]);
       });
       ok(report.balanced);
       strictEqual(report.program.blocked, 94);
