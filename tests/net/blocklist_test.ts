@@ -291,6 +291,48 @@ Deno.test(
 );
 
 Deno.test(
+  "no frame lost while steering changes: 2000 frames to UDP/4242 all come back while 4243 is " +
+    "steered on and off all along",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const report = await withEngine(t, {
+        steering: { all: false, udpPorts: [4242], respondIp: 0 },
+      }, async (e) => {
+        const echo = pktio(
+          t.peer,
+          ...argv(
+            `echo --iface ${t.peerIf} --dst-mac ${t.dutMac} --count 2000 --seed 3 --port 4242 ` +
+              `--gap-us 25000 --timeout 20`,
+          ),
+        );
+        // Toggle for as long as the frames flow (pktio takes ~1 s: 40 batches 25 ms apart).
+        let flowing = true;
+        echo.finally(() => flowing = false);
+        let toggles = 0;
+        while (flowing) {
+          await e.steerAdd([4243]);
+          await e.steerDel([4243]);
+          toggles++;
+        }
+        ok(toggles >= 20, `only ${toggles} steering changes while the frames flowed`);
+        deepStrictEqual(await echo, {
+          sent: 2000,
+          received: 2000,
+          matched: 2000,
+          mismatched: 0,
+          duplicates: 0,
+          unexpected: 0,
+        });
+        deepStrictEqual((await e.steerList()).udpPorts, [4242]);
+      });
+      ok(report.balanced);
+      strictEqual(report.program.redirected, 2000);
+      strictEqual(report.total.tx_packets, 2000);
+    }),
+);
+
+Deno.test(
   "steerAdd with --steer all is refused with one line",
   T,
   () =>
