@@ -94,6 +94,23 @@ export {
   readBlockFile,
 } from "./engine/blocklist.ts";
 export type { BlockMaps } from "./engine/block_maps.ts";
+export { ControlServer, type ControlServerOptions } from "./engine/control_server.ts";
+export { ControlClient } from "./engine/control_client.ts";
+export {
+  CONTROL_COMMANDS,
+  type ControlCommand,
+  type ControlTarget,
+  type ServerInfo,
+  type SteerState,
+  withReload,
+} from "./engine/control_commands.ts";
+export {
+  type ControlReply,
+  type ControlRequest,
+  controlSocketPath,
+  PROTOCOL_VERSION,
+  type RequestId,
+} from "./engine/control_protocol.ts";
 export { BypassError } from "./engine/errors.ts";
 export { type FrameAudit, FrameOwnershipError, Mempool } from "./mempool/mod.ts";
 export { spscBytes, SpscRing } from "./ring/spsc.ts";

@@ -1,7 +1,7 @@
 /**
  * `bypassrt`: the command-line entry. Parses arguments (commander), dispatches to the run,
- * setup-veth, teardown-veth and status commands, and turns every error into one line on stderr
- * and a non-zero exit code.
+ * setup-veth, teardown-veth, status and ctl commands, and turns every error into one line on
+ * stderr and a non-zero exit code.
  *
  * @module
  */
@@ -10,6 +10,7 @@ import { MODES } from "../engine/modes.ts";
 import { runCommand } from "./run.ts";
 import { setupVeth, teardownVeth, VETH_DEFAULTS } from "./veth.ts";
 import { statusCommand } from "./status.ts";
+import { addCtlCommand } from "./ctl.ts";
 import { BypassError } from "../engine/errors.ts";
 
 /** Build the command tree (exported for tests of --help). */
@@ -34,9 +35,11 @@ Examples:
   bypassrt --iface veth-bypass --mode rxdrop --json             count and drop everything, NDJSON
   bypassrt --iface veth-bypass --handler my_handler.ts          your own packet logic (kill -HUP reloads)
   bypassrt setup-veth --netns bp-dut,bp-peer                    a test pair in two namespaces
+  bypassrt ctl --iface veth-bypass block add 10.0.0.2/32        drop a source in a running byPassRT
 
 Privileges: run, setup-veth and teardown-veth need root (CAP_NET_ADMIN, CAP_BPF, CAP_NET_RAW,
-and CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK); status needs CAP_NET_ADMIN to read the program.
+and CAP_IPC_LOCK or a large enough RLIMIT_MEMLOCK); status needs CAP_NET_ADMIN to read the program;
+ctl needs root or the user that started the run (its socket is /run/bypassrt/IF.sock, mode 0600).
 Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did not balance,
 4 the interface disappeared while running.`,
     );
@@ -107,6 +110,10 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
       "--metrics <host:port>",
       "serve Prometheus /metrics and a live page at / on HOST:PORT (port 0: any free one)",
     )
+    .option(
+      "--no-control",
+      "do not open the control socket /run/bypassrt/IF.sock (for bypassrt ctl)",
+    )
     .action(async (flags) => {
       Deno.exitCode = await runCommand(flags);
     });
@@ -133,6 +140,7 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .requiredOption("--iface <name>", "interface to inspect")
     .option("--json", "print JSON")
     .action(async (o) => await statusCommand(o));
+  addCtlCommand(program);
   return program;
 }
 

@@ -10,6 +10,8 @@ import { engineOptionsFromFlags, type RunFlags } from "./run_options.ts";
 import { jsonLine, plainLine, rates, summary } from "./report.ts";
 import { LiveTable } from "./table.ts";
 import { MetricsServer, parseMetricsAddress } from "./metrics_server.ts";
+import { ControlServer } from "../engine/control_server.ts";
+import { withReload } from "../engine/control_commands.ts";
 
 /** Output flags of the run command. */
 export interface OutputFlags {
@@ -19,8 +21,15 @@ export interface OutputFlags {
   metrics?: string;
 }
 
+/** `--no-control` (commander's `control: false`): no control socket. */
+export interface ControlFlags {
+  control?: boolean;
+}
+
 /** Run until stopped; returns the process exit code. */
-export async function runCommand(flags: RunFlags & OutputFlags): Promise<number> {
+export async function runCommand(
+  flags: RunFlags & OutputFlags & ControlFlags,
+): Promise<number> {
   const opts = engineOptionsFromFlags(flags);
   const intervalS = Number(flags.interval);
   if (!(intervalS >= 0.1 && intervalS <= 3600)) {
@@ -30,10 +39,18 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
   const metrics = flags.metrics !== undefined
     ? MetricsServer.listen(parseMetricsAddress(flags.metrics))
     : undefined;
+  // The control socket first: if another byPassRT answers on it, nothing is attached.
+  const control = flags.control === false
+    ? undefined
+    : await ControlServer.open({ iface: opts.port.iface }).catch(async (e) => {
+      await metrics?.close();
+      throw e;
+    });
   const engine = await Engine.start({
     ...opts,
     onEvent: (e) => console.error(`bypassrt: ${describeEvent(e)}`),
   }).catch(async (e) => {
+    await control?.close();
     await metrics?.close();
     throw e;
   });
@@ -55,15 +72,17 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
   const sigint = onSignal("SIGINT"), sigterm = onSignal("SIGTERM");
   Deno.addSignalListener("SIGINT", sigint);
   Deno.addSignalListener("SIGTERM", sigterm);
-  // SIGHUP: reload the handler file (built-in modes too: they are handler files).
-  let reloading = Promise.resolve();
-  const sighup = () => {
-    reloading = reloading.then(async () => {
-      const r = await engine.reload();
-      if (r.ok && !flags.json) console.error(`bypassrt: ${r.message}`);
-    });
+  // SIGHUP and `ctl handler reload`: reload the handler file (built-in modes too: they are
+  // handler files), one reload at a time.
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = () => {
+    const r = reloading.then(() => engine.reload());
+    reloading = r.then((res) => res.ok && !flags.json && console.error(`bypassrt: ${res.message}`));
+    return r;
   };
+  const sighup = () => void reload();
   Deno.addSignalListener("SIGHUP", sighup);
+  control?.serve(withReload(engine, reload));
   engine.finished.then(() => {
     stopReason ||= "done";
     wake();
@@ -118,6 +137,7 @@ export async function runCommand(flags: RunFlags & OutputFlags): Promise<number>
   Deno.removeSignalListener("SIGINT", sigint);
   Deno.removeSignalListener("SIGTERM", sigterm);
   Deno.removeSignalListener("SIGHUP", sighup);
+  await control?.close();
   await reloading;
   await metrics?.close(); // ends open event streams: the stop below never waits for a page
   const report = await engine.stop();

@@ -22,8 +22,10 @@ export class BlockMaps {
   readonly #v6Fd: number;
   readonly #countsFd: number;
   readonly #ncpus: number;
-  /** Canonical prefix -> its parsed form and slot. */
-  readonly #slots = new Map<string, { cidr: Cidr; slot: number }>();
+  /** Canonical prefix -> its slot. */
+  readonly #slots = new Map<string, number>();
+  /** Slot -> its prefix (undefined: free). */
+  readonly #cidrs: (Cidr | undefined)[] = [];
   /** Slots freed by deletions (their counters are zeroed on reuse). */
   readonly #free: number[] = [];
   /** Slots from here on were never used (their counters are zero). */
@@ -60,84 +62,111 @@ export class BlockMaps {
    * new. All or nothing: a full list or a kernel error adds none of them.
    */
   addMany(cidrs: Cidr[]): number {
-    const fresh = new Map<string, Cidr>();
-    for (const c of cidrs) if (!this.#slots.has(c.prefix)) fresh.set(c.prefix, c);
-    if (fresh.size === 0) return 0;
-    if (this.#slots.size + fresh.size > this.capacity) {
+    // Claim the new prefixes in the index first (slot -1), so duplicates within `cidrs` are
+    // seen; undone below if they do not fit or the kernel refuses.
+    const fresh: Cidr[] = [];
+    let v4 = 0;
+    for (const c of cidrs) {
+      if (this.#slots.has(c.prefix)) continue;
+      this.#slots.set(c.prefix, -1);
+      fresh.push(c);
+      if (c.family === 4) v4++;
+    }
+    if (fresh.length === 0) return 0;
+    if (this.#slots.size > this.capacity) {
+      for (const c of fresh) this.#slots.delete(c.prefix);
+      const before = this.#slots.size;
       throw new BypassError(
-        `the blocklist is full: ${this.#slots.size} of ${this.capacity} prefixes in use, ` +
-          `${fresh.size} more asked for: delete some or start with a larger --block-max`,
+        `the blocklist is full: ${before} of ${this.capacity} prefixes in use, ` +
+          `${fresh.length} more asked for: delete some or start with a larger --block-max`,
       );
     }
-    const added: { cidr: Cidr; slot: number }[] = [];
+    const keys4 = new Uint8Array(v4 * 8), vals4 = new Uint32Array(v4);
+    const keys6 = new Uint8Array((fresh.length - v4) * 20);
+    const vals6 = new Uint32Array(fresh.length - v4);
     const reused: number[] = [];
-    for (const cidr of fresh.values()) {
+    let i4 = 0, i6 = 0;
+    for (const c of fresh) {
       let slot: number;
       if (this.#free.length > 0) reused.push(slot = this.#free.pop()!);
       else slot = this.#next++;
-      added.push({ cidr, slot });
+      this.#slots.set(c.prefix, slot);
+      this.#cidrs[slot] = c;
+      const a = c.addr;
+      if (c.family === 4) {
+        const k = i4 * 8;
+        keys4[k] = c.len; // prefixlen: u32, host order (little-endian here)
+        keys4[k + 4] = a[0], keys4[k + 5] = a[1], keys4[k + 6] = a[2], keys4[k + 7] = a[3];
+        vals4[i4++] = slot;
+      } else {
+        const k = i6 * 20;
+        keys6[k] = c.len;
+        for (let b = 0; b < 16; b++) keys6[k + 4 + b] = a[b];
+        vals6[i6++] = slot;
+      }
     }
     try {
       this.#zero(reused);
-      for (const family of [4, 6] as const) {
-        this.#insert(family, added.filter((a) => a.cidr.family === family));
-      }
+      this.#insert(this.#v4Fd, keys4, vals4, 8);
+      this.#insert(this.#v6Fd, keys6, vals6, 20);
     } catch (e) {
-      for (const a of added) this.#trieDelete(a.cidr);
-      for (const a of added) this.#free.push(a.slot);
+      for (const c of fresh) {
+        this.#trieDelete(c);
+        const slot = this.#slots.get(c.prefix)!;
+        this.#slots.delete(c.prefix);
+        this.#cidrs[slot] = undefined;
+        this.#free.push(slot);
+      }
       throw e;
     }
-    for (const a of added) this.#slots.set(a.cidr.prefix, a);
-    return added.length;
+    return fresh.length;
   }
 
   /** Remove a prefix; false when it was not in the list. */
   delete(cidr: Cidr): boolean {
-    const entry = this.#slots.get(cidr.prefix);
-    if (!entry) return false;
+    const slot = this.#slots.get(cidr.prefix);
+    if (slot === undefined) return false;
     this.#trieDelete(cidr);
     this.#slots.delete(cidr.prefix);
-    this.#free.push(entry.slot);
+    this.#cidrs[slot] = undefined;
+    this.#free.push(slot);
     return true;
   }
 
   /** Every prefix with the frames it dropped (per-CPU counters summed), in address order. */
   list(): BlockEntry[] {
     const sums = this.#readCounts();
-    return [...this.#slots.values()]
-      .sort((a, b) => compareCidr(a.cidr, b.cidr))
-      .map((e) => ({ prefix: e.cidr.prefix, packets: sums[e.slot] ?? 0 }));
+    const slots: number[] = [];
+    this.#cidrs.forEach((c, slot) => c && slots.push(slot));
+    const cidrs = this.#cidrs as Cidr[];
+    slots.sort((a, b) => compareCidr(cidrs[a], cidrs[b]));
+    return slots.map((slot) => ({ prefix: cidrs[slot].prefix, packets: sums[slot] }));
   }
 
-  /** Write `entries` into the trie of `family`: batches of {@link BATCH}, else one by one. */
-  #insert(family: 4 | 6, entries: { cidr: Cidr; slot: number }[]): void {
-    const fd = family === 4 ? this.#v4Fd : this.#v6Fd;
-    const keySize = family === 4 ? 8 : 20;
+  /**
+   * Write keys (`keySize` bytes each) and values (slots) into a trie: batches of {@link BATCH},
+   * or one update per prefix where the kernel has no batch update for LPM tries.
+   */
+  #insert(fd: number, keys: Uint8Array, values: Uint32Array, keySize: number): void {
     const s = this.#bpf.symbols;
-    for (let at = 0; at < entries.length; at += BATCH) {
-      const chunk = entries.slice(at, at + BATCH);
-      const keys = new Uint8Array(chunk.length * keySize);
-      const kv = new DataView(keys.buffer);
-      const values = new Uint32Array(chunk.length);
-      chunk.forEach((e, i) => {
-        kv.setUint32(i * keySize, e.cidr.len, true);
-        keys.set(e.cidr.addr, i * keySize + 4);
-        values[i] = e.slot;
-      });
+    for (let at = 0; at < values.length; at += BATCH) {
+      const n = Math.min(BATCH, values.length - at);
+      const k = keys.subarray(at * keySize, (at + n) * keySize);
+      const v = values.subarray(at, at + n);
       if (this.#batchOk) {
-        const count = Uint32Array.of(chunk.length);
-        const r = s.bpf_map_update_batch(fd, keys, values, count, null);
+        const count = Uint32Array.of(n);
+        const r = s.bpf_map_update_batch(fd, k, v, count, null);
         if (r === 0) continue;
         if (count[0] !== 0 || (r !== -22 && r !== -95 && r !== -524)) {
           throw new BypassError(`cannot add to the blocklist: errno ${-r} from the kernel`, -r);
         }
         this.#batchOk = false; // EINVAL / EOPNOTSUPP / ENOTSUPP: no batch ops on this map
       }
-      for (let i = 0; i < chunk.length; i++) {
+      for (let i = 0; i < n; i++) {
         const r = s.bpf_map_update_elem(
           fd,
-          keys.subarray(i * keySize, (i + 1) * keySize),
-          values.subarray(i, i + 1),
+          k.subarray(i * keySize, (i + 1) * keySize),
+          v.subarray(i, i + 1),
           0n,
         );
         if (r !== 0) {
@@ -210,7 +239,7 @@ export class BlockMaps {
   #readCountsOneByOne(sums: Float64Array): Float64Array {
     const values = new BigUint64Array(this.#ncpus);
     const key = new Uint32Array(1);
-    for (const { slot } of this.#slots.values()) {
+    for (const slot of this.#slots.values()) {
       key[0] = slot;
       if (this.#bpf.symbols.bpf_map_lookup_elem(this.#countsFd, key, values) !== 0) continue;
       let sum = 0;

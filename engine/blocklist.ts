@@ -19,7 +19,7 @@ export interface BlockEntry {
 export interface Cidr {
   /** Address family. */
   family: 4 | 6;
-  /** Network address, 4 or 16 bytes, host bits zero. */
+  /** Network address, 4 or 16 bytes, host bits zero (a view into a shared slab: read only). */
   addr: Uint8Array;
   /** Prefix length (0-32 or 0-128). */
   len: number;
@@ -28,6 +28,51 @@ export interface Cidr {
 }
 
 const V4_PART = /^(0|[1-9]\d{0,2})$/;
+
+/**
+ * Address bytes come out of shared slabs: a Uint8Array of its own costs ~2 us in V8, which is
+ * most of the time of loading 10^6 prefixes; a view into a slab costs a fifth of that.
+ */
+let slab = new Uint8Array(0);
+let slabAt = 0;
+
+function addrBytes(n: 4 | 16): Uint8Array {
+  if (slabAt + n > slab.length) slab = new Uint8Array(64 * 1024), slabAt = 0;
+  const out = slab.subarray(slabAt, slabAt + n);
+  slabAt += n;
+  return out;
+}
+
+/**
+ * The common case without regular expressions: `A.B.C.D` or `A.B.C.D/N`, decimal, no leading
+ * zeros. Returns the 32-bit address and the length (-1 for none), or undefined when `s` is not
+ * of that form (the general parser then decides).
+ */
+function scanV4(s: string): [number, number] | undefined {
+  let ip = 0, part = 0, digits = 0, dots = 0, i = 0;
+  const n = s.length;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && part === 0) return undefined; // leading zero
+      part = part * 10 + c - 48;
+      if (++digits > 3 || part > 255) return undefined;
+    } else if (c === 46 && digits > 0 && dots < 3) {
+      ip = ip * 256 + part, part = 0, digits = 0, dots++;
+    } else break;
+  }
+  if (dots !== 3 || digits === 0) return undefined;
+  ip = ip * 256 + part;
+  if (i === n) return [ip, -1];
+  if (s.charCodeAt(i) !== 47 || i === n - 1 || n - i > 3) return undefined;
+  let len = 0;
+  for (let j = i + 1; j < n; j++) {
+    const c = s.charCodeAt(j);
+    if (c < 48 || c > 57 || (j > i + 1 && len === 0)) return undefined;
+    len = len * 10 + c - 48;
+  }
+  return len > 32 ? undefined : [ip, len];
+}
 const HEX_GROUP = /^[0-9a-fA-F]{1,4}$/;
 
 function invalid(s: string): BypassError {
@@ -113,15 +158,18 @@ export function formatCidr(addr: Uint8Array, len: number): string {
  */
 export function parseCidr(s: string): Cidr {
   const text = s.trim();
+  const v4 = scanV4(text);
+  if (v4) return parseV4Cidr(text, v4[0], v4[1] < 0 ? 32 : v4[1]);
   const slash = text.indexOf("/");
   const addrText = slash < 0 ? text : text.slice(0, slash);
-  const family = addrText.includes(":") ? 6 : 4;
+  const family = addrText.includes(":") ? 16 : 4;
   const addr = family === 4 ? parseV4(addrText) : parseV6(addrText);
-  const max = family === 4 ? 32 : 128;
+  const max = family * 8;
   const lenText = slash < 0 ? String(max) : text.slice(slash + 1);
   if (!addr || !/^(0|[1-9]\d{0,2})$/.test(lenText) || Number(lenText) > max) throw invalid(text);
   const len = Number(lenText);
-  const net = addr.slice();
+  const net = addrBytes(family);
+  net.set(addr);
   for (let bit = len; bit < max; bit++) net[bit >> 3] &= ~(0x80 >> (bit & 7));
   if (!net.every((b, i) => b === addr[i])) {
     throw new BypassError(
@@ -129,7 +177,22 @@ export function parseCidr(s: string): Cidr {
         `one address)`,
     );
   }
-  return { family, addr: net, len, prefix: formatCidr(net, len) };
+  return { family: family === 4 ? 4 : 6, addr: net, len, prefix: formatCidr(net, len) };
+}
+
+/** {@link parseCidr} of an IPv4 prefix {@link scanV4} read (setup path for 10^6 lines). */
+function parseV4Cidr(text: string, ip: number, len: number): Cidr {
+  const net = len === 0 ? 0 : (ip & (0xffffffff << (32 - len))) >>> 0;
+  const addr = addrBytes(4);
+  addr[0] = net >>> 24, addr[1] = (net >>> 16) & 255, addr[2] = (net >>> 8) & 255;
+  addr[3] = net & 255;
+  if (net !== ip) {
+    throw new BypassError(
+      `"${text}" has host bits set: give the network ${formatCidr(addr, len)} (or /32 for one ` +
+        `address)`,
+    );
+  }
+  return { family: 4, addr, len, prefix: `${addr[0]}.${addr[1]}.${addr[2]}.${addr[3]}/${len}` };
 }
 
 /**

@@ -72,7 +72,7 @@ export interface EngineOptions {
   blockFile?: string;
   /** Prefixes to block from the start (with those of `blockFile`). */
   block?: string[];
-  /** Blocklist capacity in prefixes (default 1 << 20; costs capacity x 8 bytes x CPUs). */
+  /** Blocklist capacity in prefixes (default 1 << 20; costs capacity x (8 x CPUs + 8) bytes). */
   blockMax?: number;
 }
 

@@ -65,7 +65,7 @@ export interface XdpProgramOptions {
   force?: boolean;
   /**
    * Blocklist capacity in prefixes (default {@link DEFAULT_BLOCK_MAX}). The per-CPU counter
-   * array is allocated at load: capacity x 8 bytes x possible CPUs.
+   * array is allocated at load: capacity x (8 bytes x possible CPUs + 8).
    */
   blockMax?: number;
   /** Prefixes to block, written before the program is attached. */

@@ -112,14 +112,17 @@ export class DrivenEngine {
   }
 }
 
-async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  let buf = "";
+/** Lines of `stream`; a line of many megabytes (a long list) is joined once, not rescanned. */
+export async function* lines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  let parts: string[] = [];
   for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buf += chunk;
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      yield buf.slice(0, i);
-      buf = buf.slice(i + 1);
+    let start = 0, i;
+    while ((i = chunk.indexOf("\n", start)) >= 0) {
+      parts.push(chunk.slice(start, i));
+      yield parts.join("");
+      parts = [];
+      start = i + 1;
     }
+    if (start < chunk.length) parts.push(chunk.slice(start));
   }
 }

@@ -14,6 +14,7 @@
  * @module
  */
 import { Engine, type EngineOptions } from "../engine/runtime.ts";
+import { lines } from "./engine_client.ts";
 
 const out = (o: unknown) => console.log(JSON.stringify(o));
 
@@ -37,24 +38,18 @@ const calls: Record<string, (...a: never[]) => unknown> = {
   snapshot: () => engine.snapshot(),
 };
 
-let buf = "";
-for await (const chunk of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
-  buf += chunk;
-  let i;
-  while ((i = buf.indexOf("\n")) >= 0) {
-    const req = JSON.parse(buf.slice(0, i)) as { op: string; args?: unknown[] };
-    buf = buf.slice(i + 1);
-    if (req.op === "stop") {
-      out({ result: await engine.stop() });
-      Deno.exit(0);
-    }
-    const t0 = performance.now();
-    try {
-      const result = calls[req.op](...(req.args ?? []) as never[]);
-      out({ result: result ?? null, ms: performance.now() - t0 });
-    } catch (e) {
-      out({ error: (e as Error).message, ms: performance.now() - t0 });
-    }
+for await (const line of lines(Deno.stdin.readable)) {
+  const req = JSON.parse(line) as { op: string; args?: unknown[] };
+  if (req.op === "stop") {
+    out({ result: await engine.stop() });
+    Deno.exit(0);
+  }
+  const t0 = performance.now();
+  try {
+    const result = calls[req.op](...(req.args ?? []) as never[]);
+    out({ result: result ?? null, ms: performance.now() - t0 });
+  } catch (e) {
+    out({ error: (e as Error).message, ms: performance.now() - t0 });
   }
 }
 await engine.stop();

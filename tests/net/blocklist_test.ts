@@ -187,6 +187,12 @@ Deno.test(
         ok(after, out2);
         deepStrictEqual(await e.blockList(), [{ prefix: "2001:db8::/64", packets: 34 }]);
         strictEqual((await e.snapshot()).program.blocked, 94);
+        // The next prefix reuses the freed counter slot, which starts from zero again.
+        strictEqual(await e.blockAdd("10.0.0.9"), "10.0.0.9/32");
+        deepStrictEqual(await e.blockList(), [
+          { prefix: "10.0.0.9/32", packets: 0 },
+          { prefix: "2001:db8::/64", packets: 34 },
+        ]);
       });
       ok(report.balanced);
       strictEqual(report.program.blocked, 94);
@@ -281,6 +287,48 @@ Deno.test(
       });
       ok(report.balanced, JSON.stringify(report.audits));
       strictEqual(report.program.redirected, 600);
+    }),
+);
+
+Deno.test(
+  "no frame lost while steering changes: 2000 frames to UDP/4242 all come back while 4243 is " +
+    "steered on and off all along",
+  T,
+  () =>
+    withTopology(async (t) => {
+      const report = await withEngine(t, {
+        steering: { all: false, udpPorts: [4242], respondIp: 0 },
+      }, async (e) => {
+        const echo = pktio(
+          t.peer,
+          ...argv(
+            `echo --iface ${t.peerIf} --dst-mac ${t.dutMac} --count 2000 --seed 3 --port 4242 ` +
+              `--gap-us 25000 --timeout 20`,
+          ),
+        );
+        // Toggle for as long as the frames flow (pktio takes ~1 s: 40 batches 25 ms apart).
+        let flowing = true;
+        echo.finally(() => flowing = false);
+        let toggles = 0;
+        while (flowing) {
+          await e.steerAdd([4243]);
+          await e.steerDel([4243]);
+          toggles++;
+        }
+        ok(toggles >= 20, `only ${toggles} steering changes while the frames flowed`);
+        deepStrictEqual(await echo, {
+          sent: 2000,
+          received: 2000,
+          matched: 2000,
+          mismatched: 0,
+          duplicates: 0,
+          unexpected: 0,
+        });
+        deepStrictEqual((await e.steerList()).udpPorts, [4242]);
+      });
+      ok(report.balanced);
+      strictEqual(report.program.redirected, 2000);
+      strictEqual(report.total.tx_packets, 2000);
     }),
 );
 

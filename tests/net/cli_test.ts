@@ -201,7 +201,15 @@ Deno.test(
         strictEqual(s.ours, true);
         strictEqual(s.mode, "skb");
         ok(Number(s.link_id) > 0, r.stdout);
-        deepStrictEqual([...s.maps].sort(), ["config", "counters", "udp_ports", "xsks_map"]);
+        deepStrictEqual([...s.maps].sort(), [
+          "block_counts",
+          "block_v4",
+          "block_v6",
+          "config",
+          "counters",
+          "udp_ports",
+          "xsks_map",
+        ]);
         strictEqual(s.held_by.length, 1, r.stdout);
         const text = await cli(["status", "--iface", t.dutIf], {}, t.dut);
         ok(text.stdout.includes("attached in skb mode via bpf_link"), text.stdout);

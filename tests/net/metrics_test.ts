@@ -2,9 +2,10 @@
  * `--metrics HOST:PORT` on a real run: `/metrics` passes `promtool check metrics` and counts the
  * frames sent over a real veth exactly; the live page at `/`, opened in a real headless chromium
  * (npm puppeteer-core driving Debian's /usr/bin/chromium) while traffic flows, shows figures that
- * move and, once the traffic stops, equal the counters of `/metrics` and of the run's final JSON;
- * the page loads nothing but byPassRT's own URLs; the run stops with the page still connected.
- * Bad and busy addresses fail with one line before anything is attached. And the server alone on
+ * move and, once the traffic stops, equal the counters of `/metrics`, of `bypassrt ctl stats
+ * --json` and of the run's final JSON; the page loads nothing but byPassRT's own URLs; the run
+ * stops with the page still connected. A blocklist's drops are counted in both. Bad and busy
+ * addresses fail with one line before anything is attached. And the server alone on
  * the loopback, with a fake snapshot source: every path, the history and the pushes of /events,
  * and close() with an event stream open.
  *
@@ -280,6 +281,20 @@ Deno.test("--metrics: /metrics and the live page under real traffic", T, async (
         ],
         ([p, m]) => p === m && p > 0,
       );
+      // And `bypassrt ctl stats --json` (the control socket is a file: no namespace needed).
+      const ctl = await cli(["ctl", "--iface", t.dutIf, "stats", "--json"]);
+      assert.equal(ctl.code, 0, ctl.stderr);
+      const stats = JSON.parse(ctl.stdout) as {
+        total: Record<string, number>;
+        program: Record<string, number>;
+        handler_counters: Record<string, number>;
+      };
+      for (const k of STABLE) {
+        assert.equal(stats.total[k], sum(after, `bypassrt_${k}_total`), `ctl stats ${k}`);
+        assert.equal(stats.total[k], await figure(page, `total.${k}`), `ctl stats ${k}`);
+      }
+      assert.equal(stats.program.redirected, await figure(page, "program.redirected"));
+      assert.equal(stats.handler_counters.echoed, frames);
       const latency = await page.$eval("#latency", (e) => e.textContent);
       assert.equal(latency, "not measured yet");
 
