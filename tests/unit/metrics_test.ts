@@ -1,42 +1,13 @@
 /**
  * The Prometheus exposition (engine/metrics.ts) of a fixed snapshot: names, labels, escaping,
- * HELP/TYPE lines, and the real parser's verdict (`promtool check metrics`, from Debian's
- * prometheus package; `deno task test:unit` allows running it and nothing else).
+ * HELP/TYPE lines. (The real parser's verdict on the same snapshot: tests/local/metrics_promtool_test.ts.)
  */
 import assert from "node:assert/strict";
-import { QUEUE_COUNTERS } from "../../engine/counters.ts";
 import { escapeLabel, prometheusText } from "../../engine/metrics.ts";
-import type { EngineSnapshot, QueueSnapshot } from "../../engine/runtime.ts";
+import { QUEUE_COUNTERS } from "../../engine/counters.ts";
+import type { EngineSnapshot } from "../../engine/runtime.ts";
 import { ZERO_XDP_STATISTICS } from "../../engine/xdp_stats.ts";
-
-/** Queue `q` with counter i (definition order) = 1000 * (q + 1) + i. */
-function queue(q: number, handler: Record<string, number>): QueueSnapshot {
-  const s = { queue: q } as QueueSnapshot;
-  QUEUE_COUNTERS.forEach((d, i) => s[d.key] = 1000 * (q + 1) + i);
-  s.xdp_statistics = { ...ZERO_XDP_STATISTICS, rx_dropped: 7 + q, rx_ring_full: 3 };
-  s.handler_counters = handler;
-  return s;
-}
-
-const WEIRD = 'a "quoted" \\ back\nslash';
-
-/** A snapshot with two queues, a blocklist, odd handler counter names and an odd handler path. */
-function fixture(): EngineSnapshot & { blocklist: Record<string, number> } {
-  const queues = [queue(0, { echoed: 5, [WEIRD]: 1 }), queue(1, { echoed: 6, [WEIRD]: 0 })];
-  return {
-    iface: "veth-bypass",
-    mode: "handler",
-    handler: '/tmp/my "x".ts',
-    xdp_mode: "native",
-    bind_mode: "copy",
-    elapsed: 12.3456,
-    queues,
-    total: {} as EngineSnapshot["total"], // not exported: Prometheus sums per-queue series
-    program: { redirected: 100, passed: 20, dropped: 1, blocked: 9 } as EngineSnapshot["program"],
-    handler_counters: { echoed: 11, [WEIRD]: 1 },
-    blocklist: { prefixes: 2, capacity: 1048576, dropped: 9 },
-  };
-}
+import { fixture, WEIRD } from "./_metrics_fixture.ts";
 
 /** Samples of one metric: labels string -> value. */
 function samples(text: string, name: string): Map<string, string> {
@@ -146,28 +117,4 @@ Deno.test("exposition without a blocklist, handler counters or program keys we k
   assert.ok(!text.includes("bypassrt_blocklist"));
   assert.ok(!text.includes("bypassrt_handler_count_total"));
   assert.ok(text.includes('bypassrt_xdp_program_newthing_total{iface="veth-bypass"} 4\n'));
-});
-
-/** `promtool check metrics` on `text`: its exit code and what it printed. */
-async function promtool(text: string): Promise<{ code: number; out: string }> {
-  const child = new Deno.Command("promtool", {
-    args: ["check", "metrics"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(text));
-  await w.close();
-  const r = await child.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
-}
-
-Deno.test("promtool check metrics accepts the exposition (lint included)", async () => {
-  const r = await promtool(prometheusText(fixture()));
-  assert.equal(r.code, 0, r.out);
-  // The checker can fail: a counter without _total is reported.
-  const bad = await promtool("# HELP x_bytes b\n# TYPE x_bytes counter\nx_bytes 1\n");
-  assert.notEqual(bad.code, 0, bad.out);
 });

@@ -10,7 +10,7 @@ import { ControlServer } from "../../engine/control_server.ts";
 import { ControlClient } from "../../engine/control_client.ts";
 import { type ControlReply, MAX_LINE_BYTES } from "../../engine/control_protocol.ts";
 import { BypassError } from "../../engine/errors.ts";
-import { FakeTarget } from "./_fake_target.ts";
+import { FakeTarget } from "../unit/_fake_target.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -1,0 +1,34 @@
+/**
+ * The real Prometheus parser on our exposition: `promtool check metrics` (Debian's `prometheus`
+ * package) must accept it, lint included, and must reject a bad family (so the check can fail).
+ * Needs `--allow-run=promtool`: part of `deno task test`, not of `deno test --allow-ffi`.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { prometheusText } from "../../engine/metrics.ts";
+import { fixture } from "../unit/_metrics_fixture.ts";
+
+/** `promtool check metrics` on `text`: its exit code and what it printed. */
+async function promtool(text: string): Promise<{ code: number; out: string }> {
+  const child = new Deno.Command("promtool", {
+    args: ["check", "metrics"],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(text));
+  await w.close();
+  const r = await child.output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
+}
+
+Deno.test("promtool check metrics accepts the exposition (lint included)", async () => {
+  const r = await promtool(prometheusText(fixture()));
+  assert.equal(r.code, 0, r.out);
+  // The checker can fail: a counter without _total is reported.
+  const bad = await promtool("# HELP x_bytes b\n# TYPE x_bytes counter\nx_bytes 1\n");
+  assert.notEqual(bad.code, 0, bad.out);
+});
