@@ -1,10 +1,13 @@
 /**
  * Blocklist benchmark (`deno task bench:blocklist [--reps N] [--seconds S] [--json FILE]`):
  *
- * 1. Load speed: 100,000 and 1,000,000 prefixes through the path of Engine.blockAddMany (parse
- *    each string, one batched insert) and of --block-file (read and parse the file, insert),
- *    and through Engine.blockAddMany on a running engine (the control path, busy-polling worker
- *    beside it). Prefixes per second.
+ * 1. Load speed, prefixes per second. In the probe (the library, parse and insert timed apart):
+ *    100,000 and 1,000,000 prefixes through the code of Engine.blockAddMany (parse each string,
+ *    one batched insert) and of --block-file (read and parse the file, insert). On a running
+ *    engine (busy-polling Worker beside it), through the real paths: Engine.blockAddMany
+ *    in-process (100,000); `block add` requests on a CLI run's control socket, as many prefixes
+ *    per request as fit under the 64 KiB line cap (100,000 and 1,000,000); a CLI run started
+ *    with --block-file (time to its first report line less the same start without a list).
  * 2. Per-packet cost, kernel-measured: BPF_PROG_RUN (bpf_prog_test_run_opts, 10^6 repeats) of
  *    byPassRT's program on a crafted frame, not blocked vs blocked, empty map vs 100k vs 1M
  *    prefixes, IPv4 and IPv6, against a reference build of the same program without the
@@ -22,10 +25,12 @@ import { parseArgs } from "node:util";
 import { createTopology, deleteTopology, inNs, topologyTag } from "./topology.ts";
 import { type Line, Proc, sleep, stopAll } from "./proc.ts";
 import { APP_CPU, Generator } from "./contenders.ts";
-import { DrivenEngine } from "../testing/engine_client.ts";
-import { builtinHandler } from "../engine/modes.ts";
+import { ControlClient } from "../engine/control_client.ts";
+import { MAX_LINE_BYTES } from "../engine/control_protocol.ts";
+import { benchPrefixes } from "./blocklist_prefixes.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
+const CLI = `${ROOT}cli/main.ts`;
 const { values: flags } = parseArgs({
   options: {
     reps: { type: "string", default: "3" },
@@ -45,11 +50,10 @@ const isJson = (l: Line) => l.text.startsWith("{");
 class Probe {
   readonly proc: Proc;
   #seen = 0;
-  constructor(ns: string, iface: string) {
+  /** `pinned`: on the app CPU (the BPF_PROG_RUN and XDP_DROP measures). */
+  constructor(ns: string, iface: string, pinned = true) {
     this.proc = new Proc("probe", [
-      "taskset",
-      "-c",
-      APP_CPU,
+      ...(pinned ? ["taskset", "-c", APP_CPU] : []),
       ...inNs(ns, Deno.execPath(), "run", "-A", `${ROOT}bench/blocklist_probe.ts`, iface),
     ], { stdin: true });
   }
@@ -68,6 +72,57 @@ class Probe {
     const o = JSON.parse(l.text);
     if (o.error) throw new Error(`probe: ${o.error}`);
     return o;
+  }
+}
+
+/**
+ * A CLI run on `iface` in `ns` (rxdrop, steering none, `--json`) with `extra` flags, once it is
+ * up: its first report line arrives after the engine started (and its control socket opened).
+ * `startMs`: from spawn to that line.
+ */
+async function cliRun(
+  ns: string,
+  iface: string,
+  extra: string[],
+): Promise<{ proc: Proc; startMs: number }> {
+  const proc = new Proc("bypassrt", [
+    ...inNs(ns, Deno.execPath(), "run", "-A", CLI, "--iface", iface, "--mode", "rxdrop"),
+    ...["--steer", "none", "--json", "--interval", "60", ...extra],
+  ]);
+  const first = await proc.waitFor(isJson, 600_000);
+  return { proc, startMs: first.at - proc.started };
+}
+
+/**
+ * Block `list` on the run serving `iface` through its control socket: `block add` requests of
+ * as many prefixes as fit in one line under the cap (what `bypassrt ctl block add` sends).
+ * Checks every reply and the final count; the time from the first request to the last reply.
+ */
+async function ctlLoad(iface: string, list: string[]): Promise<number> {
+  const c = await ControlClient.connect(iface);
+  try {
+    const t0 = performance.now();
+    let added = 0;
+    for (let i = 0; i < list.length;) {
+      // {"id":N,"cmd":"block add","args":[...]}: each prefix costs its quoted length + a comma.
+      let bytes = 64, j = i;
+      while (j < list.length && bytes + list[j].length + 3 <= MAX_LINE_BYTES) {
+        bytes += list[j++].length + 3;
+      }
+      const reply = await c.request("block add", list.slice(i, j));
+      if (!reply.ok) throw new Error(`block add: ${reply.error}`);
+      added += (reply.result as { added: number }).added;
+      i = j;
+    }
+    const ms = performance.now() - t0;
+    const s = await c.request("stats");
+    const prefixes = s.ok && (s.result as { blocklist: { prefixes: number } }).blocklist.prefixes;
+    if (added !== list.length || prefixes !== list.length) {
+      throw new Error(`ctl load: ${added} added, ${prefixes} in the list, of ${list.length}`);
+    }
+    return ms;
+  } finally {
+    c.close();
   }
 }
 
@@ -93,26 +148,56 @@ try {
       }
     }
   }
-  // Engine.blockAddMany on a running engine (rxdrop, steering none, busy-polling worker).
-  const live: number[] = [];
+  // The same loads on a running engine, through the real paths (rxdrop, steering none, one
+  // busy-polling Worker): Engine.blockAddMany in-process (a second probe, not pinned, like the
+  // CLI runs below); a CLI run and `block add` requests of many prefixes on its control socket,
+  // each line under the 64 KiB cap (what `bypassrt ctl block add` sends); a CLI run started with
+  // --block-file (time to its first report line, less the same start without a list).
   await probe.call({ op: "detach" }); // the probe's program comes off the interface
-  for (let r = 0; r < reps; r++) {
-    const e = await DrivenEngine.start(topo.dut, {
-      port: { iface: topo.dutIf },
-      loop: { burst: 64, idlePollMs: 0, count: 0 },
-      handler: builtinHandler("rxdrop"),
-      steering: { all: false, udpPorts: [], respondIp: 0 },
-    });
-    try {
-      const list: string[] = [];
-      for (let i = 0; i < 100_000; i++) list.push(`11.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
-      await e.blockAddMany(list);
-      live.push(e.lastMs);
-      log(`Engine.blockAddMany 100000 on a running engine: ${e.lastMs.toFixed(0)} ms`);
-    } finally {
-      await e.stop();
-    }
+  const engineProbe = new Probe(topo.dut, topo.dutIf, false);
+  await engineProbe.ready();
+  const live: Record<string, number[]> = {};
+  const files = new Map<number, string>();
+  const lists = new Map<number, string[]>();
+  for (const n of [100_000, 1_000_000]) {
+    lists.set(n, benchPrefixes(n, 0));
+    const file = await Deno.makeTempFile({ prefix: "bpb-blocklist-", suffix: ".txt" });
+    await Deno.writeTextFile(file, "# benchmark list\n" + lists.get(n)!.join("\n") + "\n");
+    files.set(n, file);
   }
+  try {
+    for (let r = 0; r < reps; r++) {
+      const o = await engineProbe.call({ op: "engine", v4: 100_000 });
+      (live["engine 100000"] ??= []).push(o.ms);
+      log(`Engine.blockAddMany 100000 in-process on a running engine: ${o.ms.toFixed(0)} ms`);
+      for (const n of [100_000, 1_000_000]) {
+        const plain = await cliRun(topo.dut, topo.dutIf, []);
+        try {
+          (live.start ??= []).push(plain.startMs);
+          const ms = await ctlLoad(topo.dutIf, lists.get(n)!);
+          (live[`ctl ${n}`] ??= []).push(ms);
+          log(`ctl block add ${n} (requests < 64 KiB) on a CLI run: ${ms.toFixed(0)} ms`);
+        } finally {
+          await plain.proc.stop("SIGINT");
+        }
+        const withFile = await cliRun(topo.dut, topo.dutIf, ["--block-file", files.get(n)!]);
+        await withFile.proc.stop("SIGINT");
+        (live[`file-start ${n}`] ??= []).push(withFile.startMs);
+        log(
+          `CLI start with --block-file ${n}: ${withFile.startMs.toFixed(0)} ms ` +
+            `(without: ${plain.startMs.toFixed(0)} ms)`,
+        );
+      }
+    }
+  } finally {
+    await engineProbe.call({ op: "quit" }).catch(() => {});
+    for (const f of files.values()) await Deno.remove(f).catch(() => {});
+  }
+  const start = median(live.start);
+  const total = (n: number, ms: number) => ({
+    total_ms: ms,
+    prefixes_per_s: Math.round(n / ms * 1000),
+  });
   result.load = {
     ...Object.fromEntries(
       Object.entries(load).map(([k, v]) => {
@@ -126,7 +211,15 @@ try {
         }];
       }),
     ),
-    "engine 100000": { total_ms: median(live), prefixes_per_s: Math.round(1e8 / median(live)) },
+    "engine 100000": total(100_000, median(live["engine 100000"])),
+    ...Object.fromEntries([100_000, 1_000_000].flatMap((n) => [
+      [`ctl ${n}`, total(n, median(live[`ctl ${n}`]))],
+      [`--block-file ${n}`, {
+        start_ms: median(live[`file-start ${n}`]),
+        start_without_ms: start,
+        ...total(n, median(live[`file-start ${n}`]) - start),
+      }],
+    ])),
   };
 
   // 2. BPF_PROG_RUN per-packet cost.
@@ -222,17 +315,29 @@ try {
   await deleteTopology(topo);
 }
 
+const LOAD_PATHS: Record<string, string> = {
+  strings: "library: Engine.blockAddMany's code (parse strings, batch insert)",
+  file: "library: --block-file's code (read file, parse, insert)",
+  engine: "Engine.blockAddMany in-process, running engine",
+  ctl: "block add on a CLI run's control socket, < 64 KiB per request",
+  "--block-file": "CLI run started with --block-file",
+};
 const lr = result.load as Record<string, Record<string, number>>;
 const lines = [
   `## Blocklist (reps ${reps}, medians)`,
   "",
   "| load path | prefixes | parse ms | insert ms | total ms | prefixes/s |",
   "|---|---|---|---|---|---|",
-  ...Object.entries(lr).map(([k, v]) =>
-    `| ${k.split(" ")[0]} | ${k.split(" ")[1]} | ${v.parse_ms?.toFixed(0) ?? "-"} | ${
+  ...Object.entries(lr).map(([k, v]) => {
+    const [via, n] = k.split(" ");
+    const what = LOAD_PATHS[via] +
+      (v.start_ms === undefined
+        ? ""
+        : ` (start ${v.start_ms.toFixed(0)} ms, without ${v.start_without_ms.toFixed(0)} ms)`);
+    return `| ${what} | ${n} | ${v.parse_ms?.toFixed(0) ?? "-"} | ${
       v.insert_ms?.toFixed(0) ?? "-"
-    } | ${v.total_ms.toFixed(0)} | ${v.prefixes_per_s} |`
-  ),
+    } | ${v.total_ms.toFixed(0)} | ${v.prefixes_per_s} |`;
+  }),
   "",
   "| BPF_PROG_RUN case | frame | ns per run |",
   "|---|---|---|",

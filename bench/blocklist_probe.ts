@@ -14,6 +14,10 @@
  *   {"op":"testrun","frame":"v4-blocked"|"v4-clear"|"v6-blocked"|"v6-clear","repeat":R}
  *     BPF_PROG_RUN (bpf_prog_test_run_opts) of the program on a crafted 60/74-byte UDP frame,
  *     R times in the kernel: answers {ns, retval} (kernel-measured average per run).
+ *   {"op":"engine","v4":N}
+ *     detach the program, start an Engine in this process (rxdrop, steering none, one
+ *     busy-polling Worker), time Engine.blockAddMany of N IPv4 prefixes on it (the library
+ *     call, in-process), stop it. Answers {ms, prefixes}.
  *   {"op":"blocked"}   the program's `blocked` counter now: {blocked, at}.
  *   {"op":"detach"}    take the program off the interface.
  *   {"op":"quit"}
@@ -23,7 +27,10 @@
 import { loadXdpProgram, type XdpProgram } from "../engine/xdp_program.ts";
 import { type Cidr, parseCidr, readBlockFile } from "../engine/blocklist.ts";
 import { openLibbpf } from "../ffi/libbpf.ts";
-import { lines } from "../testing/engine_client.ts";
+import { LineFramer } from "../engine/control_protocol.ts";
+import { Engine } from "../engine/runtime.ts";
+import { builtinHandler } from "../engine/modes.ts";
+import { benchPrefixes as prefixes } from "./blocklist_prefixes.ts";
 import { openLibc } from "../ffi/libc.ts";
 
 const iface = Deno.args[0];
@@ -33,39 +40,6 @@ const libc = openLibc();
 const testRun = Deno.dlopen("libbpf.so.1", {
   bpf_prog_test_run_opts: { parameters: ["i32", "buffer"], result: "i32" },
 }).symbols.bpf_prog_test_run_opts;
-
-/** A small seeded PRNG (mulberry32): every run blocks the same prefixes. */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0);
-  };
-}
-
-/** `n` distinct random IPv4 /32 outside 10/8 and `n` IPv6 /64 outside 2001:db8::/32. */
-function prefixes(n4: number, n6: number): string[] {
-  const r = rng(42);
-  const seen = new Set<string>();
-  const outList: string[] = [];
-  while (seen.size < n4) {
-    const ip = r();
-    if (ip >>> 24 === 10) continue;
-    const s = `${ip >>> 24}.${(ip >>> 16) & 255}.${(ip >>> 8) & 255}.${ip & 255}`;
-    if (!seen.has(s)) seen.add(s), outList.push(s);
-  }
-  seen.clear();
-  while (seen.size < n6) {
-    const a = r(), b = r();
-    const g = [0x2000 | (a >>> 19), (a >>> 3) & 0xffff, b >>> 16, b & 0xffff];
-    if (g[0] === 0x2001 && g[1] === 0xdb8) continue;
-    const s = `${g.map((x) => x.toString(16)).join(":")}::/64`;
-    if (!seen.has(s)) seen.add(s), outList.push(s);
-  }
-  return outList;
-}
 
 /** The test frames: UDP 20000 -> 9999 (not steered: XDP_PASS unless blocked). */
 function frame(kind: string): Uint8Array<ArrayBuffer> {
@@ -150,9 +124,40 @@ function run(kind: string, repeat: number) {
   return { ns: u32[16], retval: u32[14] }; // duration at 64, retval at 56
 }
 
+async function engineAddMany(n: number) {
+  detach();
+  const list = prefixes(n, 0);
+  const engine = await Engine.start({
+    port: { iface },
+    loop: { burst: 64, idlePollMs: 0, count: 0 },
+    handler: builtinHandler("rxdrop"),
+    steering: { all: false, udpPorts: [], respondIp: 0 },
+    onEvent: () => {},
+  });
+  try {
+    const t0 = performance.now();
+    engine.blockAddMany(list);
+    const ms = performance.now() - t0;
+    return { ms, prefixes: engine.snapshot().blocklist.prefixes };
+  } finally {
+    await engine.stop();
+  }
+}
+
+/** The requests on stdin, one per line (the control protocol's framer). */
+// deno-lint-ignore no-explicit-any
+async function* requests(): AsyncGenerator<Record<string, any> & { op: string }> {
+  const framer = new LineFramer();
+  for await (const chunk of Deno.stdin.readable) {
+    for (const f of framer.push(chunk)) {
+      if (!("line" in f)) throw new Error("probe: a request line is not text or too long");
+      yield JSON.parse(f.line);
+    }
+  }
+}
+
 out({ ready: true });
-for await (const line of lines(Deno.stdin.readable)) {
-  const req = JSON.parse(line);
+loop: for await (const req of requests()) {
   try {
     if (req.op === "load") {
       out(load(req.v4 ?? 0, req.v6 ?? 0, req.peer ?? false, req.via ?? "strings", req.object));
@@ -161,7 +166,8 @@ for await (const line of lines(Deno.stdin.readable)) {
       out({ detached: true });
     } else if (req.op === "testrun") out(run(req.frame, req.repeat ?? 1_000_000));
     else if (req.op === "blocked") out({ blocked: prog?.counters().blocked ?? 0, at: Date.now() });
-    else if (req.op === "quit") break;
+    else if (req.op === "engine") out(await engineAddMany(req.v4));
+    else if (req.op === "quit") break loop;
     else out({ error: `unknown op ${req.op}` });
   } catch (e) {
     out({ error: (e as Error).message });

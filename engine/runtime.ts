@@ -226,8 +226,10 @@ export class Engine {
     const cpus = options.cpus ?? [];
     if (cpus.length > 0) validateCpus(cpus, queues);
     checkBlockMax(options.blockMax ?? DEFAULT_BLOCK_MAX);
-    const block: Cidr[] = (options.block ?? []).map(parseCidr);
-    if (options.blockFile !== undefined) block.push(...readBlockFile(options.blockFile));
+    // concat, not push(...): a block file of a million lines is more arguments than a call takes.
+    const block: Cidr[] = (options.block ?? []).map(parseCidr).concat(
+      options.blockFile !== undefined ? readBlockFile(options.blockFile) : [],
+    );
     // Before anything is attached; the Workers' openPort then trusts this thread's check.
     checkXskLayout();
     // The handler too: a file that does not type-check, load or keep the contract is refused

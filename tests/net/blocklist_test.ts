@@ -1,26 +1,30 @@
 /**
- * The blocklist at the XDP hook and live steering, with real frames over a veth: blocked IPv4
+ * The blocklist at the XDP hook and live steering, with real frames over a veth, driven the way
+ * users drive them: real CLI runs (`bypassrt --iface ... --json`) and their control socket (one
+ * JSON request per line, as `bypassrt ctl` sends them, or `bypassrt ctl` itself). Blocked IPv4
  * and IPv6 sources (also behind a VLAN tag) are dropped and counted exactly, per prefix and in
  * the program's `blocked` counter, steered or kernel-bound; deleting a prefix lets them through
- * again; `--block-file` at start; steering a UDP port on and off with no restart; 1,000,000
- * prefixes in one list.
+ * again; `--block-file` at start; steering a UDP port on and off with no restart and no frame
+ * lost; 1,000,000 prefixes in one list. (tests/net/ctl_test.ts covers the `ctl` client itself:
+ * its output, errors, the socket's life and permissions.)
  */
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import {
   argv,
   Bypassrt,
   cli,
+  type CliResult,
   pktio,
-  run,
   type Topology,
   withTopology,
   xdpAttached,
 } from "./_netns.ts";
-import { DrivenEngine } from "../../testing/engine_client.ts";
-import { builtinHandler } from "../../engine/modes.ts";
-import type { EngineOptions, EngineSnapshot } from "../../engine/runtime.ts";
-import { parseIPv4, parseMac } from "../../packet/mod.ts";
-import { parseCidr } from "../../engine/blocklist.ts";
+import { ControlClient } from "../../engine/control_client.ts";
+import { DEFAULT_RUN_DIR } from "../../engine/control_protocol.ts";
+import type { SteerState } from "../../engine/control_commands.ts";
+import type { EngineSnapshot } from "../../engine/runtime.ts";
+import { type BlockEntry, parseCidr } from "../../engine/blocklist.ts";
+import { parseMac } from "../../packet/mod.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 
@@ -99,9 +103,67 @@ async function sendRaw(t: Topology, frame: string, count: number): Promise<void>
   }
 }
 
+/** Final report of a run (its last `--json` line). */
+type Final = ReturnType<Bypassrt["final"]> & {
+  blocklist: { prefixes: number; capacity: number; dropped: number };
+};
+
+/**
+ * A run of the CLI on the dut end and one connection to its control socket, through which the
+ * test drives it: every call is one request of the protocol, as `bypassrt ctl` sends it.
+ */
+class Served {
+  constructor(readonly b: Bypassrt, readonly c: ControlClient) {}
+
+  /** `cmd args` on the socket; its result, or an Error with the reply's one line. */
+  async call<R = unknown>(cmd: string, ...args: string[]): Promise<R> {
+    const r = await this.c.request(cmd, args);
+    if (!r.ok) throw new Error(r.error);
+    return r.result as R;
+  }
+  /** `block add` of one prefix: its canonical form. */
+  async blockAdd(cidr: string): Promise<string> {
+    return (await this.call<{ prefix: string }>("block add", cidr)).prefix;
+  }
+  /** `block del`: the prefix removed. */
+  async blockDel(cidr: string): Promise<string> {
+    return (await this.call<{ removed: string }>("block del", cidr)).removed;
+  }
+  /** `block list`. */
+  async blockList(): Promise<BlockEntry[]> {
+    return (await this.call<{ prefixes: BlockEntry[] }>("block list")).prefixes;
+  }
+  /** `steer add udp:P,P...`; what is steered after. */
+  steerAdd(ports: number[]): Promise<SteerState> {
+    return this.call("steer add", `udp:${ports.join(",")}`);
+  }
+  /** `steer del udp:P,P...`; what is steered after. */
+  steerDel(ports: number[]): Promise<SteerState> {
+    return this.call("steer del", `udp:${ports.join(",")}`);
+  }
+  /** `steer list`. */
+  steerList(): Promise<SteerState> {
+    return this.call("steer list");
+  }
+  /** `stats`: the snapshot. */
+  snapshot(): Promise<EngineSnapshot> {
+    return this.call("stats");
+  }
+}
+
+/** Rejects unless `p` rejects; the error's message. */
+async function refused(p: Promise<unknown>, what: string): Promise<string> {
+  return await p.then(
+    () => {
+      throw new Error(`${what} was accepted`);
+    },
+    (e: Error) => e.message,
+  );
+}
+
 /** Snapshots until `done` holds (frames in flight land within milliseconds), at most 3 s. */
 async function settle(
-  e: DrivenEngine,
+  e: Served,
   done: (s: EngineSnapshot) => boolean,
 ): Promise<EngineSnapshot> {
   let s = await e.snapshot();
@@ -113,30 +175,34 @@ async function settle(
   return await e.snapshot();
 }
 
-function options(t: Topology, o: Partial<EngineOptions>): Omit<EngineOptions, "onEvent"> {
-  return {
-    port: { iface: t.dutIf },
-    loop: { burst: 64, idlePollMs: 0, count: 0 },
-    handler: builtinHandler("l2fwd"),
-    steering: { all: false, udpPorts: [], respondIp: 0 },
-    ...o,
-  };
+/**
+ * Run `bypassrt --iface <dut> args --json` in the dut namespace, call `fn` with a connection to
+ * its control socket once it is up, then stop it with SIGINT; it must exit 0. Returns its final
+ * report.
+ */
+async function withRun(t: Topology, args: string, fn: (e: Served) => Promise<void>) {
+  const b = new Bypassrt(t.dut, argv(`--iface ${t.dutIf} ${args}`));
+  let failure: unknown;
+  try {
+    await b.ready();
+    const c = await ControlClient.connect(t.dutIf, DEFAULT_RUN_DIR);
+    try {
+      await fn(new Served(b, c));
+    } finally {
+      c.close();
+    }
+  } catch (e) {
+    failure = e;
+  }
+  const st = await b.stop("SIGINT");
+  if (failure) throw failure;
+  strictEqual(st.code, 0, b.stderr);
+  return b.final() as Final;
 }
 
-/** Run `fn` against an engine in the dut namespace; stop it and return its final report. */
-async function withEngine(
-  t: Topology,
-  o: Partial<EngineOptions>,
-  fn: (e: DrivenEngine) => Promise<void>,
-) {
-  const e = await DrivenEngine.start(t.dut, options(t, o));
-  try {
-    await fn(e);
-  } catch (err) {
-    await e.kill();
-    throw err;
-  }
-  return await e.stop();
+/** `bypassrt ctl --iface <dut> args...` from the root namespace (the socket is a file). */
+function ctl(t: Topology, ...args: string[]): Promise<CliResult> {
+  return cli(["ctl", "--iface", t.dutIf, ...args]);
 }
 
 Deno.test(
@@ -145,10 +211,7 @@ Deno.test(
   T,
   () =>
     withTopology(async (t) => {
-      const report = await withEngine(t, {
-        handler: builtinHandler("respond", { ip: "10.0.0.1" }),
-        steering: { all: false, udpPorts: [], respondIp: parseIPv4("10.0.0.1") },
-      }, async (e) => {
+      const report = await withRun(t, "--mode respond --ip 10.0.0.1", async (e) => {
         const [before, out1] = await ping(t.peer, "10.0.0.1", 3);
         ok(before, out1);
         const s0 = await e.snapshot();
@@ -156,7 +219,10 @@ Deno.test(
 
         strictEqual(await e.blockAdd("10.0.0.2"), "10.0.0.2/32");
         strictEqual(await e.blockAdd("10.0.0.2/32"), "10.0.0.2/32"); // already there: no error
-        strictEqual(await e.blockAddMany(["2001:db8::/64", "10.0.0.2", "2001:DB8:0:0::/64"]), 1);
+        // Several prefixes in one request (Engine.blockAddMany), with `bypassrt ctl`.
+        const many = await ctl(t, ...argv("block add 2001:db8::/64 10.0.0.2 2001:DB8:0:0::/64"));
+        strictEqual(many.code, 0, many.stderr);
+        strictEqual(many.stdout, "blocked 3 prefixes (1 new)\n");
         const [during] = await ping(t.peer, "10.0.0.1", 3); // 3 echo requests, all blocked
         ok(!during, "ping got through a blocked source");
         await sendRaw(t, udpFrame(t, "10.0.0.2", "10.0.0.1"), 50);
@@ -181,8 +247,11 @@ Deno.test(
         // The frames of sources not in the list went on to the kernel (plus any ARP).
         ok(s.program.passed - s0.program.passed >= 11 + 13, JSON.stringify(s.program));
 
-        strictEqual(await e.blockDel("10.0.0.2"), true);
-        strictEqual(await e.blockDel("10.0.0.2/32"), false);
+        strictEqual(await e.blockDel("10.0.0.2"), "10.0.0.2/32");
+        strictEqual(
+          await refused(e.blockDel("10.0.0.2/32"), "deleting a prefix not in the list"),
+          "10.0.0.2/32 is not in the blocklist: see block list",
+        );
         const [after, out2] = await ping(t.peer, "10.0.0.1", 3);
         ok(after, out2);
         deepStrictEqual(await e.blockList(), [{ prefix: "2001:db8::/64", packets: 34 }]);
@@ -196,6 +265,7 @@ Deno.test(
       });
       ok(report.balanced);
       strictEqual(report.program.blocked, 94);
+      deepStrictEqual(report.blocklist, { prefixes: 2, capacity: 1 << 20, dropped: 94 });
     }),
 );
 
@@ -205,9 +275,7 @@ Deno.test(
   T,
   () =>
     withTopology(async (t) => {
-      const report = await withEngine(t, {
-        steering: { all: false, udpPorts: [4242], respondIp: 0 },
-      }, async (e) => {
+      const report = await withRun(t, "--mode l2fwd --steer udp:4242", async (e) => {
         const [before, out1] = await ping(t.peer, "10.0.0.1", 3); // the dut kernel answers
         ok(before, out1);
         const s0 = await e.snapshot();
@@ -220,7 +288,7 @@ Deno.test(
         strictEqual(s.program.blocked, 4 + 9);
         strictEqual(s.program.redirected, 0);
         deepStrictEqual(await e.blockList(), [{ prefix: "10.0.0.0/30", packets: 13 }]);
-        strictEqual(await e.blockDel("10.0.0.0/30"), true);
+        strictEqual(await e.blockDel("10.0.0.0/30"), "10.0.0.0/30");
         const [after, out2] = await ping(t.peer, "10.0.0.1", 3);
         ok(after, out2);
         deepStrictEqual(await e.blockList(), []);
@@ -231,12 +299,13 @@ Deno.test(
         });
       });
       ok(report.balanced);
+      strictEqual(report.program.blocked, 13);
     }, { dutIp: "10.0.0.1/24" }),
 );
 
 Deno.test(
-  "steering live: UDP/4243 goes to the kernel, after steerAdd it comes back byte-exact " +
-    "(MACs swapped), after steerDel not any more; audit balanced",
+  "steering live: UDP/4243 goes to the kernel, after steer add it comes back byte-exact " +
+    "(MACs swapped), after steer del not any more; errors name the port; audit balanced",
   T,
   () =>
     withTopology(async (t) => {
@@ -248,16 +317,18 @@ Deno.test(
               `--port ${port} --timeout ${timeout}`,
           ),
         );
-      const report = await withEngine(t, {
-        steering: { all: false, udpPorts: [4242], respondIp: 0 },
-      }, async (e) => {
+      const report = await withRun(t, "--mode l2fwd --steer udp:4242", async (e) => {
         deepStrictEqual(await e.steerList(), { all: false, udpPorts: [4242], respondIp: "" });
         strictEqual((await echo(4242, 200, 5)).matched, 200);
         const off = await echo(4243, 100, 1);
         strictEqual(off.received, 0);
 
-        await e.steerAdd([4243, 4242]); // 4242 already steered: no error
-        deepStrictEqual((await e.steerList()).udpPorts, [4242, 4243]);
+        // 4242 already steered: no error; the answer is what is steered after.
+        deepStrictEqual(await e.steerAdd([4243, 4242]), {
+          all: false,
+          udpPorts: [4242, 4243],
+          respondIp: "",
+        });
         const on = await echo(4243, 300, 5);
         deepStrictEqual(on, {
           sent: 300,
@@ -268,19 +339,17 @@ Deno.test(
           unexpected: 0,
         });
 
-        await e.steerDel([4243]);
+        deepStrictEqual((await e.steerDel([4243])).udpPorts, [4242]);
         deepStrictEqual((await e.steerList()).udpPorts, [4242]);
         strictEqual((await echo(4243, 100, 1)).received, 0);
         strictEqual((await echo(4242, 100, 5)).matched, 100);
 
-        await e.steerDel([4243]).then(
-          () => ok(false, "steerDel of a port not steered succeeded"),
-          (err) => strictEqual(err.message, "UDP port 4243 is not steered: steered ports are 4242"),
+        strictEqual(
+          await refused(e.steerDel([4243]), "steer del of a port not steered"),
+          "UDP port 4243 is not steered: steered ports are 4242",
         );
-        await e.steerAdd([0]).then(
-          () => ok(false, "port 0 accepted"),
-          (err) => ok(/UDP port 0 is invalid/.test(err.message), err.message),
-        );
+        match(await refused(e.steerAdd([0]), "port 0"), /port "0" in "udp:0" is out of range/);
+        deepStrictEqual((await e.steerList()).udpPorts, [4242]);
         const s = await e.snapshot();
         strictEqual(s.total.rx_packets, 200 + 300 + 100);
         strictEqual(s.total.tx_packets, 200 + 300 + 100);
@@ -296,9 +365,7 @@ Deno.test(
   T,
   () =>
     withTopology(async (t) => {
-      const report = await withEngine(t, {
-        steering: { all: false, udpPorts: [4242], respondIp: 0 },
-      }, async (e) => {
+      const report = await withRun(t, "--mode l2fwd --steer udp:4242", async (e) => {
         const echo = pktio(
           t.peer,
           ...argv(
@@ -333,15 +400,16 @@ Deno.test(
 );
 
 Deno.test(
-  "steerAdd with --steer all is refused with one line",
+  "steer add with --steer all is refused with one line, and the run goes on as it was",
   T,
   () =>
     withTopology(async (t) => {
-      await withEngine(t, { steering: { all: true, udpPorts: [], respondIp: 0 } }, async (e) => {
-        await e.steerAdd([53]).then(
-          () => ok(false, "steerAdd accepted with steer all"),
-          (err) => ok(/^steering is 'all'/.test(err.message), err.message),
-        );
+      await withRun(t, "--mode l2fwd --steer all", async (e) => {
+        const r = await ctl(t, "steer", "add", "udp:53");
+        strictEqual(r.code, 1, r.stderr);
+        strictEqual(r.stdout, "");
+        strictEqual(r.stderr.trim().split("\n").length, 1, r.stderr);
+        match(r.stderr, /^bypassrt: error: steering is 'all'/);
         deepStrictEqual(await e.steerList(), { all: true, udpPorts: [], respondIp: "" });
       });
     }),
@@ -349,7 +417,7 @@ Deno.test(
 
 Deno.test(
   "--block-file: a bad line is one error naming file:line, exit 1, nothing attached; a good " +
-    "file blocks from the start",
+    "file blocks from the start, counted per prefix",
   T,
   () =>
     withTopology(async (t) => {
@@ -375,19 +443,20 @@ Deno.test(
         strictEqual(missing.stderr.trim().split("\n").length, 1);
 
         await Deno.writeTextFile(file, "# test list\n192.0.2.0/24\n10.0.0.2 # the peer\n");
-        const b = new Bypassrt(t.dut, [
-          ...argv(`--iface ${t.dutIf} --mode respond --ip 10.0.0.1 --block-file ${file}`),
-        ]);
-        try {
-          await b.ready();
-          const [got] = await ping(t.peer, "10.0.0.1", 3);
-          ok(!got, "ping got through a source blocked by --block-file");
-          await sendRaw(t, udpFrame(t, "10.0.0.2", "10.0.0.1"), 20);
-          await new Promise((r) => setTimeout(r, 300));
-        } finally {
-          strictEqual((await b.stop()).code, 0, b.stderr);
-        }
-        const f = b.final();
+        const f = await withRun(
+          t,
+          `--mode respond --ip 10.0.0.1 --block-file ${file}`,
+          async (e) => {
+            const [got] = await ping(t.peer, "10.0.0.1", 3);
+            ok(!got, "ping got through a source blocked by --block-file");
+            await sendRaw(t, udpFrame(t, "10.0.0.2", "10.0.0.1"), 20);
+            await settle(e, (s) => s.program.blocked >= 23);
+            deepStrictEqual(await e.blockList(), [
+              { prefix: "10.0.0.2/32", packets: 23 },
+              { prefix: "192.0.2.0/24", packets: 0 },
+            ]);
+          },
+        );
         strictEqual(f.program.blocked, 23);
         deepStrictEqual(f.blocklist, { prefixes: 2, capacity: 1 << 20, dropped: 23 });
         ok(f.balanced);
@@ -398,37 +467,48 @@ Deno.test(
 );
 
 Deno.test(
-  "capacity: 1,000,000 distinct prefixes in one list (--block-max 1000000), the next one is " +
-    "refused, and a prefix among them still counts exactly",
+  "capacity: 1,000,000 distinct prefixes from --block-file (--block-max 1000000), the next " +
+    "one is refused, a freed slot is reused, and prefixes among them count exactly",
   T,
   () =>
     withTopology(async (t) => {
-      const report = await withEngine(t, { blockMax: 1_000_000 }, async (e) => {
+      // A control request line is capped at 64 KiB: a list this long is loaded at start.
+      const file = await Deno.makeTempFile({ suffix: ".txt" });
+      try {
         const many: string[] = [];
         for (let i = 0; i < 999_999; i++) {
           many.push(`11.${i >> 16}.${(i >> 8) & 255}.${i & 255}`);
         }
         many.push("2001:db8::2"); // one IPv6 among them
-        strictEqual(await e.blockAddMany(many), 1_000_000);
-        strictEqual((await e.snapshot()).blocklist.prefixes, 1_000_000);
-        await e.blockAdd("10.0.0.2").then(
-          () => ok(false, "a 1,000,001st prefix was accepted"),
-          (err) => ok(/^the blocklist is full: 1000000 of 1000000/.test(err.message), err.message),
-        );
-        strictEqual(await e.blockDel("11.0.0.0/32"), true);
-        strictEqual(await e.blockAdd("10.0.0.2"), "10.0.0.2/32"); // the freed slot
-        await sendRaw(t, udpFrame(t, "10.0.0.2", "10.0.0.1"), 25);
-        await sendRaw(t, udpFrame(t, "2001:db8::2", "2001:db8::1"), 5);
-        const s = await settle(e, (s) => s.program.blocked >= 30);
-        strictEqual(s.program.blocked, 30);
-        const list = await e.blockList();
-        strictEqual(list.length, 1_000_000);
-        deepStrictEqual(list[0], { prefix: "10.0.0.2/32", packets: 25 });
-        deepStrictEqual(list[1], { prefix: "11.0.0.1/32", packets: 0 });
-        deepStrictEqual(list[999_999], { prefix: "2001:db8::2/128", packets: 5 });
-        strictEqual(list.reduce((a, x) => a + x.packets, 0), 30);
-      });
-      ok(report.balanced);
-      await run("true");
+        await Deno.writeTextFile(file, many.join("\n") + "\n");
+        const args = `--mode l2fwd --steer none --block-max 1000000 --block-file ${file}`;
+        const report = await withRun(t, args, async (e) => {
+          deepStrictEqual((await e.snapshot()).blocklist, {
+            prefixes: 1_000_000,
+            capacity: 1_000_000,
+            dropped: 0,
+          });
+          match(
+            await refused(e.blockAdd("10.0.0.2"), "a 1,000,001st prefix"),
+            /^the blocklist is full: 1000000 of 1000000/,
+          );
+          strictEqual(await e.blockDel("11.0.0.0/32"), "11.0.0.0/32");
+          strictEqual(await e.blockAdd("10.0.0.2"), "10.0.0.2/32"); // the freed slot
+          await sendRaw(t, udpFrame(t, "10.0.0.2", "10.0.0.1"), 25);
+          await sendRaw(t, udpFrame(t, "2001:db8::2", "2001:db8::1"), 5);
+          const s = await settle(e, (s) => s.program.blocked >= 30);
+          strictEqual(s.program.blocked, 30);
+          const list = await e.blockList();
+          strictEqual(list.length, 1_000_000);
+          deepStrictEqual(list[0], { prefix: "10.0.0.2/32", packets: 25 });
+          deepStrictEqual(list[1], { prefix: "11.0.0.1/32", packets: 0 });
+          deepStrictEqual(list[999_999], { prefix: "2001:db8::2/128", packets: 5 });
+          strictEqual(list.reduce((a, x) => a + x.packets, 0), 30);
+        });
+        ok(report.balanced);
+        strictEqual(report.program.blocked, 30);
+      } finally {
+        await Deno.remove(file);
+      }
     }),
 );
