@@ -26,7 +26,21 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "install-deps: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  # We want promtool, not a Prometheus server: when this installs the prometheus package, its
+  # daemon is neither started (policy-rc.d) nor enabled at boot. An existing install is untouched.
+  fresh_prometheus=0
+  if [[ " ${missing[*]} " == *" prometheus "* ]] && [ ! -e /usr/sbin/policy-rc.d ]; then
+    fresh_prometheus=1
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+    chmod 755 /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$fresh_prometheus" = 1 ]; then
+    rm -f /usr/sbin/policy-rc.d
+    trap - EXIT
+    if command -v systemctl >/dev/null 2>&1; then systemctl disable prometheus >/dev/null 2>&1 || true; fi
+  fi
 fi
 if ! deno --version 2>/dev/null | head -1 | grep -q "deno ${DENO_VERSION} "; then
   echo "install-deps: installing deno ${DENO_VERSION} from npm"
