@@ -6,8 +6,17 @@
 # Extra options go to bench/run.sh (e.g. --reps 5 --duration 10 --json FILE).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-out=$(mktemp --suffix .json)
-trap 'rm -f "$out"' EXIT
+out=""
+prev=""
+for a in "$@"; do
+  if [ "$prev" = --json ]; then out="$a"; fi
+  prev="$a"
+done
+if [ -z "$out" ]; then
+  out=$(mktemp --suffix .json)
+  trap 'rm -f "$out"' EXIT
+  set -- "$@" --json "$out"
+fi
 bash bench/run.sh --only bypassrt,pcap --modes rxdrop --reps 3 --duration 5 --no-latency \
-  --no-engine --json "$out" "$@"
+  --no-engine "$@"
 deno run -A bench/pcap_report.ts "$out"
