@@ -31,9 +31,6 @@ export const EPB_HEADER_BYTES = 28;
 /** Bytes of the `epb_flags` option plus `opt_endofopt`. */
 export const EPB_FLAGS_BYTES = 12;
 
-/** The `epb_flags` option header as one host-order word: code 2, length 4. */
-const EPB_FLAGS_OPTION_WORD = new Uint32Array(Uint16Array.of(2, 4).buffer)[0];
-
 /** Option codes used here. */
 const OPT_ENDOFOPT = 0, OPT_SHB_USERAPPL = 4, OPT_IF_NAME = 2, OPT_IF_DESCRIPTION = 3;
 const OPT_IF_TSRESOL = 9, OPT_EPB_FLAGS = 2;
@@ -50,6 +47,9 @@ export function pad4(n: number): number {
 export function epbLength(caplen: number, flags: boolean): number {
   return EPB_HEADER_BYTES + pad4(caplen) + (flags ? EPB_FLAGS_BYTES : 0) + 4;
 }
+
+/** True on a little-endian host: blocks are written in host order. */
+export const LITTLE: boolean = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 const enc = new TextEncoder();
 
@@ -68,9 +68,6 @@ function options(list: [number, Uint8Array][]): Uint8Array {
   dv.setUint32(o, OPT_ENDOFOPT, LITTLE);
   return out;
 }
-
-/** True on a little-endian host: blocks are written in host order. */
-export const LITTLE: boolean = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** A block of `type` with `body` (a multiple of 4 bytes), lengths before and after. */
 function block(type: number, body: Uint8Array): Uint8Array {
@@ -135,44 +132,15 @@ export function interfaceDescription(d: InterfaceDescription): Uint8Array {
 }
 
 /**
- * Write the fixed part of an Enhanced Packet Block at 32-bit word `w` of `words` (the packet
- * data goes at word `w + 7`, then {@link writeEpbTrailer}). Allocates nothing: the capture ring
- * calls it per frame.
+ * An Enhanced Packet Block, as one allocation (for tests and tools; the capture ring writes the
+ * same layout in place, see `ring.ts`).
+ *
+ * @example
+ * ```ts
+ * import { enhancedPacket } from "./pcapng.ts";
+ * enhancedPacket({ interfaceId: 0, timestampUs: 1, data: new Uint8Array(61) }).length; // 96
+ * ```
  */
-export function writeEpbHeader(
-  words: Uint32Array,
-  w: number,
-  total: number,
-  interfaceId: number,
-  tsHigh: number,
-  tsLow: number,
-  caplen: number,
-  origlen: number,
-): void {
-  words[w] = EPB_TYPE;
-  words[w + 1] = total;
-  words[w + 2] = interfaceId;
-  words[w + 3] = tsHigh;
-  words[w + 4] = tsLow;
-  words[w + 5] = caplen;
-  words[w + 6] = origlen;
-}
-
-/**
- * Write the end of an Enhanced Packet Block that starts at word `w` and is `total` bytes long:
- * the `epb_flags` option with direction `dir` (when `dir` is not 0) and the trailing length.
- */
-export function writeEpbTrailer(words: Uint32Array, w: number, total: number, dir: number): void {
-  const end = w + (total >>> 2);
-  if (dir !== 0) {
-    words[end - 4] = EPB_FLAGS_OPTION_WORD;
-    words[end - 3] = dir;
-    words[end - 2] = OPT_ENDOFOPT;
-  }
-  words[end - 1] = total;
-}
-
-/** An Enhanced Packet Block, as one allocation (for tests and tools, not the fast path). */
 export function enhancedPacket(p: {
   interfaceId: number;
   timestampUs: number;
@@ -183,20 +151,24 @@ export function enhancedPacket(p: {
   const dir = p.direction ?? 0;
   const total = epbLength(p.data.length, dir !== 0);
   const out = new Uint8Array(total);
-  const words = new Uint32Array(out.buffer);
+  const dv = new DataView(out.buffer);
   const hi = Math.floor(p.timestampUs / 2 ** 32);
-  writeEpbHeader(
-    words,
-    0,
-    total,
-    p.interfaceId,
-    hi,
-    p.timestampUs - hi * 2 ** 32,
-    p.data.length,
-    p.origlen ?? p.data.length,
-  );
+  dv.setUint32(0, EPB_TYPE, LITTLE);
+  dv.setUint32(4, total, LITTLE);
+  dv.setUint32(8, p.interfaceId, LITTLE);
+  dv.setUint32(12, hi, LITTLE);
+  dv.setUint32(16, p.timestampUs - hi * 2 ** 32, LITTLE);
+  dv.setUint32(20, p.data.length, LITTLE);
+  dv.setUint32(24, p.origlen ?? p.data.length, LITTLE);
   out.set(p.data, EPB_HEADER_BYTES);
-  writeEpbTrailer(words, 0, total, dir);
+  if (dir !== 0) {
+    const o = total - 16;
+    dv.setUint16(o, OPT_EPB_FLAGS, LITTLE);
+    dv.setUint16(o + 2, 4, LITTLE);
+    dv.setUint32(o + 4, dir, LITTLE);
+    dv.setUint32(o + 8, OPT_ENDOFOPT, LITTLE);
+  }
+  dv.setUint32(total - 4, total, LITTLE);
   return out;
 }
 
