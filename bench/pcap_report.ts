@@ -30,10 +30,10 @@ const pcap = runs.filter((r) => r.contender === "byPassRT --pcap");
 const CLEAN = 0.1;
 const noise = (r?: Run) => (r?.foreign_cpu_share ?? 1) + (r?.steal_share ?? 0);
 const f = (v: number | null | undefined, d = 2) => v == null ? "-" : v.toFixed(d);
-const median = (xs: number[]) => {
+const median = (xs: number[]): number | null => {
   const v = [...xs].sort((a, b) => a - b);
   return v.length === 0
-    ? NaN
+    ? null
     : v.length % 2
     ? v[v.length >> 1]
     : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
