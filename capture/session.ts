@@ -9,7 +9,7 @@
  */
 import { BypassError } from "../engine/errors.ts";
 import { interfaceDescription, MAX_SNAPLEN, sectionHeader } from "./pcapng.ts";
-import { CaptureConsumer, captureRingMemory } from "./ring.ts";
+import { CaptureConsumer, captureRingMemory, MAX_CAPTURE_RING, MIN_CAPTURE_RING } from "./ring.ts";
 
 /** What to capture and where. */
 export interface CaptureOptions {
@@ -67,6 +67,16 @@ export function validateCaptureOptions(o: CaptureOptions): void {
     throw new BypassError(`--pcap-max-mb is invalid: give a whole number of megabytes`);
   }
   if (!o.path) throw new BypassError("--pcap needs a file name: --pcap FILE");
+  const ring = o.ringBytes ?? DEFAULT_CAPTURE_RING;
+  if (
+    !Number.isInteger(ring) || ring < MIN_CAPTURE_RING || ring > MAX_CAPTURE_RING ||
+    (ring & (ring - 1)) !== 0
+  ) {
+    throw new BypassError(
+      `capture ring of ${ring} bytes is invalid: give a power of two from ${MIN_CAPTURE_RING} ` +
+        `to ${MAX_CAPTURE_RING}`,
+    );
+  }
 }
 
 /** The main thread's side of a capture (see the module doc). */

@@ -15,6 +15,7 @@ import {
   readPcapng,
   sectionHeader,
   SHB_TYPE,
+  validateCaptureOptions,
 } from "../../capture/mod.ts";
 
 /** A fake UMEM: frame `i` (2048 bytes) starts at `i * 2048 + 256` and holds a marked pattern. */
@@ -352,5 +353,22 @@ self.onmessage = (e) => self.postMessage(producer(e.data.mem, e.data.count));`;
     console.log(`worker: ${result.captured} captured, ${result.dropped} dropped (ring full)`);
   } finally {
     worker.terminate();
+  }
+});
+
+Deno.test("capture options: bad snap length, size limit or ring size is one clear error", () => {
+  const ok = { path: "/tmp/x.pcapng" };
+  validateCaptureOptions(ok);
+  for (
+    const [o, want] of [
+      [{ snaplen: 0 }, /--pcap-snaplen 0 is invalid/],
+      [{ snaplen: 262145 }, /--pcap-snaplen 262145 is invalid/],
+      [{ snaplen: 1.5 }, /--pcap-snaplen 1.5 is invalid/],
+      [{ maxBytes: -1 }, /--pcap-max-mb is invalid/],
+      [{ ringBytes: 1000 }, /capture ring of 1000 bytes is invalid/],
+      [{ path: "" }, /--pcap needs a file name/],
+    ] as const
+  ) {
+    assert.throws(() => validateCaptureOptions({ ...ok, ...o }), want);
   }
 });
