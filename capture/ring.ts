@@ -6,12 +6,12 @@
  *
  * Layout: producer byte index at byte 0, consumer byte index at byte 64, the stop word at byte
  * 128 (each on its own cache line), records from byte {@link CAPTURE_HEADER_BYTES}. Indices grow
- * modulo 2^30 (so that they stay small integers: V8 keeps them untagged, no deoptimisation and
- * no allocation when they pass 2^30 or 2^31); a record never wraps: when it does not fit before the end of the
- * ring, the producer writes a 0 word there (a wrap marker: no pcapng block has type 0) and puts
- * the record at the start. The producer publishes its index once per burst (release), after the
- * records' bytes; the consumer releases space once per drain. A full ring never blocks the
- * producer: the frame is not copied and is counted as dropped.
+ * modulo 2^30, so that they stay small integers (V8 keeps them untagged: no deoptimisation, no
+ * allocation when they would pass 2^30 or 2^31). A record never wraps: when it does not fit
+ * before the end of the ring, the producer writes a 0 word there (a wrap marker: no pcapng block
+ * has type 0) and puts the record at the start. The producer publishes its index once per burst
+ * (release), after the records' bytes; the consumer releases space once per drain. A full ring
+ * never blocks the producer: the frame is not copied and is counted as dropped.
  *
  * @module
  */
@@ -51,7 +51,7 @@ function ringSize(mem: SharedArrayBuffer): number {
   return mem.byteLength - CAPTURE_HEADER_BYTES;
 }
 
-/** Counters the producer adds to (e.g. slots of the stats block), or nothing. */
+/** Where the producer counts what it copied and dropped (e.g. slots of the stats block). */
 export interface CaptureTally {
   /** Where to count. */
   block: Float64Array;
@@ -77,16 +77,17 @@ export interface CaptureProducerOptions {
 
 /**
  * The Worker's end: copies frames into the ring, one clock read and one atomic store per burst
- * (two when the ring looks full), no allocation. Self-contained (its constants are static fields, the
- * Enhanced Packet Block is written inline): the class source alone runs in a Worker, as the
- * concurrency test does.
+ * (two when the ring looks full), no allocation. Self-contained (its constants are static
+ * fields, the Enhanced Packet Block is written inline): the class source alone runs in a Worker,
+ * as the concurrency test does.
  *
  * @example
  * ```ts
  * import { CaptureConsumer, CaptureProducer, captureRingMemory } from "./ring.ts";
  * const mem = captureRingMemory(1 << 16), umem = new Uint8Array(4096);
  * const tally = { block: new Float64Array(2), captured: 0, dropped: 1 };
- * const p = new CaptureProducer(mem, { umem, interfaceId: 0, snaplen: 65535, direction: false, tally });
+ * const opts = { umem, interfaceId: 0, snaplen: 65535, direction: false, tally };
+ * const p = new CaptureProducer(mem, opts);
  * p.burst(Uint32Array.of(0, 2048), Uint32Array.of(60, 100), 2, 1);
  * let bytes = 0;
  * new CaptureConsumer(mem).drain((chunk) => bytes += chunk.length);
