@@ -115,3 +115,11 @@ export { BypassError } from "./engine/errors.ts";
 export { type FrameAudit, FrameOwnershipError, Mempool } from "./mempool/mod.ts";
 export { spscBytes, SpscRing } from "./ring/spsc.ts";
 export * from "./packet/mod.ts";
+export {
+  type CaptureOptions,
+  type CaptureStatus,
+  type InterfaceDescription,
+  type Pcapng,
+  type PcapngPacket,
+  readPcapng,
+} from "./capture/mod.ts";

@@ -130,29 +130,68 @@ export const bypassrt: Contender = {
   name: "byPassRT",
   modes: ["rxdrop", "l2fwd", "respond"],
   unavailable: () => Promise.resolve(undefined),
+  start: (mode, topo, opts) => startBypassrt("byPassRT", mode, topo, opts, []),
+};
+
+/**
+ * byPassRT with `--pcap` to a fresh file (BPB_PCAP_DIR, default /tmp), removed when the run
+ * stops: the capture's cost, side by side with {@link bypassrt} (`--only bypassrt,pcap`).
+ */
+export const bypassrtPcap: Contender = {
+  name: "byPassRT --pcap",
+  modes: ["rxdrop", "l2fwd"],
+  unavailable: () => Promise.resolve(undefined),
   async start(mode, topo, opts) {
-    // --cpu pins the polling Worker to the application CPU and moves the process's other
-    // threads (main, V8 helpers) off it, as the C reference runs alone there.
-    const args = ["--iface", topo.dutIf, "--mode", mode, "--json", "--interval", "0.5"];
-    args.push("--cpu", APP_CPU);
-    if (mode === "respond") args.push("--ip", opts.ip ?? "10.0.0.1");
-    const proc = new Proc(
-      "byPassRT",
-      inNs(topo.dut, Deno.execPath(), "run", "-A").concat(`${ROOT}cli/main.ts`, ...args),
-    );
-    const r = ndjsonRunning(proc, (o) => {
-      const t = o.total as Record<string, number>;
+    const dir = Deno.env.get("BPB_PCAP_DIR") ?? "/tmp";
+    const file = await Deno.makeTempFile({ dir, prefix: "bpb-", suffix: ".pcapng" });
+    try {
+      const r = await startBypassrt("byPassRT --pcap", mode, topo, opts, ["--pcap", file]);
       return {
-        elapsed: Number(o.elapsed),
-        rx: t.rx_packets,
-        tx: t.tx_packets,
-        free: t.free_frames,
+        ...r,
+        async stop() {
+          try {
+            return await r.stop();
+          } finally {
+            await Deno.remove(file).catch(() => {});
+          }
+        },
       };
-    });
-    await readyOrThrow(proc, isJson, 30000);
-    return r;
+    } catch (e) {
+      await Deno.remove(file).catch(() => {});
+      throw e;
+    }
   },
 };
+
+/** Start byPassRT as contender `name` in `mode` with `extra` run options. */
+async function startBypassrt(
+  name: string,
+  mode: string,
+  topo: Topology,
+  opts: { intervalS: number; ip?: string },
+  extra: string[],
+): Promise<Running> {
+  // --cpu pins the polling Worker to the application CPU and moves the process's other
+  // threads (main, V8 helpers) off it, as the C reference runs alone there.
+  const args = ["--iface", topo.dutIf, "--mode", mode, "--json", "--interval", "0.5"];
+  args.push("--cpu", APP_CPU, ...extra);
+  if (mode === "respond") args.push("--ip", opts.ip ?? "10.0.0.1");
+  const proc = new Proc(
+    name,
+    inNs(topo.dut, Deno.execPath(), "run", "-A").concat(`${ROOT}cli/main.ts`, ...args),
+  );
+  const r = ndjsonRunning(proc, (o) => {
+    const t = o.total as Record<string, number>;
+    return {
+      elapsed: Number(o.elapsed),
+      rx: t.rx_packets,
+      tx: t.tx_packets,
+      free: t.free_frames,
+    };
+  });
+  await readyOrThrow(proc, isJson, 30000);
+  return r;
+}
 
 /** The C reference on libxdp's xsk.h (bench/xsk_ref.c): a baseline only. */
 export const cref: Contender = {

@@ -43,12 +43,16 @@ export interface GcReport {
 
 const GC_LINE = /^\[(\d+):(0x[0-9a-f]+)\]\s+(\d+) ms: ([A-Za-z-]+(?: \(.*?\))?)/;
 
-/** Run byPassRT rxdrop under --trace-gc for `durationS` with the generator going. */
+/**
+ * Run byPassRT rxdrop under --trace-gc for `durationS` with the generator going (`extra`: more
+ * run options, e.g. `--pcap FILE`).
+ */
 export async function gcRun(
   topo: Topology,
   gen: Generator,
   durationS: number,
   steadyAfterS: number,
+  extra: string[] = [],
 ): Promise<GcReport> {
   const proc = new Proc(
     "byPassRT --trace-gc",
@@ -65,6 +69,7 @@ export async function gcRun(
       "--json",
       "--interval",
       "0.5",
+      ...extra,
     ],
   );
   const report: GcReport = {

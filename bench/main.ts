@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import {
   bypassrt,
+  bypassrtPcap,
   type Contender,
   cref,
   Generator,
@@ -45,7 +46,9 @@ const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
   --json FILE        also write every result as JSON to FILE
   --duration S       seconds measured per run (default 10; quick 2)
   --reps N           repetitions, median reported (default 3; quick 1)
-  --only LIST        contenders to run, comma separated: bypassrt,c,testpmd,kernel
+  --only LIST        contenders to run, comma separated: bypassrt,c,testpmd,kernel,pcap
+                     (pcap: byPassRT with --pcap to a file in BPB_PCAP_DIR or /tmp; not run
+                     unless named: bench/pcap.sh runs it against bypassrt)
   --modes LIST       throughput modes: rxdrop,l2fwd (default both)
   --ping-count N     ping samples per responder (default 2000; quick 100)
   --rtt-count N      UDP round trips per forwarder (default 2000; quick 100)
@@ -111,8 +114,10 @@ function parseOptions(args: string[]): Options {
     }
     return n;
   };
-  const all = ["bypassrt", "c", "testpmd", "kernel"];
-  const only = new Set((values.only ?? all.join(",")).split(",").map((s) => s.trim()));
+  const all = ["bypassrt", "c", "testpmd", "kernel", "pcap"];
+  const only = new Set(
+    (values.only ?? all.filter((c) => c !== "pcap").join(",")).split(",").map((s) => s.trim()),
+  );
   for (const o of only) {
     if (!all.includes(o)) throw new Error(`--only: unknown contender "${o}" (${all.join(", ")})`);
   }
@@ -221,6 +226,27 @@ function xdpStats(final: Record<string, unknown> | undefined): unknown {
   return total?.xdp_statistics ?? final.xdp_statistics;
 }
 
+/** A --pcap run's capture figures from its final report (frames written, copies dropped). */
+function captureOf(final: Record<string, unknown> | undefined): Record<string, unknown> {
+  const capture = final?.capture as Record<string, unknown> | undefined;
+  if (!capture) return {};
+  const total = final!.total as Record<string, number>;
+  return {
+    capture: { ...capture, pcap_captured: total.pcap_captured, pcap_dropped: total.pcap_dropped },
+  };
+}
+
+/** The --trace-gc run with --pcap to a temporary file (removed after). */
+async function gcPcapRun(topo: Topology, gen: Generator, seconds: number): Promise<GcReport> {
+  const dir = Deno.env.get("BPB_PCAP_DIR") ?? "/tmp";
+  const file = await Deno.makeTempFile({ dir, prefix: "bpb-gc-", suffix: ".pcapng" });
+  try {
+    return await gcRun(topo, gen, seconds, 2, ["--pcap", file]);
+  } finally {
+    await Deno.remove(file).catch(() => {});
+  }
+}
+
 /** The first numeric field whose key mentions "ratio", breadth first. */
 export function findRatio(o: unknown): [string, number] | undefined {
   const queue: [string, unknown][] = [["", o]];
@@ -280,6 +306,7 @@ async function main(): Promise<number> {
     c: cref,
     testpmd,
     kernel: kernelDrop,
+    pcap: bypassrtPcap,
   };
   const contenders = Object.entries(all).filter(([k]) => opts.only.has(k)).map(([, c]) => c);
   const skip = new Map<Contender, string>();
@@ -289,7 +316,7 @@ async function main(): Promise<number> {
   }
   const runs: RunResult[] = [];
   const latency: BenchDocument["latency"] = { ping: {}, udp: {} };
-  let gc: GcReport | undefined;
+  let gc: GcReport | undefined, gcPcap: GcReport | undefined;
   let engine: EngineResult = { skipped: "not run (--no-engine)" };
   const t0 = performance.now();
   try {
@@ -352,6 +379,15 @@ async function main(): Promise<number> {
           `${gc.main_steady_gc} main-thread GC events in steady state`,
       );
     }
+    if (opts.gc && opts.only.has("pcap")) {
+      gcPcap = await gcPcapRun(topo, gen, opts.gcS);
+      log(
+        gcPcap.error
+          ? `gc run (--pcap) failed: ${gcPcap.error}`
+          : `gc with --pcap: ${gcPcap.worker_steady_gc} polling-loop and ` +
+            `${gcPcap.main_steady_gc} main-thread GC events in steady state`,
+      );
+    }
   } finally {
     await cleanup();
     if (gen?.proc.stderr.trim()) log(`generator stderr: ${gen.proc.stderr.trim()}`);
@@ -405,9 +441,14 @@ async function main(): Promise<number> {
       loadavg_end: (await Deno.readTextFile("/proc/loadavg")).trim(),
     },
     results,
-    runs: runs.map(({ final, ...r }) => ({ ...r, final_xdp_statistics: xdpStats(final) })),
+    runs: runs.map(({ final, ...r }) => ({
+      ...r,
+      final_xdp_statistics: xdpStats(final),
+      ...captureOf(final),
+    })),
     latency,
     gc,
+    ...(gcPcap ? { gc_pcap: gcPcap } : {}),
     engine,
     ...ratiosAndTargets(results, latency, engine, gc),
   };

@@ -104,6 +104,10 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .option("--dst-ip <A.B.C.D>", "txonly: destination IPv4", "10.0.0.1")
     .option("--udp-port <n>", "txonly: UDP source and destination port", "4242")
     .option("--size <n>", "txonly: frame length in bytes without FCS (60-3000)", "60")
+    .option("--pcap <file>", "write the frames received to FILE (pcapng; created or truncated)")
+    .option("--pcap-tx", "with --pcap: capture the frames sent too (direction in each record)")
+    .option("--pcap-snaplen <n>", "with --pcap: bytes captured per frame at most (1-262144)")
+    .option("--pcap-max-mb <n>", "with --pcap: stop writing at N MB (10^6 bytes); the run goes on")
     .option("--json", 'print NDJSON: one object per interval, then one with "final": true')
     .option("--interval <s>", "seconds between metric prints", "1")
     .option(

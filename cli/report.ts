@@ -69,6 +69,14 @@ export function summary(r: EngineReport): string {
   ];
   const hc = Object.fromEntries(Object.entries(r.handler_counters).filter(([, v]) => v !== 0));
   if (Object.keys(hc).length) lines.push(`  handler counters: ${list(hc)}`);
+  if (r.capture) {
+    const c = r.capture;
+    lines.push(
+      `  capture: ${c.file}: ${c.frames} frames written (${c.bytes} bytes), ` +
+        `${t.pcap_dropped} not captured (capture ring full)` +
+        (c.stopped ? `; stopped early: ${c.stopped}` : ""),
+    );
+  }
   for (const a of r.audits) {
     lines.push(
       `  frame audit q${a.queue}: ${a.balanced ? "balanced" : "NOT BALANCED"} ` +

@@ -11,9 +11,10 @@ import type { EngineOptions } from "../engine/runtime.ts";
 import { MAX_BLOCK_MAX, type Steering, type XdpMode } from "../engine/xdp_program.ts";
 import type { BindMode } from "../engine/options.ts";
 import { parseIPv4, parseMac } from "../packet/mod.ts";
+import { type CaptureFlags, captureFromFlags } from "./capture_options.ts";
 
 /** Flags of the run command as commander hands them over (strings). */
-export interface RunFlags {
+export interface RunFlags extends CaptureFlags {
   iface?: string;
   /** A built-in mode (default l2fwd); excludes `handler`. */
   mode?: string;
@@ -164,6 +165,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
       ? int("--block-max", f.blockMax, 1, MAX_BLOCK_MAX)
       : undefined,
     durationS: f.duration !== undefined ? int("--duration", f.duration, 1, 10 ** 7) : 0,
+    capture: captureFromFlags(f),
   };
 }
 

@@ -99,6 +99,16 @@ export const LOOP_COUNTERS = [
     kind: "counter",
   },
   {
+    name: "pcapCaptured",
+    help: "frames copied into the capture ring (--pcap; sent ones too with --pcap-tx)",
+    kind: "counter",
+  },
+  {
+    name: "pcapDropped",
+    help: "frames not captured because the capture ring was full (the writer fell behind)",
+    kind: "counter",
+  },
+  {
     name: "freeFrames",
     help: "frames in the mempool",
     kind: "gauge",

@@ -10,6 +10,8 @@
  */
 import type { Burst, Handler, HandlerContext, HandlerOptions } from "./handler.ts";
 import type { Port } from "./port.ts";
+import type { CaptureProducer } from "../capture/ring.ts";
+import { DIR_INBOUND, DIR_OUTBOUND } from "../capture/pcapng.ts";
 import { Control, Slot } from "./stats.ts";
 
 /** Options of {@link runLoop}. */
@@ -151,6 +153,8 @@ export class LoopContext implements HandlerContext {
   pending = 0;
   /** Frames that may still be received or originated (`--count`); Infinity without a limit. */
   budget = Infinity;
+  /** Where sent frames are captured (`--pcap-tx`), or null. */
+  readonly captureTx: CaptureProducer | null;
   readonly #port: Port;
   readonly #stats: Float64Array;
   readonly #one = new Uint32Array(1);
@@ -165,9 +169,12 @@ export class LoopContext implements HandlerContext {
       mac: Uint8Array;
       capacity: number;
       stats: Float64Array;
+      /** Capture sent frames here (`--pcap-tx`). */
+      captureTx?: CaptureProducer | null;
     },
   ) {
     this.#port = port;
+    this.captureTx = o.captureTx ?? null;
     this.#stats = o.stats;
     this.options = o.options;
     this.counters = o.counters;
@@ -217,6 +224,9 @@ export class LoopContext implements HandlerContext {
     if (k === 0) return;
     this.pending = 0;
     const sent = this.#port.txBurst(this.pendAddrs, this.pendLens, k);
+    if (this.captureTx !== null) {
+      this.captureTx.burst(this.pendAddrs, this.pendLens, sent, DIR_OUTBOUND);
+    }
     if (sent < k) this.#port.free(this.pendAddrs, sent, k - sent);
   }
 }
@@ -244,6 +254,8 @@ export interface LoopRun {
   generation: number;
   /** Gets every throw of the handler (rate-limited by the caller). */
   onError: OnHandlerError;
+  /** Where received frames are captured (`--pcap`), or null; sent ones: `ctx.captureTx`. */
+  capture?: CaptureProducer | null;
 }
 
 /**
@@ -263,6 +275,7 @@ export function runLoop(r: LoopRun): LoopExit {
 
 function loop(r: LoopRun): LoopExit {
   const { port, handler, b, ctx, opts, control, stats, generation, onError } = r;
+  const capRx = r.capture ?? null, capTx = ctx.captureTx;
   if (Atomics.load(control, Control.stop) !== 0) return "stop";
   if (Atomics.load(control, Control.reload) !== generation) return "reload";
   const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
@@ -278,6 +291,8 @@ function loop(r: LoopRun): LoopExit {
     const room = ctx.budget;
     const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
     if (n > 0) {
+      // The frames as received, before the handler changes them.
+      if (capRx !== null) capRx.burst(addrs, lens, n, DIR_INBOUND);
       ctx.budget -= n;
       b.length = n;
       for (let i = 0; i < n; i++) act[i] = UNDECIDED;
@@ -321,6 +336,7 @@ function loop(r: LoopRun): LoopExit {
       }
       if (k > 0) {
         const sent = port.txBurst(addrs, lens, k);
+        if (capTx !== null) capTx.burst(addrs, lens, sent, DIR_OUTBOUND);
         if (sent < k) port.free(addrs, sent, k - sent);
       }
       if (threw && strict) return "error";

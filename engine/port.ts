@@ -307,14 +307,24 @@ export class Port {
   /**
    * Shutdown: take every frame left on the RX ring back into the pool (counted as received and
    * as `drainedAtStop`). Call after steering to this socket stopped, so the ring is quiet.
+   * `seen` gets each batch of frames before they are freed (the capture records them).
    */
-  drainRx(): number {
+  drainRx(seen?: (addrs: Uint32Array, lens: Uint32Array, n: number) => void): number {
     const rx = this.#rx, pool = this.pool;
+    const addrs = seen ? new Uint32Array(rx.size) : undefined;
+    const lens = seen ? new Uint32Array(rx.size) : undefined;
     let total = 0, k: number;
     // peek() refreshes the producer index only once its cached entries are used up: loop.
     while ((k = rx.peek(rx.size)) > 0) {
       const start = rx.cursor;
       let bytes = 0;
+      if (seen) {
+        for (let i = 0; i < k; i++) {
+          addrs![i] = rx.descAddr(start + i);
+          lens![i] = rx.descLen(start + i);
+        }
+        seen(addrs!, lens!, k);
+      }
       for (let i = 0; i < k; i++) {
         bytes += rx.descLen(start + i);
         pool.free(rx.descAddr(start + i));

@@ -25,6 +25,7 @@ import {
 } from "./xdp_stats.ts";
 import { Control, newControlBlock, newStatsBlock, Slot } from "./stats.ts";
 import { checkXskLayout } from "./xsk_layout.ts";
+import { type CaptureOptions, CaptureSession, type CaptureStatus } from "../capture/session.ts";
 import type { HandlerCounterBlock, WorkerMessage, WorkerStart } from "./worker.ts";
 import { type BlockEntry, type Cidr, parseCidr, readBlockFile } from "./blocklist.ts";
 import {
@@ -74,6 +75,8 @@ export interface EngineOptions {
   block?: string[];
   /** Blocklist capacity in prefixes (default 1 << 20; costs capacity x (8 x CPUs + 8) bytes). */
   blockMax?: number;
+  /** Write the frames received (and sent, `tx`) to a pcapng file (default: no capture). */
+  capture?: CaptureOptions;
 }
 
 /**
@@ -90,7 +93,8 @@ export type QueueSnapshot =
 export type EngineEvent =
   | { type: "handler-error"; queue: number; message: string; suppressed: number }
   | { type: "reloaded"; queue: number; generation: number }
-  | { type: "reload-failed"; queue?: number; message: string };
+  | { type: "reload-failed"; queue?: number; message: string }
+  | { type: "capture-stopped"; message: string };
 
 /** One line for an {@link EngineEvent} (what the default `onEvent` prints). */
 export function describeEvent(e: EngineEvent): string {
@@ -105,6 +109,8 @@ export function describeEvent(e: EngineEvent): string {
       return `handler reload failed${
         e.queue === undefined ? "" : ` on queue ${e.queue}`
       }, the old one goes on: ${e.message}`;
+    case "capture-stopped":
+      return e.message;
   }
 }
 
@@ -135,6 +141,8 @@ export interface EngineSnapshot {
    * name a reload removed keeps its last value.
    */
   handler_counters: Record<string, number>;
+  /** The capture file (`--pcap`): frames and bytes written so far. */
+  capture?: CaptureStatus;
 }
 
 /** The final report: last snapshot plus audits. */
@@ -196,6 +204,8 @@ export class Engine {
   readonly #libc = openLibc();
   readonly #handlerUrl: string;
   readonly #onEvent: (event: EngineEvent) => void;
+  /** The capture (`--pcap`), if any. */
+  #capture?: CaptureSession;
   #generation = 0;
   /** Reloads asked for: each imports the file under a URL of its own (a failed one too). */
   #attempts = 0;
@@ -207,8 +217,10 @@ export class Engine {
     queues: QueueState[],
     handlerUrl: string,
     onEvent: (event: EngineEvent) => void,
+    capture?: CaptureSession,
   ) {
     this.options = options;
+    this.#capture = capture;
     this.#handlerUrl = handlerUrl;
     this.#onEvent = onEvent;
     this.program = program;
@@ -247,14 +259,29 @@ export class Engine {
     }
     const mac = interfaceMac(options.port.iface);
     const onEvent = options.onEvent ?? ((e: EngineEvent) => console.error(describeEvent(e)));
-    const program = loadXdpProgram({
-      iface: options.port.iface,
-      mode: options.xdpMode,
-      steering: options.steering,
-      force: options.force,
-      blockMax: options.blockMax,
-      block,
-    });
+    // The capture file is created before anything is attached: a bad path attaches nothing.
+    const capture = options.capture
+      ? CaptureSession.open(
+        options.capture,
+        options.port.iface,
+        queues,
+        (message) => onEvent({ type: "capture-stopped", message }),
+      )
+      : undefined;
+    let program: XdpProgram;
+    try {
+      program = loadXdpProgram({
+        iface: options.port.iface,
+        mode: options.xdpMode,
+        steering: options.steering,
+        force: options.force,
+        blockMax: options.blockMax,
+        block,
+      });
+    } catch (e) {
+      capture?.close();
+      throw e;
+    }
     const states: QueueState[] = [];
     const ready: Promise<void>[] = [];
     for (const queue of queues) {
@@ -322,11 +349,13 @@ export class Engine {
         control,
         stats,
         cpu: cpus[states.length] ?? -1,
+        capture: capture?.producer(states.length),
       };
       worker.postMessage(start);
       states.push(state);
     }
-    const engine = new Engine(options, program, states, handlerUrl, onEvent);
+    const engine = new Engine(options, program, states, handlerUrl, onEvent, capture);
+    capture?.start();
     try {
       await Promise.all(ready);
     } catch (err) {
@@ -382,6 +411,7 @@ export class Engine {
         dropped: program.blocked,
       },
       handler_counters: handlerCounters,
+      ...(this.#capture ? { capture: this.#capture.status() } : {}),
     };
   }
 
@@ -492,6 +522,8 @@ export class Engine {
     // A worker that finished removed its own socket from the map before its audit; this covers
     // one that failed or did not stop. Then the program comes off the interface.
     for (const q of this.#queues) this.program.removeSocket(q.queue);
+    // Every frame the Workers copied (drained-at-stop ones too) goes to the file before it closes.
+    this.#capture?.close();
     const snap = this.snapshot();
     for (const q of this.#queues) q.worker.terminate();
     this.program.close();

@@ -23,6 +23,9 @@ import type { Port } from "./port.ts";
 import type { XdpStatistics } from "./xdp_stats.ts";
 import { Control, Slot } from "./stats.ts";
 import { xskLayoutCheckedByMainThread } from "./xsk_layout.ts";
+import { CaptureProducer } from "../capture/ring.ts";
+import type { CaptureProducerSpec } from "../capture/session.ts";
+import { DIR_INBOUND } from "../capture/pcapng.ts";
 
 /** The message that starts a worker. */
 export interface WorkerStart {
@@ -37,6 +40,8 @@ export interface WorkerStart {
   stats: Float64Array<SharedArrayBuffer>;
   /** CPU to pin this Worker's thread to (-1: no pinning). */
   cpu: number;
+  /** This queue's capture ring (`--pcap`), if capturing. */
+  capture?: CaptureProducerSpec;
 }
 
 /** The handler's counters as the main thread reads them: names and their shared slots. */
@@ -104,7 +109,8 @@ function counterBlock(names: string[], from?: HandlerCounterBlock): HandlerCount
 }
 
 scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
-  const { port: portOpts, loop, handler: spec, mac, xsksMapFd, control, stats, cpu } = e.data;
+  const { port: portOpts, loop, handler: spec, mac, xsksMapFd, control, stats, cpu, capture } =
+    e.data;
   const queue = portOpts.queue ?? 0;
   const where = decodeURIComponent(new URL(spec.url).pathname);
   let port: Port | undefined;
@@ -123,6 +129,16 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     xskLayoutCheckedByMainThread(); // Engine.start checked it before starting this Worker
     port = openPort({ ...portOpts, xsksMapFd });
     const p = port;
+    const cap = capture
+      ? new CaptureProducer(capture.ring, {
+        umem: port.umem,
+        interfaceId: capture.interfaceId,
+        snaplen: capture.snaplen,
+        direction: capture.tx,
+        tally: { block: stats, captured: Slot.pcapCaptured, dropped: Slot.pcapDropped },
+      })
+      : null;
+    const captureTx = capture?.tx ? cap : null;
     const newContext = (counters: HandlerCounterBlock) =>
       new LoopContext(p, {
         options: spec.options,
@@ -131,6 +147,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
         mac,
         capacity: loop.burst,
         stats,
+        captureTx,
       });
     let handler: Handler = loaded.handler;
     let counters = counterBlock(loaded.counters);
@@ -165,7 +182,18 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     });
     let exit: LoopExit;
     for (;;) {
-      exit = runLoop({ port, handler, b, ctx, opts: loop, control, stats, generation, onError });
+      exit = runLoop({
+        port,
+        handler,
+        b,
+        ctx,
+        opts: loop,
+        control,
+        stats,
+        generation,
+        onError,
+        capture: cap,
+      });
       if (exit !== "reload") break;
       generation = Atomics.load(control, Control.reload);
       try {
@@ -201,7 +229,8 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     // other CPUs finish, then take back what is still on the RX ring and finish TX.
     port.unsteer();
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, QUIESCE_MS);
-    port.drainRx();
+    // Frames still on the RX ring count as received: the capture records them too.
+    port.drainRx(cap ? (a, l, n) => cap.burst(a, l, n, DIR_INBOUND) : undefined);
     port.drainTx(200);
     // The final counters (drained frames included) in the block the main thread reads.
     publish(port, stats);

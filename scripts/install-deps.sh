@@ -6,7 +6,7 @@
 set -euo pipefail
 DENO_VERSION="${DENO_VERSION:-2.9.6}"
 pkgs=(libxdp-dev libbpf-dev libxdp1 libbpf1 clang llvm gcc libc6-dev iproute2 iputils-ping ethtool procps
-  python3 bpftool tmux ca-certificates)
+  python3 bpftool tmux tcpdump ca-certificates)
 # The --metrics tests: promtool (Debian ships it in prometheus) checks /metrics, and a headless
 # chromium (driven by npm puppeteer-core, cached below) opens the live page.
 pkgs+=(prometheus chromium)

@@ -15,6 +15,7 @@ import {
 } from "../engine/loop.ts";
 import type { Port } from "../engine/port.ts";
 import { newControlBlock, newStatsBlock } from "../engine/stats.ts";
+import type { CaptureProducer } from "../capture/ring.ts";
 
 /** A handler set up on a port, ready to run the loop (as often as wanted). */
 export interface HandlerLoop {
@@ -50,6 +51,10 @@ export interface HandlerLoopOptions {
   mac?: Uint8Array;
   /** Stop at the first throw. */
   strict?: boolean;
+  /** Capture received frames (and sent ones with `captureTx`) here, as `--pcap` does. */
+  capture?: CaptureProducer;
+  /** Capture sent frames too. */
+  captureTx?: boolean;
 }
 
 /**
@@ -79,6 +84,7 @@ export async function handlerLoop(
     mac: o.mac ?? Uint8Array.of(2, 0, 0, 0, 0, 1),
     capacity: burst,
     stats,
+    captureTx: o.captureTx ? o.capture : null,
   });
   await handler.init?.(ctx);
   const b = new BurstState(port, burst, burst);
@@ -102,6 +108,7 @@ export async function handlerLoop(
         control,
         stats,
         generation: 0,
+        capture: o.capture ?? null,
         onError: onError ?? ((e) => {
           first ??= e;
         }),
