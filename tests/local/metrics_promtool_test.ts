@@ -8,22 +8,7 @@
 import assert from "node:assert/strict";
 import { prometheusText } from "../../engine/metrics.ts";
 import { fixture } from "../unit/_metrics_fixture.ts";
-
-/** `promtool check metrics` on `text`: its exit code and what it printed. */
-async function promtool(text: string): Promise<{ code: number; out: string }> {
-  const child = new Deno.Command("promtool", {
-    args: ["check", "metrics"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(text));
-  await w.close();
-  const r = await child.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
-}
+import { promtool } from "../../testing/promtool.ts";
 
 Deno.test("promtool check metrics accepts the exposition (lint included)", async () => {
   const r = await promtool(prometheusText(fixture()));

@@ -224,6 +224,25 @@ export function pktioSpawn(ns: string, ...args: string[]): Deno.ChildProcess {
   }).spawn();
 }
 
+/**
+ * Ping `ip` from namespace `ns` (`count` requests, 50 ms apart, 1 s wait): whether every request
+ * got its reply, how many did, and ping's output.
+ */
+export async function ping(
+  ns: string,
+  ip: string,
+  count: number,
+): Promise<[all: boolean, received: number, out: string]> {
+  const out = await new Deno.Command("ip", {
+    args: ["netns", "exec", ns, ...argv(`ping -c ${count} -i 0.05 -W 1 ${ip}`)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+  const received = Number(/(\d+) received/.exec(text)?.[1] ?? -1);
+  return [received === count, received, text];
+}
+
 /** Split a space-separated argument string (no quoting needed in our tests). */
 export function argv(s: string): string[] {
   return s.split(/\s+/).filter((a) => a.length > 0);

@@ -13,6 +13,7 @@ import {
   CLI,
   cli,
   type CliResult,
+  ping,
   pktio,
   sendUdp,
   type Topology,
@@ -57,18 +58,6 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
-}
-
-/** Ping `ip` from the peer; [every request answered, how many answered, output]. */
-async function ping(ns: string, ip: string, count: number): Promise<[boolean, number, string]> {
-  const out = await new Deno.Command("ip", {
-    args: ["netns", "exec", ns, ...argv(`ping -c ${count} -i 0.05 -W 1 ${ip}`)],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  const received = Number(/(\d+) received/.exec(text)?.[1] ?? -1);
-  return [received === count, received, text];
 }
 
 /**

@@ -29,6 +29,7 @@ import { MetricsServer, parseMetricsAddress } from "../../cli/metrics_server.ts"
 import { QUEUE_COUNTERS } from "../../engine/counters.ts";
 import type { EngineSnapshot } from "../../engine/runtime.ts";
 import { ZERO_XDP_STATISTICS } from "../../engine/xdp_stats.ts";
+import { promtool } from "../../testing/promtool.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 const ECHO = new URL("../../examples/udp_echo.ts", import.meta.url).pathname;
@@ -56,22 +57,6 @@ async function waitFor<V>(
     v = await get();
   }
   return v;
-}
-
-/** `promtool check metrics` on `text`. */
-async function promtool(text: string): Promise<{ code: number; out: string }> {
-  const child = new Deno.Command("promtool", {
-    args: ["check", "metrics"],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(text));
-  await w.close();
-  const r = await child.output();
-  const dec = new TextDecoder();
-  return { code: r.code, out: dec.decode(r.stdout) + dec.decode(r.stderr) };
 }
 
 /** Every sample of the exposition: `name{labels}` -> value. */

@@ -3,21 +3,20 @@
  * kernel keeps its own, and, frame for frame, respond answers what the kernel answers.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import { argv, inNs, nonZero, pktio, run, serve, type Topology, withTopology } from "./_netns.ts";
+import {
+  argv,
+  inNs,
+  nonZero,
+  ping,
+  pktio,
+  run,
+  serve,
+  type Topology,
+  withTopology,
+} from "./_netns.ts";
 import { parseMac } from "../../packet/mod.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
-
-/** Ping `ip` from the peer; returns ping's output and whether every request got its reply. */
-async function ping(ns: string, ip: string, count: number): Promise<[boolean, string]> {
-  const out = await new Deno.Command("ip", {
-    args: ["netns", "exec", ns, ...argv(`ping -c ${count} -i 0.05 -W 1 ${ip}`)],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  return [text.includes(`${count} packets transmitted, ${count} received`), text];
-}
 
 Deno.test(
   "respond next to the kernel: both answer on one interface, also after an ARP flush",
@@ -36,7 +35,7 @@ Deno.test(
             await run("ip", "-n", t.dut, "neigh", "flush", "dev", t.dutIf);
           }
           for (const ip of ["10.0.0.1", "10.0.0.3"]) {
-            const [all, out] = await ping(t.peer, ip, 5);
+            const [all, , out] = await ping(t.peer, ip, 5);
             ok(all, `${round}: ping ${ip}\n${out}`);
           }
         }
