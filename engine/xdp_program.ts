@@ -6,13 +6,7 @@
  * @module
  */
 import { close as closeFd, ifIndex } from "./_sys.ts";
-import {
-  BPF_XDP,
-  type Libbpf,
-  openLibbpf,
-  XDP_FLAGS_DRV_MODE,
-  XDP_FLAGS_SKB_MODE,
-} from "../ffi/libbpf.ts";
+import { type Libbpf, openLibbpf } from "../ffi/libbpf.ts";
 import { type Helper, lastLibLog, openHelper } from "../ffi/helper.ts";
 import { cstr, Errno } from "../ffi/libc.ts";
 import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
@@ -20,9 +14,9 @@ import { bpfObjectPath, helperPath } from "./paths.ts";
 import { BlockMaps } from "./block_maps.ts";
 import type { Cidr } from "./blocklist.ts";
 import { formatIPv4 } from "../packet/mod.ts";
+import { attachLink, claimInterface, programId, type XdpMode } from "./xdp_attach.ts";
 
-/** How the XDP program is attached: driver (native), generic (skb), or native with fallback. */
-export type XdpMode = "auto" | "native" | "skb";
+export { attachedProgramId, programName, type XdpMode } from "./xdp_attach.ts";
 
 /** What the program sends to user space; everything else goes to the kernel (XDP_PASS). */
 export interface Steering {
@@ -234,27 +228,6 @@ export function insertSocket(bpf: Libbpf, mapFd: number, queue: number, fd: numb
   return bpf.symbols.bpf_map_update_elem(mapFd, Uint32Array.of(queue), Int32Array.of(fd), 0n);
 }
 
-/** id of the XDP program attached to `ifindex` in any mode (0 if none). */
-export function attachedProgramId(bpf: Libbpf, ifindex: number): number {
-  const id = new Uint32Array(1);
-  return bpf.symbols.bpf_xdp_query_id(ifindex, 0, id) === 0 ? id[0] : 0;
-}
-
-/** Name of the BPF program with kernel id `id` ("" if it cannot be read). */
-export function programName(bpf: Libbpf, id: number): string {
-  const fd = bpf.symbols.bpf_prog_get_fd_by_id(id);
-  if (fd < 0) return "";
-  const info = new Uint8Array(256);
-  const len = new Uint8Array(Uint32Array.of(info.length).buffer);
-  const r = bpf.symbols.bpf_obj_get_info_by_fd(fd, info, len);
-  closeFd(fd);
-  if (r !== 0) return "";
-  // struct bpf_prog_info: char name[16] at offset 64.
-  const raw = info.subarray(64, 80);
-  const end = raw.indexOf(0);
-  return new TextDecoder().decode(raw.subarray(0, end < 0 ? 16 : end));
-}
-
 /**
  * Load `bpf/xdp_steer.o`, configure its steering and attach it to `iface`.
  *
@@ -295,33 +268,10 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
     throw new BypassError(msg, errno);
   };
 
-  const existing = attachedProgramId(bpf, ifindex);
-  if (existing !== 0) {
-    const name = programName(bpf, existing);
-    if (name === "bypass_steer") {
-      fail(
-        `${o.iface} is already served by another byPassRT (XDP program id ${existing}): ` +
-          `stop that instance first (its bpf_link cannot be taken over)`,
-        Errno.EBUSY,
-      );
-    }
-    if (!o.force) {
-      fail(
-        `${o.iface} already has an XDP program attached (${name || "?"}, id ${existing}): ` +
-          `detach it ('ip link set ${o.iface} xdp off') or pass --force to replace it`,
-        Errno.EBUSY,
-      );
-    }
-    // --force: detach the foreign program in whichever mode it is attached.
-    s.bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, null);
-    s.bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, null);
-    if (attachedProgramId(bpf, ifindex) !== 0) {
-      fail(
-        `cannot remove the XDP program on ${o.iface} (id ${existing}): it is held by a bpf_link ` +
-          `of another process; stop that process`,
-        Errno.EBUSY,
-      );
-    }
+  try {
+    claimInterface(bpf, ifindex, o.iface, o.force ?? false);
+  } catch (e) {
+    fail((e as BypassError).message, (e as BypassError).errno ?? 0);
   }
 
   const obj = s.bpf_object__open_file(cstr(path), null);
@@ -380,33 +330,14 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
     s.bpf_map_update_elem(portsFd, Uint32Array.of(port), Uint8Array.of(1), 0n);
   }
 
-  const attach = (flags: number) => {
-    const opts = new BigUint64Array(2);
-    opts[0] = 16n; // sz: libbpf reads only `flags` (offset 8)
-    new DataView(opts.buffer).setUint32(8, flags, true);
-    return s.bpf_link_create(progFd, ifindex, BPF_XDP, new Uint8Array(opts.buffer));
-  };
-  let linkFd = -1;
-  let used: "native" | "skb" = "native";
-  let nativeFallback = "";
-  if (mode !== "skb") {
-    linkFd = attach(XDP_FLAGS_DRV_MODE);
-    if (linkFd < 0 && mode === "auto" && linkFd !== -Errno.EBUSY && linkFd !== -Errno.EPERM) {
-      nativeFallback = `native attach failed: ${explainAttach(-linkFd, o.iface)}`;
-      used = "skb";
-      linkFd = attach(XDP_FLAGS_SKB_MODE);
-    }
-  } else {
-    used = "skb";
-    linkFd = attach(XDP_FLAGS_SKB_MODE);
+  let attached;
+  try {
+    attached = attachLink(bpf, progFd, ifindex, o.iface, mode);
+  } catch (e) {
+    fail((e as BypassError).message, (e as BypassError).errno ?? 0);
   }
-  if (linkFd < 0) {
-    fail(`cannot attach XDP (${used}) to ${o.iface}: ${explainAttach(-linkFd, o.iface)}`, -linkFd);
-  }
-  const info = new Uint8Array(256);
-  const infoLen = Uint32Array.of(info.length);
-  s.bpf_obj_get_info_by_fd(progFd, info, new Uint8Array(infoLen.buffer));
-  const progId = new DataView(info.buffer).getUint32(4, true); // bpf_prog_info.id
+  const { linkFd, mode: used, nativeFallback } = attached!;
+  const progId = programId(bpf, progFd);
   return new XdpProgram({
     iface: o.iface,
     ifindex,
@@ -431,22 +362,5 @@ export function checkBlockMax(n: number): void {
     throw new BypassError(
       `--block-max ${n} is invalid: give a whole number of prefixes from 1 to ${MAX_BLOCK_MAX}`,
     );
-  }
-}
-
-function explainAttach(errno: number, iface: string): string {
-  switch (errno) {
-    case Errno.EBUSY:
-    case Errno.EEXIST:
-      return `another XDP program is attached to ${iface}: detach it or pass --force`;
-    case Errno.EPERM:
-    case Errno.EACCES:
-      return PRIVILEGE_HINT;
-    case Errno.ERANGE:
-      return `MTU too large for native XDP (veth: the peer's MTU must be <= 3506), or use --xdp-mode skb`;
-    case Errno.EOPNOTSUPP:
-      return `driver has no native XDP: use --xdp-mode skb`;
-    default:
-      return `errno ${errno}`;
   }
 }
