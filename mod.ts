@@ -65,6 +65,13 @@ export {
   type XdpProgramOptions,
 } from "./engine/xdp_program.ts";
 export {
+  loadUserXdpProgram,
+  type UserProgramInfo,
+  type UserXdpProgram,
+  type UserXdpProgramOptions,
+  XSKS_MAP,
+} from "./engine/user_xdp_program.ts";
+export {
   describeEvent,
   Engine,
   type EngineEvent,

@@ -138,7 +138,7 @@ async function engineAddMany(n: number) {
     const t0 = performance.now();
     engine.blockAddMany(list);
     const ms = performance.now() - t0;
-    return { ms, prefixes: engine.snapshot().blocklist.prefixes };
+    return { ms, prefixes: engine.snapshot().blocklist!.prefixes };
   } finally {
     await engine.stop();
   }

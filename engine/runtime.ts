@@ -37,6 +37,12 @@ import {
   type XdpMode,
   type XdpProgram,
 } from "./xdp_program.ts";
+import { loadUserXdpProgram, type UserProgramInfo, UserXdpProgram } from "./user_xdp_program.ts";
+import {
+  refuseWithUserProgram,
+  USER_PROGRAM_NO_BLOCKLIST,
+  USER_PROGRAM_NO_STEERING,
+} from "./user_program_rules.ts";
 
 /** Everything {@link Engine.start} needs. */
 export interface EngineOptions {
@@ -77,6 +83,14 @@ export interface EngineOptions {
   blockMax?: number;
   /** Write the frames received (and sent, `tx`) to a pcapng file (default: no capture). */
   capture?: CaptureOptions;
+  /**
+   * Attach this compiled XDP object of yours instead of our program (`--xdp-prog`): it must
+   * have a BPF_MAP_TYPE_XSKMAP named `xsks_map`, keyed by RX queue; byPassRT inserts its sockets
+   * there. `section` picks the program (default: the object's only XDP program). Steering,
+   * `block`/`blockFile`/`blockMax` and the program counters need our program: they are refused
+   * (steering must be `{ all: false, udpPorts: [] }`), the counters are `null` in snapshots.
+   */
+  xdpProg?: { path: string; section?: string };
 }
 
 /**
@@ -132,10 +146,15 @@ export interface EngineSnapshot {
   queues: QueueSnapshot[];
   /** Sums over the queues. */
   total: Omit<QueueSnapshot, "queue" | "handler_counters">;
-  /** XDP program counters. */
-  program: ProgramCounters;
-  /** The blocklist: prefixes in it, its capacity, frames it dropped since start. */
-  blocklist: { prefixes: number; capacity: number; dropped: number };
+  /** Our XDP program's counters; `null` (not available) when the program is yours (--xdp-prog). */
+  program: ProgramCounters | null;
+  /**
+   * The blocklist: prefixes in it, its capacity, frames it dropped since start; `null` (not
+   * available) when the program is yours (--xdp-prog).
+   */
+  blocklist: { prefixes: number; capacity: number; dropped: number } | null;
+  /** The user's XDP program (--xdp-prog): file, section, name, kernel id. Absent otherwise. */
+  user_program?: UserProgramInfo;
   /**
    * The handler's named counters summed over the queues (for `respond`: its drop reasons). A
    * name a reload removed keeps its last value.
@@ -195,8 +214,8 @@ interface QueueState {
 export class Engine {
   /** Options in force. */
   readonly options: EngineOptions;
-  /** The attached program. */
-  readonly program: XdpProgram;
+  /** The attached program: ours, or the user's (`xdpProg`). */
+  readonly program: XdpProgram | UserXdpProgram;
   /** Resolves once every worker has finished (count reached, error, or stop). */
   readonly finished: Promise<void>;
   readonly #queues: QueueState[];
@@ -213,7 +232,7 @@ export class Engine {
 
   private constructor(
     options: EngineOptions,
-    program: XdpProgram,
+    program: XdpProgram | UserXdpProgram,
     queues: QueueState[],
     handlerUrl: string,
     onEvent: (event: EngineEvent) => void,
@@ -238,6 +257,7 @@ export class Engine {
     const cpus = options.cpus ?? [];
     if (cpus.length > 0) validateCpus(cpus, queues);
     checkBlockMax(options.blockMax ?? DEFAULT_BLOCK_MAX);
+    if (options.xdpProg) refuseWithUserProgram(options);
     // concat, not push(...): a block file of a million lines is more arguments than a call takes.
     const block: Cidr[] = (options.block ?? []).map(parseCidr).concat(
       options.blockFile !== undefined ? readBlockFile(options.blockFile) : [],
@@ -268,16 +288,25 @@ export class Engine {
         (message) => onEvent({ type: "capture-stopped", message }),
       )
       : undefined;
-    let program: XdpProgram;
+    let program: XdpProgram | UserXdpProgram;
     try {
-      program = loadXdpProgram({
-        iface: options.port.iface,
-        mode: options.xdpMode,
-        steering: options.steering,
-        force: options.force,
-        blockMax: options.blockMax,
-        block,
-      });
+      program = options.xdpProg
+        ? loadUserXdpProgram({
+          iface: options.port.iface,
+          path: options.xdpProg.path,
+          section: options.xdpProg.section,
+          queues,
+          mode: options.xdpMode,
+          force: options.force,
+        })
+        : loadXdpProgram({
+          iface: options.port.iface,
+          mode: options.xdpMode,
+          steering: options.steering,
+          force: options.force,
+          blockMax: options.blockMax,
+          block,
+        });
     } catch (e) {
       capture?.close();
       throw e;
@@ -394,7 +423,8 @@ export class Engine {
     const total = {} as EngineSnapshot["total"];
     for (const d of QUEUE_COUNTERS) total[d.key] = queues.reduce((a, q) => a + q[d.key], 0);
     total.xdp_statistics = sumXdpStatistics(queues.map((q) => q.xdp_statistics));
-    const program = this.program.counters();
+    const ours = this.program instanceof UserXdpProgram ? undefined : this.program;
+    const program = ours ? ours.counters() : null;
     return {
       iface: this.options.port.iface,
       mode: builtinMode(this.#handlerUrl) ?? "handler",
@@ -405,11 +435,14 @@ export class Engine {
       queues,
       total,
       program,
-      blocklist: {
-        prefixes: this.program.blocklist.size,
-        capacity: this.program.blocklist.capacity,
-        dropped: program.blocked,
-      },
+      blocklist: ours && program
+        ? {
+          prefixes: ours.blocklist.size,
+          capacity: ours.blocklist.capacity,
+          dropped: program.blocked,
+        }
+        : null,
+      ...(this.program instanceof UserXdpProgram ? { user_program: this.program.info } : {}),
       handler_counters: handlerCounters,
       ...(this.#capture ? { capture: this.#capture.status() } : {}),
     };
@@ -491,7 +524,7 @@ export class Engine {
    * @throws {BypassError} on a port outside 1-65535, with `--steer all`, or a stopped engine.
    */
   steerAdd(ports: number[]): void {
-    this.#live().steerAdd(ports);
+    this.#live(USER_PROGRAM_NO_STEERING).steerAdd(ports);
   }
 
   /**
@@ -500,16 +533,25 @@ export class Engine {
    * @throws {BypassError} naming a port that is not steered (nothing changes then).
    */
   steerDel(ports: number[]): void {
-    this.#live().steerDel(ports);
+    this.#live(USER_PROGRAM_NO_STEERING).steerDel(ports);
   }
 
-  /** What is steered now: `all`, UDP ports (sorted), the respond address ("" if none). */
+  /**
+   * What is steered now: `all`, UDP ports (sorted), the respond address ("" if none).
+   *
+   * @throws {BypassError} when the program is the user's (`xdpProg`): it decides alone.
+   */
   steerList(): { all: boolean; udpPorts: number[]; respondIp: string } {
+    if (this.program instanceof UserXdpProgram) {
+      throw new BypassError(USER_PROGRAM_NO_STEERING);
+    }
     return this.program.steering();
   }
 
-  #live(): XdpProgram {
+  /** Our program, live; throws when it is stopped or the program is the user's. */
+  #live(what = USER_PROGRAM_NO_BLOCKLIST): XdpProgram {
     if (this.#report) throw new BypassError("the engine has stopped: start it again first");
+    if (this.program instanceof UserXdpProgram) throw new BypassError(what);
     return this.program;
   }
 

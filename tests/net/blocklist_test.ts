@@ -205,7 +205,7 @@ Deno.test(
         const [before, , out1] = await ping(t.peer, "10.0.0.1", 3);
         ok(before, out1);
         const s0 = await e.snapshot();
-        strictEqual(s0.program.blocked, 0);
+        strictEqual(s0.program!.blocked, 0);
 
         strictEqual(await e.blockAdd("10.0.0.2"), "10.0.0.2/32");
         strictEqual(await e.blockAdd("10.0.0.2/32"), "10.0.0.2/32"); // already there: no error
@@ -223,8 +223,8 @@ Deno.test(
         await sendRaw(t, udpFrame(t, "10.0.0.3", "10.0.0.1"), 11);
         await sendRaw(t, udpFrame(t, "2001:db8:0:1::2", "2001:db8::1"), 13);
 
-        const s = await settle(e, (s) => s.program.blocked >= 3 + 50 + 7 + 30 + 4);
-        strictEqual(s.program.blocked, 3 + 50 + 7 + 30 + 4);
+        const s = await settle(e, (s) => s.program!.blocked >= 3 + 50 + 7 + 30 + 4);
+        strictEqual(s.program!.blocked, 3 + 50 + 7 + 30 + 4);
         deepStrictEqual(s.blocklist, {
           prefixes: 2,
           capacity: 1 << 20,
@@ -235,7 +235,7 @@ Deno.test(
           { prefix: "2001:db8::/64", packets: 30 + 4 },
         ]);
         // The frames of sources not in the list went on to the kernel (plus any ARP).
-        ok(s.program.passed - s0.program.passed >= 11 + 13, JSON.stringify(s.program));
+        ok(s.program!.passed - s0.program!.passed >= 11 + 13, JSON.stringify(s.program));
 
         strictEqual(await e.blockDel("10.0.0.2"), "10.0.0.2/32");
         strictEqual(
@@ -245,7 +245,7 @@ Deno.test(
         const [after, , out2] = await ping(t.peer, "10.0.0.1", 3);
         ok(after, out2);
         deepStrictEqual(await e.blockList(), [{ prefix: "2001:db8::/64", packets: 34 }]);
-        strictEqual((await e.snapshot()).program.blocked, 94);
+        strictEqual((await e.snapshot()).program!.blocked, 94);
         // The next prefix reuses the freed counter slot, which starts from zero again.
         strictEqual(await e.blockAdd("10.0.0.9"), "10.0.0.9/32");
         deepStrictEqual(await e.blockList(), [
@@ -269,14 +269,14 @@ Deno.test(
         const [before, , out1] = await ping(t.peer, "10.0.0.1", 3); // the dut kernel answers
         ok(before, out1);
         const s0 = await e.snapshot();
-        strictEqual(s0.program.redirected, 0);
+        strictEqual(s0.program!.redirected, 0);
         strictEqual(await e.blockAdd("10.0.0.0/30"), "10.0.0.0/30");
         const [during] = await ping(t.peer, "10.0.0.1", 4);
         ok(!during, "ping reached the kernel from a blocked source");
         await sendRaw(t, udpFrame(t, "10.0.0.2", "10.0.0.1", { port: 4242 }), 9); // steered port
-        const s = await settle(e, (s) => s.program.blocked >= 4 + 9);
-        strictEqual(s.program.blocked, 4 + 9);
-        strictEqual(s.program.redirected, 0);
+        const s = await settle(e, (s) => s.program!.blocked >= 4 + 9);
+        strictEqual(s.program!.blocked, 4 + 9);
+        strictEqual(s.program!.redirected, 0);
         deepStrictEqual(await e.blockList(), [{ prefix: "10.0.0.0/30", packets: 13 }]);
         strictEqual(await e.blockDel("10.0.0.0/30"), "10.0.0.0/30");
         const [after, , out2] = await ping(t.peer, "10.0.0.1", 3);
@@ -440,7 +440,7 @@ Deno.test(
             const [got] = await ping(t.peer, "10.0.0.1", 3);
             ok(!got, "ping got through a source blocked by --block-file");
             await sendRaw(t, udpFrame(t, "10.0.0.2", "10.0.0.1"), 20);
-            await settle(e, (s) => s.program.blocked >= 23);
+            await settle(e, (s) => s.program!.blocked >= 23);
             deepStrictEqual(await e.blockList(), [
               { prefix: "10.0.0.2/32", packets: 23 },
               { prefix: "192.0.2.0/24", packets: 0 },
@@ -486,8 +486,8 @@ Deno.test(
           strictEqual(await e.blockAdd("10.0.0.2"), "10.0.0.2/32"); // the freed slot
           await sendRaw(t, udpFrame(t, "10.0.0.2", "10.0.0.1"), 25);
           await sendRaw(t, udpFrame(t, "2001:db8::2", "2001:db8::1"), 5);
-          const s = await settle(e, (s) => s.program.blocked >= 30);
-          strictEqual(s.program.blocked, 30);
+          const s = await settle(e, (s) => s.program!.blocked >= 30);
+          strictEqual(s.program!.blocked, 30);
           const list = await e.blockList();
           strictEqual(list.length, 1_000_000);
           deepStrictEqual(list[0], { prefix: "10.0.0.2/32", packets: 25 });
