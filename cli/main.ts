@@ -99,6 +99,12 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
         "or IPv6 CIDR per line, '#' comments)",
     )
     .option("--block-max <n>", "blocklist capacity in prefixes [default: 1048576]")
+    .option(
+      "--xdp-prog <file.o>",
+      "attach your own compiled XDP object instead of ours: it must redirect into a " +
+        "BPF_MAP_TYPE_XSKMAP named xsks_map keyed by RX queue (no --steer, no blocklist)",
+    )
+    .option("--xdp-section <name>", "with --xdp-prog: the section of the program to attach")
     .option("--dst-mac <mac>", "txonly: destination MAC", "ff:ff:ff:ff:ff:ff")
     .option("--src-ip <A.B.C.D>", "txonly: source IPv4", "10.0.0.2")
     .option("--dst-ip <A.B.C.D>", "txonly: destination IPv4", "10.0.0.1")

@@ -44,10 +44,17 @@ export function plainLine(s: EngineSnapshot, r: Rates): string {
   const t = s.total;
   const counters = SHOWN_COUNTERS.map((d) => `${d.column}=${t[d.key]}`);
   return `t=${s.elapsed.toFixed(1)}s ${counters.join(" ")} ` +
-    `rx_pps=${r.rx_pps} tx_pps=${r.tx_pps} xdp_redirected=${s.program.redirected} ` +
-    `xdp_passed=${s.program.passed} xdp_dropped=${s.program.dropped} ` +
-    `xdp_blocked=${s.program.blocked} ` +
+    `rx_pps=${r.rx_pps} tx_pps=${r.tx_pps} ${programFields(s)} ` +
     `kernel_rx_dropped=${t.xdp_statistics.rx_dropped} xdp=${s.xdp_mode} bind=${s.bind_mode}`;
+}
+
+/** Our program's counters as `xdp_KEY=N` fields; `xdp_program=n/a` for a user's program. */
+function programFields(s: EngineSnapshot): string {
+  const p = s.program;
+  return p
+    ? `xdp_redirected=${p.redirected} xdp_passed=${p.passed} xdp_dropped=${p.dropped} ` +
+      `xdp_blocked=${p.blocked}`
+    : "xdp_program=n/a";
 }
 
 /** `name value, name value, ...` of an object of numbers. */
@@ -63,8 +70,12 @@ export function summary(r: EngineReport): string {
     `xdp ${r.xdp_mode}, bind ${r.bind_mode}, ` +
     `${r.elapsed.toFixed(1)} s`,
     `  counters: ${QUEUE_COUNTERS.map((d) => `${d.key} ${t[d.key]}`).join(", ")}`,
-    `  xdp program: ${list({ ...r.program })}`,
-    `  blocklist: ${list({ ...r.blocklist })}`,
+    r.program
+      ? `  xdp program: ${list({ ...r.program })}`
+      : `  xdp program: ${r.user_program?.file ?? "yours"} (section ${
+        r.user_program?.section ?? "?"
+      }): counters n/a`,
+    `  blocklist: ${r.blocklist ? list({ ...r.blocklist }) : "n/a"}`,
     `  kernel: ${list({ ...t.xdp_statistics })}`,
   ];
   const hc = Object.fromEntries(Object.entries(r.handler_counters).filter(([, v]) => v !== 0));

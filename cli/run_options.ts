@@ -10,6 +10,7 @@ import { parseHandlerOptions } from "../engine/handler.ts";
 import type { EngineOptions } from "../engine/runtime.ts";
 import { MAX_BLOCK_MAX, type Steering, type XdpMode } from "../engine/xdp_program.ts";
 import type { BindMode } from "../engine/options.ts";
+import { checkUserObjectFile } from "../engine/user_xdp_program.ts";
 import { parseIPv4, parseMac } from "../packet/mod.ts";
 import { type CaptureFlags, captureFromFlags } from "./capture_options.ts";
 
@@ -49,6 +50,10 @@ export interface RunFlags extends CaptureFlags {
   blockFile?: string;
   /** Blocklist capacity in prefixes. */
   blockMax?: string;
+  /** A compiled XDP object of the user's, attached instead of ours. */
+  xdpProg?: string;
+  /** Its ELF section to attach (default: its only XDP program). */
+  xdpSection?: string;
 }
 
 function int(name: string, v: string, min: number, max: number): number {
@@ -94,7 +99,13 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
   if (mode === "respond" && !respondIp) {
     throw new BypassError("--mode respond needs --ip A.B.C.D: the address to answer for");
   }
-  const steer = parseSteer(f.steer ?? (mode === "respond" || mode === "txonly" ? "none" : "all"));
+  if (f.xdpProg !== undefined) userProgramFlags(f);
+  else if (f.xdpSection !== undefined) {
+    throw new BypassError("--xdp-section goes with --xdp-prog FILE: give the object too");
+  }
+  const steer = f.xdpProg !== undefined
+    ? parseSteer("none")
+    : parseSteer(f.steer ?? (mode === "respond" || mode === "txonly" ? "none" : "all"));
   const size = int("--size", f.size, 60, 3000);
   const frameSize = int("--frame-size", f.frameSize, 0, 1 << 20);
   if (size > frameSize - 256) {
@@ -166,7 +177,26 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
       : undefined,
     durationS: f.duration !== undefined ? int("--duration", f.duration, 1, 10 ** 7) : 0,
     capture: captureFromFlags(f),
+    xdpProg: f.xdpProg !== undefined ? { path: f.xdpProg, section: f.xdpSection } : undefined,
   };
+}
+
+/** `--xdp-prog`: the file must exist; flags that need our program are refused. */
+function userProgramFlags(f: RunFlags): void {
+  const clash = f.steer !== undefined
+    ? "--steer"
+    : f.blockFile !== undefined
+    ? "--block-file"
+    : f.blockMax !== undefined
+    ? "--block-max"
+    : "";
+  if (clash) {
+    throw new BypassError(
+      `${clash} does not go with --xdp-prog: it needs byPassRT's own XDP program (your program ` +
+        `decides what reaches user space by redirecting into xsks_map); drop ${clash}`,
+    );
+  }
+  checkUserObjectFile(f.xdpProg!);
 }
 
 /** `path` (relative to the working directory) as a file URL. */

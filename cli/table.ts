@@ -56,9 +56,15 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
     `up ${s.elapsed.toFixed(0)} s`,
     t.toString(),
     `total RX ${n(r.rx_pps)} pps ${r.rx_mbps} Mbit/s   TX ${n(r.tx_pps)} pps ${r.tx_mbps} Mbit/s`,
-    `XDP program: redirected ` +
-    `${n(s.program.redirected)}  passed ${n(s.program.passed)}  dropped ${n(s.program.dropped)}` +
-    `  blocked ${n(s.program.blocked)} (${n(s.blocklist.prefixes)} prefixes)`,
+    s.program
+      ? `XDP program: redirected ` +
+        `${n(s.program.redirected)}  passed ${n(s.program.passed)}  dropped ${
+          n(s.program.dropped)
+        }` +
+        `  blocked ${n(s.program.blocked)} (${n(s.blocklist?.prefixes ?? 0)} prefixes)`
+      : `XDP program: yours (${s.user_program?.file ?? "?"}, section ${
+        s.user_program?.section ?? "?"
+      }): counters n/a`,
     `handler${s.mode === "handler" ? ` ${s.handler}` : ` (${s.mode})`}: ${hc || "no counters"}`,
     "Ctrl-C: stop, print summary, detach",
   ].join("\n");

@@ -86,6 +86,7 @@ function renderFigures(s) {
   for (const [k, v] of hc) setRow($("handler"), `handler_counters.${k}`, k, v);
   if (hc.length === 0) note($("handler"), "the handler has no counters");
   for (const [k, v] of numbers(s.program)) setRow($("program"), `program.${k}`, k, v);
+  if (!s.program) note($("program"), "n/a: the XDP program is yours (--xdp-prog)");
   if (s.blocklist) {
     for (const [k, v] of numbers(s.blocklist)) setRow($("blocklist"), `blocklist.${k}`, k, v);
   } else note($("blocklist"), "no blocklist in this run");
