@@ -202,7 +202,9 @@ export function loadUserXdpProgram(o: UserXdpProgramOptions): UserXdpProgram {
   const highest = Math.max(...o.queues);
   if (entries <= highest) {
     fail(
-      `${file}: map ${XSKS_MAP} has ${entries} entries, queue ${highest} needs at least ` +
+      `${file}: map ${XSKS_MAP} has ${entries} ${
+        entries === 1 ? "entry" : "entries"
+      }, queue ${highest} needs at least ` +
         `${highest + 1}: raise its max_entries`,
     );
   }

@@ -179,7 +179,13 @@ Deno.test(
   T,
   () =>
     withFixtures(
-      ["xdp_no_xsks_map", "xdp_wrong_map_type", "xdp_unverifiable", "xdp_two_programs"],
+      [
+        "xdp_no_xsks_map",
+        "xdp_wrong_map_type",
+        "xdp_unverifiable",
+        "xdp_two_programs",
+        "xdp_one_entry",
+      ],
       (objs) =>
         withTopology(async (t) => {
           const cases: [string[], RegExp][] = [
@@ -199,6 +205,10 @@ Deno.test(
             [
               ["--xdp-prog", objs.xdp_two_programs, "--xdp-section", "xdp/nope"],
               /no XDP program in section "xdp\/nope": its XDP sections are xdp\/all, xdp\/pass/,
+            ],
+            [
+              ["--xdp-prog", objs.xdp_one_entry, "--queue", "0,1"],
+              /map xsks_map has 1 entry, queue 1 needs at least 2: raise its max_entries/,
             ],
             [
               ["--xdp-prog", "/nonexistent/prog.o"],
@@ -252,6 +262,24 @@ Deno.test(
           strictEqual(up.user_program.name, "pass_all");
           const st = await cli(["status", "--iface", t.dutIf, "--json"], { ns: t.dut });
           strictEqual(JSON.parse(st.stdout).prog_name, "pass_all", st.stdout);
+          // A second byPassRT (even with --force, past the control socket) cannot take over.
+          for (const extra of [[], ["--force", "--no-control"]]) {
+            const second = await cli([
+              "--iface",
+              t.dutIf,
+              "--xdp-prog",
+              obj,
+              "--xdp-section",
+              "xdp/all",
+              "--duration",
+              "1",
+              ...extra,
+            ], { ns: t.dut });
+            strictEqual(second.code, 1, second.stderr);
+            strictEqual(second.stderr.trim().split("\n").length, 1, second.stderr);
+          }
+          const still = await cli(["status", "--iface", t.dutIf, "--json"], { ns: t.dut });
+          strictEqual(JSON.parse(still.stdout).prog_name, "pass_all", still.stdout);
           // This program passes everything: nothing is echoed.
           const r = await echo(t, 40, 5000, 1, 7);
           strictEqual(r.received, 0);
