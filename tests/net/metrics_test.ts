@@ -14,7 +14,8 @@
  * through a wrapper script that puppeteer starts with `--remote-debugging-pipe`.
  */
 import assert from "node:assert/strict";
-import puppeteer, { type Browser, type Page } from "puppeteer-core";
+import type { Browser, Page } from "puppeteer-core";
+import { chromiumIn } from "./_chromium.ts";
 import {
   Bypassrt,
   cli,
@@ -33,7 +34,6 @@ import { promtool } from "../../testing/promtool.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 const ECHO = new URL("../../examples/udp_echo.ts", import.meta.url).pathname;
-const CHROMIUM = "/usr/bin/chromium";
 const FETCH = "import sys, urllib.request\n" +
   "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())";
 
@@ -99,29 +99,6 @@ function metricsUrl(b: Bypassrt): Promise<string> {
     () => /metrics on (http:\/\/\S+\/)metrics/.exec(b.stderr)?.[1] ?? "",
     (u) => u !== "",
   );
-}
-
-/** Headless chromium inside namespace `ns`, driven over a pipe. */
-async function chromiumIn(ns: string, dir: string): Promise<Browser> {
-  const wrapper = `${dir}/chromium-in-ns`;
-  await Deno.writeTextFile(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} ${CHROMIUM} "$@"\n`);
-  await Deno.chmod(wrapper, 0o755);
-  return await puppeteer.launch({
-    executablePath: wrapper,
-    pipe: true,
-    headless: true,
-    userDataDir: `${dir}/profile`,
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
 }
 
 /** Open `base` in a new tab; every URL it requests is recorded, any other than ours refused. */

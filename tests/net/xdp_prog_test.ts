@@ -6,7 +6,7 @@
  * Each bad object (no xsks_map, wrong map type, verifier failure, two programs and no section)
  * gets one line, exit 1, nothing attached; flags that need our program are refused.
  *
- * Needs root, clang, bpftool, promtool.
+ * Needs root, clang, bpftool, promtool, chromium.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
@@ -21,6 +21,7 @@ import {
   xdpAttached,
 } from "./_netns.ts";
 import { promtool } from "../../testing/promtool.ts";
+import { chromiumIn } from "./_chromium.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
@@ -87,6 +88,15 @@ async function mapExists(id: number): Promise<boolean> {
     stderr: "null",
   }).output();
   return out.code === 0;
+}
+
+/** Poll `exists` until it is false (true), or give up after 10 s (false). */
+async function gone(exists: () => Promise<boolean>): Promise<boolean> {
+  for (let i = 0; i < 100; i++) {
+    if (!(await exists())) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
 }
 
 Deno.test(
@@ -159,6 +169,29 @@ Deno.test(
           ok(!text.includes("bypassrt_xdp_program_"), "no program series");
           ok(!text.includes("bypassrt_blocklist_"), "no blocklist series");
           ok(/^bypassrt_rx_packets_total\{[^}]*\} 300$/m.test(text), text);
+
+          // The live page: the program's table says n/a and has no figure of ours.
+          const dir = await Deno.makeTempDir({ prefix: "bypassrt-xdp-prog-page-" });
+          const browser = await chromiumIn(t.dut, dir);
+          try {
+            const page = await browser.newPage();
+            await page.goto(base);
+            await page.waitForFunction(
+              `document.querySelector("#program")?.textContent.includes("n/a")`,
+              { timeout: 30_000 },
+            );
+            const figures = await page.evaluate(
+              `[...document.querySelectorAll("[data-metric^='program.'], [data-metric^='blocklist.']")].length`,
+            );
+            strictEqual(figures, 0);
+            ok(
+              ((await page.evaluate(`document.querySelector("#program").textContent`)) as string)
+                .includes("the XDP program is yours (--xdp-prog)"),
+            );
+          } finally {
+            await browser.close();
+            await Deno.remove(dir, { recursive: true });
+          }
         } finally {
           const st = await b.stop("SIGINT");
           strictEqual(st.code, 0, b.stderr);
@@ -170,7 +203,9 @@ Deno.test(
         strictEqual(f.balanced, true);
         // After exit: nothing attached, and the object (xsks_map with it) is unloaded.
         strictEqual(await xdpAttached(t.dut, t.dutIf), false);
-        for (const id of maps) strictEqual(await mapExists(id), false, `map ${id} still exists`);
+        // The kernel frees a program's maps after an RCU grace period and a deferred work item:
+        // wait for that (bounded), a map that stays is a leak.
+        for (const id of maps) ok(await gone(() => mapExists(id)), `map ${id} still exists`);
       })),
 );
 
