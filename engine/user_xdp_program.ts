@@ -138,6 +138,7 @@ export function checkUserObjectFile(path: string): void {
 }
 
 const VERIFIER_LOG_SIZE = 1 << 20;
+let verifierLog: Uint8Array | undefined;
 
 /**
  * Load the user's object at `o.path`, check the `xsks_map` contract and attach the chosen XDP
@@ -210,7 +211,9 @@ export function loadUserXdpProgram(o: UserXdpProgramOptions): UserXdpProgram {
   }
 
   // The verifier's log of a failed load lands here (the kernel keeps its tail when it is long).
-  const log = new Uint8Array(VERIFIER_LOG_SIZE);
+  // Module-held: libbpf keeps the raw pointer, the buffer must outlive every load.
+  const log = verifierLog ??= new Uint8Array(VERIFIER_LOG_SIZE);
+  log.fill(0);
   lib.symbols.bpf_program__set_log_buf(prog, Deno.UnsafePointer.of(log), BigInt(log.length));
   helper.symbols.bpx_clear_log();
   const loaded = s.bpf_object__load(obj);
