@@ -57,6 +57,12 @@ function programFields(s: EngineSnapshot): string {
     : "xdp_program=n/a";
 }
 
+/** ` (your program NAME, section S, from FILE)` for a user's program (--xdp-prog), else "". */
+export function userProgramNote(s: EngineSnapshot): string {
+  const u = s.user_program;
+  return u ? ` (your program ${u.name}, section ${u.section}, from ${u.file})` : "";
+}
+
 /** `name value, name value, ...` of an object of numbers. */
 function list(o: Record<string, number>): string {
   return Object.entries(o).map(([k, v]) => `${k} ${v}`).join(", ");

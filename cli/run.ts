@@ -12,6 +12,7 @@ import { LiveTable } from "./table.ts";
 import { MetricsServer, parseMetricsAddress } from "./metrics_server.ts";
 import { ControlServer } from "../engine/control_server.ts";
 import { withReload } from "../engine/control_commands.ts";
+import { userProgramNote } from "./report.ts";
 
 /** Output flags of the run command. */
 export interface OutputFlags {
@@ -98,7 +99,7 @@ export async function runCommand(
       `byPassRT ${engine.snapshot().mode} on ${opts.port.iface} queue ${opts.queues?.join(",")}: ` +
         `xdp ${engine.program.mode}${
           engine.program.nativeFallback ? ` (${engine.program.nativeFallback})` : ""
-        }, bind ${engine.snapshot().bind_mode}. Ctrl-C stops.`,
+        }${userProgramNote(engine.snapshot())}, bind ${engine.snapshot().bind_mode}. Ctrl-C stops.`,
     );
   }
   // First line right away: consumers know the sockets are bound and steering is live.
