@@ -27,6 +27,7 @@ import { Control, newControlBlock, newStatsBlock, Slot } from "./stats.ts";
 import { checkXskLayout } from "./xsk_layout.ts";
 import { type CaptureOptions, CaptureSession, type CaptureStatus } from "../capture/session.ts";
 import type { HandlerCounterBlock, WorkerMessage, WorkerStart } from "./worker.ts";
+import { openReinjection, type Reinjection } from "./to_kernel.ts";
 import { type BlockEntry, type Cidr, parseCidr, readBlockFile } from "./blocklist.ts";
 import {
   checkBlockMax,
@@ -143,6 +144,8 @@ export interface EngineSnapshot {
   handler_counters: Record<string, number>;
   /** The capture file (`--pcap`): frames and bytes written so far. */
   capture?: CaptureStatus;
+  /** The kernel reinjection device (a TAP, see `engine/to_kernel.ts`) of a `toKernel` handler. */
+  to_kernel_device?: string;
 }
 
 /** The final report: last snapshot plus audits. */
@@ -206,6 +209,8 @@ export class Engine {
   readonly #onEvent: (event: EngineEvent) => void;
   /** The capture (`--pcap`), if any. */
   #capture?: CaptureSession;
+  /** The reinjection device, for a handler that declares `toKernel`. */
+  #reinjection?: Reinjection;
   #generation = 0;
   /** Reloads asked for: each imports the file under a URL of its own (a failed one too). */
   #attempts = 0;
@@ -218,9 +223,11 @@ export class Engine {
     handlerUrl: string,
     onEvent: (event: EngineEvent) => void,
     capture?: CaptureSession,
+    reinjection?: Reinjection,
   ) {
     this.options = options;
     this.#capture = capture;
+    this.#reinjection = reinjection;
     this.#handlerUrl = handlerUrl;
     this.#onEvent = onEvent;
     this.program = program;
@@ -248,8 +255,9 @@ export class Engine {
     // here, with one line, before the program is attached (each Worker imports it again).
     const handlerUrl = new URL(options.handler.module, `file://${Deno.cwd()}/`).href;
     const handlerOptions = options.handler.options ?? {};
+    let toKernel = false;
     try {
-      await importHandler(handlerUrl, handlerOptions);
+      toKernel = (await importHandler(handlerUrl, handlerOptions)).handler.toKernel === true;
       // The built-in modes are checked with the code base (`deno task check`).
       if (options.typeCheck !== false && !builtinMode(handlerUrl)) {
         await typeCheckHandler(handlerUrl);
@@ -269,7 +277,10 @@ export class Engine {
       )
       : undefined;
     let program: XdpProgram;
+    let reinjection: Reinjection | undefined;
     try {
+      // Before the program: frames steered to a toKernel handler always have their way back.
+      if (toKernel) reinjection = openReinjection(options.port.iface);
       program = loadXdpProgram({
         iface: options.port.iface,
         mode: options.xdpMode,
@@ -279,6 +290,7 @@ export class Engine {
         block,
       });
     } catch (e) {
+      reinjection?.close();
       capture?.close();
       throw e;
     }
@@ -350,11 +362,20 @@ export class Engine {
         stats,
         cpu: cpus[states.length] ?? -1,
         capture: capture?.producer(states.length),
+        toKernel: reinjection ? { fd: reinjection.fd, helper: reinjection.helper } : undefined,
       };
       worker.postMessage(start);
       states.push(state);
     }
-    const engine = new Engine(options, program, states, handlerUrl, onEvent, capture);
+    const engine = new Engine(
+      options,
+      program,
+      states,
+      handlerUrl,
+      onEvent,
+      capture,
+      reinjection,
+    );
     capture?.start();
     try {
       await Promise.all(ready);
@@ -412,6 +433,7 @@ export class Engine {
       },
       handler_counters: handlerCounters,
       ...(this.#capture ? { capture: this.#capture.status() } : {}),
+      ...(this.#reinjection ? { to_kernel_device: this.#reinjection.name } : {}),
     };
   }
 
@@ -426,7 +448,14 @@ export class Engine {
     const generation = this.#generation + 1;
     try {
       const fresh = ++this.#attempts;
-      await importHandler(this.#handlerUrl, this.options.handler.options ?? {}, fresh);
+      const next = await importHandler(this.#handlerUrl, this.options.handler.options ?? {}, fresh);
+      if (next.handler.toKernel === true && !this.#reinjection) {
+        throw new HandlerError(
+          `handler ${
+            decodeURIComponent(new URL(this.#handlerUrl).pathname)
+          }: now declares toKernel, but this run has no reinjection device: restart it`,
+        );
+      }
       if (this.options.typeCheck !== false && !builtinMode(this.#handlerUrl)) {
         await typeCheckHandler(this.#handlerUrl);
       }
@@ -527,6 +556,8 @@ export class Engine {
     const snap = this.snapshot();
     for (const q of this.#queues) q.worker.terminate();
     this.program.close();
+    // The Workers are gone: the TAP (and its tc program) vanishes with its fd.
+    this.#reinjection?.close();
     this.#libc.close();
     const audits = this.#queues.flatMap((q) =>
       q.final ? [{ queue: q.queue, ...q.final.audit }] : []
