@@ -97,6 +97,18 @@ export type EngineEvent =
   | { type: "reload-failed"; queue?: number; message: string }
   | { type: "capture-stopped"; message: string };
 
+/**
+ * Generic (skb-mode) XDP runs again for every frame the reinjection device delivers to the served
+ * interface and would steer it back to us, for ever: a `toKernel` handler needs native XDP.
+ */
+function skbReinjectionError(what: string): BypassError {
+  return new BypassError(
+    `${what}: a handler that hands frames back to the kernel (b.toKernel, --mode inspect) ` +
+      `needs native XDP (generic XDP would steer every reinjected frame to us again): ` +
+      `use --xdp-mode native on an interface whose driver supports it`,
+  );
+}
+
 /** One line for an {@link EngineEvent} (what the default `onEvent` prints). */
 export function describeEvent(e: EngineEvent): string {
   switch (e.type) {
@@ -265,6 +277,7 @@ export class Engine {
     } catch (e) {
       throw e instanceof HandlerError ? new BypassError(e.message) : e;
     }
+    if (toKernel && options.xdpMode === "skb") throw skbReinjectionError("--xdp-mode skb");
     const mac = interfaceMac(options.port.iface);
     const onEvent = options.onEvent ?? ((e: EngineEvent) => console.error(describeEvent(e)));
     // The capture file is created before anything is attached: a bad path attaches nothing.
@@ -289,6 +302,11 @@ export class Engine {
         blockMax: options.blockMax,
         block,
       });
+      if (reinjection && program.mode !== "native") {
+        const why = `native XDP failed on ${options.port.iface} (${program.nativeFallback})`;
+        program.close();
+        throw skbReinjectionError(why);
+      }
     } catch (e) {
       reinjection?.close();
       capture?.close();

@@ -4,12 +4,22 @@
  * the kernel, which answers as if byPassRT were not there. Pings get exactly their replies, a TCP
  * connection to a server in the dut namespace carries its bytes both ways unchanged, the counters
  * equal the frames the peer's interface sent (IPv6 is off: no stray frames), the capture holds
- * them, and the reinjection TAP is gone after the run. Native and skb (generic) XDP: in neither
- * does a reinjected frame come back to us.
+ * them (and the XDP program steered each once: no reinjected frame came back to it), and the
+ * reinjection TAP is gone after the run. Bad setups (skb-mode XDP, a foreign XDP program in the
+ * way) are one line, exit 1, with no TAP and no program left.
  */
 import assert from "node:assert/strict";
 import { readPcapng } from "../../capture/pcapng.ts";
-import { Bypassrt, inNs, ping, type Topology, withTopology } from "./_netns.ts";
+import {
+  Bypassrt,
+  cli,
+  inNs,
+  ping,
+  run,
+  type Topology,
+  withTopology,
+  xdpAttached,
+} from "./_netns.ts";
 
 /** Echo server on 10.0.0.1:PORT in the dut namespace: one connection, echoes until EOF. */
 const SERVER = `
@@ -64,8 +74,9 @@ async function taps(ns: string): Promise<string[]> {
 
 const PINGS = 10, BYTES = 300_000, TCP_PORT = 5001;
 
-for (const xdpMode of ["native", "skb"]) {
-  Deno.test(`inspect (${xdpMode} XDP): ping and TCP to the dut kernel work, every frame counted`, async () => {
+{
+  const xdpMode = "native";
+  Deno.test("inspect: ping and TCP to the dut kernel's own address work, every frame counted", async () => {
     await withTopology(async (t) => {
       const file = await Deno.makeTempFile({ prefix: "bypassrt-inspect-", suffix: ".pcapng" });
       const server = new Deno.Command("ip", {
@@ -139,3 +150,57 @@ for (const xdpMode of ["native", "skb"]) {
     }, { dutIp: "10.0.0.1/24" });
   });
 }
+
+Deno.test("inspect with --xdp-mode skb: one line naming the fix, exit 1, no TAP, nothing attached", async () => {
+  await withTopology(async (t) => {
+    const r = await cli(["--iface", t.dutIf, "--mode", "inspect", "--xdp-mode", "skb"], {
+      ns: t.dut,
+    });
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /needs native XDP.*--xdp-mode native/);
+    assert.deepEqual(await taps(t.dut), []);
+    assert.equal(await xdpAttached(t.dut, t.dutIf), false);
+  });
+});
+
+Deno.test("inspect, refused after the TAP was made (a foreign XDP program): the TAP is gone too", async () => {
+  await withTopology(async (t) => {
+    const obj = await Deno.makeTempFile({ suffix: ".o" });
+    try {
+      const src = new URL("./fixtures/xdp_pass.c", import.meta.url).pathname;
+      await run(
+        "clang",
+        "-O2",
+        "-target",
+        "bpf",
+        "-I/usr/include/x86_64-linux-gnu",
+        "-c",
+        src,
+        "-o",
+        obj,
+      );
+      await run(
+        "ip",
+        "-n",
+        t.dut,
+        "link",
+        "set",
+        "dev",
+        t.dutIf,
+        "xdpgeneric",
+        "obj",
+        obj,
+        "sec",
+        "xdp",
+      );
+      const r = await cli(["--iface", t.dutIf, "--mode", "inspect"], { ns: t.dut });
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+      assert.match(r.stderr, /--force/);
+      assert.deepEqual(await taps(t.dut), [], "no TAP left");
+    } finally {
+      await Deno.remove(obj);
+    }
+  });
+});
