@@ -204,3 +204,23 @@ Deno.test("inspect, refused after the TAP was made (a foreign XDP program): the 
     }
   });
 });
+
+Deno.test("inspect: the TAP is gone after SIGTERM and after SIGKILL (not persistent)", async () => {
+  await withTopology(async (t) => {
+    for (const signal of ["SIGTERM", "SIGKILL"] as const) {
+      const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--mode", "inspect", "--steer", "all"]);
+      try {
+        await b.ready();
+        assert.equal((await taps(t.dut)).length, 1, `a TAP while running (${signal})`);
+        const [all, received] = await ping(t.peer, "10.0.0.1", 3);
+        assert.ok(all, `pings answered (${received}/3)`);
+        const st = await b.stop(signal);
+        if (signal === "SIGTERM") assert.equal(st.code, 0, b.stderr);
+        assert.deepEqual(await taps(t.dut), [], `no TAP left after ${signal}`);
+        assert.equal(await xdpAttached(t.dut, t.dutIf), false, `no program left after ${signal}`);
+      } finally {
+        await b.stop("SIGKILL").catch(() => {});
+      }
+    }
+  }, { dutIp: "10.0.0.1/24" });
+});
