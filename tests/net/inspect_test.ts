@@ -224,3 +224,89 @@ Deno.test("inspect: the TAP is gone after SIGTERM and after SIGKILL (not persist
     }
   }, { dutIp: "10.0.0.1/24" });
 });
+
+/** A firewall in user space: ICMP echo requests dropped, everything else back to the kernel. */
+const FIREWALL = `
+export default {
+  counters: ["icmp_dropped", "passed"],
+  toKernel: true,
+  burst(b, ctx) {
+    for (let i = 0; i < b.length; i++) {
+      const s = b.start(i), m = b.bytes;
+      if (m[s + 12] === 8 && m[s + 13] === 0 && m[s + 23] === 1 && m[s + 34] === 8) {
+        b.drop(i);
+        ctx.counters[0]++;
+      } else {
+        b.toKernel(i);
+        ctx.counters[1]++;
+      }
+    }
+  },
+};
+`;
+
+Deno.test("a handler file with toKernel: pings dropped in user space, TCP reaches the kernel", async () => {
+  await withTopology(async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "bypassrt-fw-" });
+    const server = new Deno.Command("ip", {
+      args: ["netns", "exec", t.dut, "python3", "-c", SERVER, String(TCP_PORT)],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const serverOut = server.output();
+    await Deno.writeTextFile(`${dir}/fw.ts`, FIREWALL);
+    const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--handler", `${dir}/fw.ts`]);
+    try {
+      await b.ready();
+      const [, received] = await ping(t.peer, "10.0.0.1", 5);
+      assert.equal(received, 0, "no echo request reached the kernel");
+      const client = JSON.parse(
+        await inNs(t.peer, "python3", "-c", CLIENT, String(TCP_PORT), "50000"),
+      );
+      assert.deepEqual(client, { sent: 50000, received: 50000, equal: true });
+      const st = await b.stop("SIGINT");
+      assert.equal(st.code, 0, b.stderr);
+      const f = b.final();
+      assert.equal(f.handler_counters.icmp_dropped, 5);
+      assert.equal(f.total.app_dropped, 5);
+      assert.equal(f.total.to_kernel, f.handler_counters.passed);
+      assert.equal(f.total.rx_packets, f.total.to_kernel + 5);
+    } finally {
+      await b.stop("SIGKILL").catch(() => {});
+      try {
+        server.kill("SIGKILL");
+      } catch { /* already done */ }
+      await serverOut.catch(() => {});
+      await Deno.remove(dir, { recursive: true });
+    }
+  }, { dutIp: "10.0.0.1/24" });
+});
+
+Deno.test("a handler file calling b.toKernel without declaring it: the error names the fix", async () => {
+  await withTopology(async (t) => {
+    const dir = await Deno.makeTempDir({ prefix: "bypassrt-fw-" });
+    try {
+      await Deno.writeTextFile(
+        `${dir}/h.ts`,
+        FIREWALL.replace("toKernel: true,", ""),
+      );
+      const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--handler", `${dir}/h.ts`]);
+      try {
+        await b.ready();
+        assert.deepEqual(await taps(t.dut), [], "no TAP for a handler that did not declare it");
+        await ping(t.peer, "10.0.0.1", 2);
+        const st = await b.stop("SIGINT");
+        assert.equal(st.code, 0, b.stderr);
+        assert.match(b.stderr, /declare `toKernel: true` in the handler's default export/);
+        const f = b.final();
+        assert.ok(f.total.handler_errors >= 1);
+        assert.equal(f.total.to_kernel, 0);
+        assert.equal(f.total.error_dropped + f.total.app_dropped, f.total.rx_packets);
+      } finally {
+        await b.stop("SIGKILL").catch(() => {});
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  }, { dutIp: "10.0.0.1/24" });
+});
