@@ -118,6 +118,7 @@ export {
   PROTOCOL_VERSION,
   type RequestId,
 } from "./engine/control_protocol.ts";
+export { type KernelSink, openReinjection, type Reinjection, TapSink } from "./engine/to_kernel.ts";
 export { BypassError } from "./engine/errors.ts";
 export { type FrameAudit, FrameOwnershipError, Mempool } from "./mempool/mod.ts";
 export { spscBytes, SpscRing } from "./ring/spsc.ts";

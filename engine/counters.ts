@@ -87,6 +87,18 @@ export const LOOP_COUNTERS = [
     kind: "counter",
   },
   {
+    name: "toKernel",
+    help: "frames the handler handed back to the kernel stack (b.toKernel), written to the " +
+      "reinjection device",
+    kind: "counter",
+    column: "to_kernel",
+  },
+  {
+    name: "toKernelFailed",
+    help: "frames b.toKernel gave that the reinjection device refused (the write failed): lost",
+    kind: "counter",
+  },
+  {
     name: "originated",
     help: "frames the handler took with ctx.alloc() to originate (sent or freed by it)",
     kind: "counter",

@@ -20,8 +20,9 @@
  * };
  * ```
  *
- * Rules: every frame of a burst is sent (`b.send`) or dropped (`b.drop`); the last call for a
- * frame wins; a frame with neither is dropped and counted as `unhandled`. The engine reuses the
+ * Rules: every frame of a burst is sent (`b.send`), handed back to the kernel stack
+ * (`b.toKernel`, for a handler that declares `toKernel: true`) or dropped (`b.drop`); the last
+ * call for a frame wins; a frame with none is dropped and counted as `unhandled`. The engine reuses the
  * same `b` and `ctx` objects for every burst and allocates nothing per burst or per frame. A
  * handler that throws in `burst` loses that burst's undecided frames (counted as `error_dropped`,
  * the throw as `handler_errors`) and keeps running, unless the engine runs strict.
@@ -53,6 +54,14 @@ export interface Burst {
    * bad `i` or `len`.
    */
   send(i: number, len?: number): void;
+  /**
+   * Hand frame `i` back to the kernel stack with `len` bytes (default: its size), as if the
+   * served interface had received it without us: the kernel answers pings, accepts TCP, routes,
+   * as usual (see `engine/to_kernel.ts` for how). Counted as `to_kernel` (`to_kernel_failed` if
+   * the kernel refused it). Only for a handler whose default export declares `toKernel: true`;
+   * otherwise it throws. Throws a RangeError for a bad `i` or `len`, as `send` does.
+   */
+  toKernel(i: number, len?: number): void;
   /** Give frame `i` back to the pool. */
   drop(i: number): void;
 }
@@ -115,9 +124,17 @@ export interface Handler {
    * returns them (e.g. one counter per configured rule). At most {@link MAX_HANDLER_COUNTERS}.
    */
   counters?: readonly string[] | ((options: HandlerOptions) => readonly string[]);
+  /**
+   * True when `burst` hands frames back to the kernel (`b.toKernel`): the engine then opens its
+   * reinjection device at start (default false: `b.toKernel` throws).
+   */
+  toKernel?: boolean;
   /** Once per queue Worker before traffic, and after a reload. May be async. */
   init?(ctx: HandlerContext): void | Promise<void>;
-  /** Once per received burst. Must decide every frame: `b.send(i)` or `b.drop(i)`. */
+  /**
+   * Once per received burst. Must decide every frame: `b.send(i)`, `b.toKernel(i)` or
+   * `b.drop(i)`.
+   */
   burst(b: Burst, ctx: HandlerContext): void;
   /** When a poll brought nothing (timers, housekeeping, originating frames). */
   idle?(ctx: HandlerContext): void;
@@ -156,6 +173,9 @@ export function checkHandler(
   if (typeof h!.burst !== "function") bad("the default export has no burst(b, ctx) function");
   for (const f of ["init", "idle", "close"]) {
     if (h![f] !== undefined && typeof h![f] !== "function") bad(`${f} must be a function`);
+  }
+  if (h!.toKernel !== undefined && typeof h!.toKernel !== "boolean") {
+    bad("toKernel must be true or false");
   }
   let names: unknown = h!.counters ?? [];
   if (typeof names === "function") {

@@ -13,6 +13,7 @@ import type { Port } from "./port.ts";
 import type { CaptureProducer } from "../capture/ring.ts";
 import { DIR_INBOUND, DIR_OUTBOUND } from "../capture/pcapng.ts";
 import { Control, Slot } from "./stats.ts";
+import type { KernelSink } from "./to_kernel.ts";
 
 /** Options of {@link runLoop}. */
 export interface LoopOptions {
@@ -36,8 +37,11 @@ export type LoopExit = "stop" | "count" | "reload" | "error";
 export const PUBLISH_EVERY = 64;
 const TICK_MASK = PUBLISH_EVERY - 1;
 
-/** Verdicts in {@link BurstState.act}: 0 undecided, -1 dropped, 1 send (`lens[i]` bytes). */
-const UNDECIDED = 0, DROP = -1, SEND = 1;
+/**
+ * Verdicts in {@link BurstState.act}: 0 undecided, -1 dropped, 1 send (`lens[i]` bytes),
+ * 2 to the kernel (`lens[i]` bytes).
+ */
+const UNDECIDED = 0, DROP = -1, SEND = 1, TO_KERNEL = 2;
 
 /**
  * Copy the port's counters and the pool level into the shared block (not per packet). The
@@ -69,21 +73,25 @@ export class BurstState implements Burst {
   readonly addrs: Uint32Array;
   /** Frame lengths (from rxBurst; `send(i, len)` sets the length to send). */
   readonly lens: Uint32Array;
-  /** Verdict per frame: 0 undecided, -1 drop, 1 send. */
+  /** Verdict per frame: 0 undecided, -1 drop, 1 send, 2 to the kernel. */
   readonly act: Int32Array;
   readonly #frameSize: number;
+  /** True when the engine has a reinjection device (`b.toKernel` works). */
+  readonly #toKernel: boolean;
 
   /**
    * Buffers for bursts of up to `burst` frames over `port`'s UMEM, with room for `extra` more
-   * (the originated frames that go out with a burst).
+   * (the originated frames that go out with a burst). `o.toKernel`: the engine has a
+   * reinjection device, so `toKernel(i)` may be used.
    */
-  constructor(port: Port, burst: number, extra = 0) {
+  constructor(port: Port, burst: number, extra = 0, o: { toKernel?: boolean } = {}) {
     this.bytes = port.umem;
     this.view = new DataView(port.umem.buffer, port.umem.byteOffset, port.umem.byteLength);
     this.addrs = new Uint32Array(burst + extra);
     this.lens = new Uint32Array(burst + extra);
     this.act = new Int32Array(burst);
     this.#frameSize = port.options.frameSize;
+    this.#toKernel = o.toKernel === true;
   }
 
   /** UMEM offset of frame `i`'s first byte. */
@@ -108,6 +116,18 @@ export class BurstState implements Burst {
     this.act[i] = SEND;
   }
 
+  /** Hand frame `i` back to the kernel stack with `len` bytes (default its size). */
+  toKernel(i: number, len?: number): void {
+    if (!this.#toKernel) this.#noKernel();
+    if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
+    if (len !== undefined) {
+      const room = roomInFrame(this.addrs[i], this.#frameSize);
+      if (!(len >= 1 && len <= room && len === (len | 0))) this.#badLength(i, len, room);
+      this.lens[i] = len;
+    }
+    this.act[i] = TO_KERNEL;
+  }
+
   /** Drop frame `i`. */
   drop(i: number): void {
     if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
@@ -121,6 +141,13 @@ export class BurstState implements Burst {
 
   #badLength(i: number, len: number | undefined, room: number): never {
     throw new RangeError(`send(${i}, ${len}): length must be 1..${room} for this frame`);
+  }
+
+  #noKernel(): never {
+    throw new Error(
+      "b.toKernel(): this run has no way back to the kernel: declare `toKernel: true` in the " +
+        "handler's default export (the engine then opens its reinjection device at start)",
+    );
   }
 }
 
@@ -256,6 +283,8 @@ export interface LoopRun {
   onError: OnHandlerError;
   /** Where received frames are captured (`--pcap`), or null; sent ones: `ctx.captureTx`. */
   capture?: CaptureProducer | null;
+  /** Where `b.toKernel` frames go (the reinjection device), or null when the run has none. */
+  toKernel?: KernelSink | null;
 }
 
 /**
@@ -275,7 +304,7 @@ export function runLoop(r: LoopRun): LoopExit {
 
 function loop(r: LoopRun): LoopExit {
   const { port, handler, b, ctx, opts, control, stats, generation, onError } = r;
-  const capRx = r.capture ?? null, capTx = ctx.captureTx;
+  const capRx = r.capture ?? null, capTx = ctx.captureTx, sink = r.toKernel ?? null;
   if (Atomics.load(control, Control.stop) !== 0) return "stop";
   if (Atomics.load(control, Control.reload) !== generation) return "reload";
   const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
@@ -285,6 +314,12 @@ function loop(r: LoopRun): LoopExit {
   }
   // Frames to free (those to send are compacted in place in addrs/lens).
   const dropAddrs = new Uint32Array(burst);
+  // Frames for the kernel: the sink's own arrays (an empty stand-in when the run has none:
+  // b.toKernel then throws before any frame gets that verdict).
+  const kAddrs = sink?.addrs ?? dropAddrs, kLens = sink?.lens ?? dropAddrs;
+  if (kAddrs.length < burst || kLens.length < burst) {
+    throw new RangeError("the kernel sink's arrays need room for a whole burst");
+  }
   ctx.budget = opts.count > 0 ? opts.count - port.rxPackets - stats[Slot.originated] : Infinity;
   let loops = 0;
   while (ctx.budget >= 1) {
@@ -304,8 +339,9 @@ function loop(r: LoopRun): LoopExit {
         stats[Slot.handlerErrors]++;
         onError(err);
       }
-      // Frames to send move to the front, in order (in place: k <= i); the rest are freed.
-      let k = 0, d = 0, dropped = 0;
+      // Frames to send move to the front, in order (in place: k <= i); those for the kernel go
+      // to the sink's batch; the rest are freed.
+      let k = 0, d = 0, dropped = 0, kn = 0;
       for (let i = 0; i < n; i++) {
         const v = act[i];
         if (v === SEND) {
@@ -314,6 +350,9 @@ function loop(r: LoopRun): LoopExit {
             lens[k] = lens[i];
           }
           k++;
+        } else if (v === TO_KERNEL) {
+          kAddrs[kn] = addrs[i];
+          kLens[kn++] = lens[i];
         } else {
           dropAddrs[d++] = addrs[i];
           if (v === DROP) dropped++;
@@ -323,6 +362,13 @@ function loop(r: LoopRun): LoopExit {
         port.free(dropAddrs, 0, d);
         if (dropped > 0) stats[Slot.appDropped] += dropped;
         if (d > dropped) stats[threw ? Slot.errorDropped : Slot.unhandled] += d - dropped;
+      }
+      // One FFI call hands them all to the kernel, which copies them: back to the pool at once.
+      if (kn > 0) {
+        const took = sink!.flush(kn);
+        stats[Slot.toKernel] += took;
+        if (took < kn) stats[Slot.toKernelFailed] += kn - took;
+        port.free(kAddrs, 0, kn);
       }
       // Originated frames go out with this burst: one TX burst, at most one kick.
       const p = ctx.pending;

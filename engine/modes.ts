@@ -1,16 +1,16 @@
 /**
  * The built-in modes. Each is a handler module in `handlers/` loaded through the same path as
- * your own handler files: `respond`, `l2fwd`, `rxdrop`, `txonly`.
+ * your own handler files: `respond`, `l2fwd`, `rxdrop`, `txonly`, `inspect`.
  *
  * @module
  */
 import type { HandlerOptions } from "./handler.ts";
 
 /** The built-in packet modes. */
-export type Mode = "respond" | "l2fwd" | "rxdrop" | "txonly";
+export type Mode = "respond" | "l2fwd" | "rxdrop" | "txonly" | "inspect";
 
 /** All modes, for validation and help. */
-export const MODES: readonly Mode[] = ["respond", "l2fwd", "rxdrop", "txonly"];
+export const MODES: readonly Mode[] = ["respond", "l2fwd", "rxdrop", "txonly", "inspect"];
 
 /** Which handler module the engine loads, with its options. */
 export interface HandlerSpec {
@@ -22,7 +22,7 @@ export interface HandlerSpec {
 
 /**
  * The spec of a built-in mode. Options: respond `{ ip: "A.B.C.D" }`; txonly `{ dst_mac, src_ip,
- * dst_ip, udp_port, size }` (see `handlers/txonly.ts`); l2fwd and rxdrop none.
+ * dst_ip, udp_port, size }` (see `handlers/txonly.ts`); l2fwd, rxdrop and inspect none.
  *
  * @example
  * ```ts

@@ -27,6 +27,7 @@ import { Control, newControlBlock, newStatsBlock, Slot } from "./stats.ts";
 import { checkXskLayout } from "./xsk_layout.ts";
 import { type CaptureOptions, CaptureSession, type CaptureStatus } from "../capture/session.ts";
 import type { HandlerCounterBlock, WorkerMessage, WorkerStart } from "./worker.ts";
+import { openReinjection, type Reinjection } from "./to_kernel.ts";
 import { type BlockEntry, type Cidr, parseCidr, readBlockFile } from "./blocklist.ts";
 import {
   checkBlockMax,
@@ -110,6 +111,18 @@ export type EngineEvent =
   | { type: "reload-failed"; queue?: number; message: string }
   | { type: "capture-stopped"; message: string };
 
+/**
+ * Generic (skb-mode) XDP runs again for every frame the reinjection device delivers to the served
+ * interface and would steer it back to us, for ever: a `toKernel` handler needs native XDP.
+ */
+function skbReinjectionError(what: string): BypassError {
+  return new BypassError(
+    `${what}: a handler that hands frames back to the kernel (b.toKernel, --mode inspect) ` +
+      `needs native XDP (generic XDP would steer every reinjected frame to us again): ` +
+      `use --xdp-mode native on an interface whose driver supports it`,
+  );
+}
+
 /** One line for an {@link EngineEvent} (what the default `onEvent` prints). */
 export function describeEvent(e: EngineEvent): string {
   switch (e.type) {
@@ -162,6 +175,8 @@ export interface EngineSnapshot {
   handler_counters: Record<string, number>;
   /** The capture file (`--pcap`): frames and bytes written so far. */
   capture?: CaptureStatus;
+  /** The kernel reinjection device (a TAP, see `engine/to_kernel.ts`) of a `toKernel` handler. */
+  to_kernel_device?: string;
 }
 
 /** The final report: last snapshot plus audits. */
@@ -225,6 +240,8 @@ export class Engine {
   readonly #onEvent: (event: EngineEvent) => void;
   /** The capture (`--pcap`), if any. */
   #capture?: CaptureSession;
+  /** The reinjection device, for a handler that declares `toKernel`. */
+  #reinjection?: Reinjection;
   #generation = 0;
   /** Reloads asked for: each imports the file under a URL of its own (a failed one too). */
   #attempts = 0;
@@ -237,9 +254,11 @@ export class Engine {
     handlerUrl: string,
     onEvent: (event: EngineEvent) => void,
     capture?: CaptureSession,
+    reinjection?: Reinjection,
   ) {
     this.options = options;
     this.#capture = capture;
+    this.#reinjection = reinjection;
     this.#handlerUrl = handlerUrl;
     this.#onEvent = onEvent;
     this.program = program;
@@ -268,8 +287,9 @@ export class Engine {
     // here, with one line, before the program is attached (each Worker imports it again).
     const handlerUrl = new URL(options.handler.module, `file://${Deno.cwd()}/`).href;
     const handlerOptions = options.handler.options ?? {};
+    let toKernel = false;
     try {
-      await importHandler(handlerUrl, handlerOptions);
+      toKernel = (await importHandler(handlerUrl, handlerOptions)).handler.toKernel === true;
       // The built-in modes are checked with the code base (`deno task check`).
       if (options.typeCheck !== false && !builtinMode(handlerUrl)) {
         await typeCheckHandler(handlerUrl);
@@ -277,6 +297,7 @@ export class Engine {
     } catch (e) {
       throw e instanceof HandlerError ? new BypassError(e.message) : e;
     }
+    if (toKernel && options.xdpMode === "skb") throw skbReinjectionError("--xdp-mode skb");
     const mac = interfaceMac(options.port.iface);
     const onEvent = options.onEvent ?? ((e: EngineEvent) => console.error(describeEvent(e)));
     // The capture file is created before anything is attached: a bad path attaches nothing.
@@ -289,7 +310,10 @@ export class Engine {
       )
       : undefined;
     let program: XdpProgram | UserXdpProgram;
+    let reinjection: Reinjection | undefined;
     try {
+      // Before the program: frames steered to a toKernel handler always have their way back.
+      if (toKernel) reinjection = openReinjection(options.port.iface);
       program = options.xdpProg
         ? loadUserXdpProgram({
           iface: options.port.iface,
@@ -307,7 +331,13 @@ export class Engine {
           blockMax: options.blockMax,
           block,
         });
+      if (reinjection && program.mode !== "native") {
+        const why = `native XDP failed on ${options.port.iface} (${program.nativeFallback})`;
+        program.close();
+        throw skbReinjectionError(why);
+      }
     } catch (e) {
+      reinjection?.close();
       capture?.close();
       throw e;
     }
@@ -379,11 +409,20 @@ export class Engine {
         stats,
         cpu: cpus[states.length] ?? -1,
         capture: capture?.producer(states.length),
+        toKernel: reinjection ? { fd: reinjection.fd, helper: reinjection.helper } : undefined,
       };
       worker.postMessage(start);
       states.push(state);
     }
-    const engine = new Engine(options, program, states, handlerUrl, onEvent, capture);
+    const engine = new Engine(
+      options,
+      program,
+      states,
+      handlerUrl,
+      onEvent,
+      capture,
+      reinjection,
+    );
     capture?.start();
     try {
       await Promise.all(ready);
@@ -445,6 +484,7 @@ export class Engine {
       ...(this.program instanceof UserXdpProgram ? { user_program: this.program.info } : {}),
       handler_counters: handlerCounters,
       ...(this.#capture ? { capture: this.#capture.status() } : {}),
+      ...(this.#reinjection ? { to_kernel_device: this.#reinjection.name } : {}),
     };
   }
 
@@ -459,7 +499,14 @@ export class Engine {
     const generation = this.#generation + 1;
     try {
       const fresh = ++this.#attempts;
-      await importHandler(this.#handlerUrl, this.options.handler.options ?? {}, fresh);
+      const next = await importHandler(this.#handlerUrl, this.options.handler.options ?? {}, fresh);
+      if (next.handler.toKernel === true && !this.#reinjection) {
+        throw new HandlerError(
+          `handler ${
+            decodeURIComponent(new URL(this.#handlerUrl).pathname)
+          }: now declares toKernel, but this run has no reinjection device: restart it`,
+        );
+      }
       if (this.options.typeCheck !== false && !builtinMode(this.#handlerUrl)) {
         await typeCheckHandler(this.#handlerUrl);
       }
@@ -569,6 +616,8 @@ export class Engine {
     const snap = this.snapshot();
     for (const q of this.#queues) q.worker.terminate();
     this.program.close();
+    // The Workers are gone: the TAP (and its tc program) vanishes with its fd.
+    this.#reinjection?.close();
     this.#libc.close();
     const audits = this.#queues.flatMap((q) =>
       q.final ? [{ queue: q.queue, ...q.final.audit }] : []

@@ -26,6 +26,7 @@ import { xskLayoutCheckedByMainThread } from "./xsk_layout.ts";
 import { CaptureProducer } from "../capture/ring.ts";
 import type { CaptureProducerSpec } from "../capture/session.ts";
 import { DIR_INBOUND } from "../capture/pcapng.ts";
+import { TapSink } from "./to_kernel.ts";
 
 /** The message that starts a worker. */
 export interface WorkerStart {
@@ -42,6 +43,8 @@ export interface WorkerStart {
   cpu: number;
   /** This queue's capture ring (`--pcap`), if capturing. */
   capture?: CaptureProducerSpec;
+  /** The kernel reinjection TAP's fd and the helper library's path, when the run has one. */
+  toKernel?: { fd: number; helper: string };
 }
 
 /** The handler's counters as the main thread reads them: names and their shared slots. */
@@ -111,9 +114,11 @@ function counterBlock(names: string[], from?: HandlerCounterBlock): HandlerCount
 scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
   const { port: portOpts, loop, handler: spec, mac, xsksMapFd, control, stats, cpu, capture } =
     e.data;
+  const reinject = e.data.toKernel;
   const queue = portOpts.queue ?? 0;
   const where = decodeURIComponent(new URL(spec.url).pathname);
   let port: Port | undefined;
+  let sink: TapSink | undefined;
   try {
     const libc = openLibc();
     const tid = threadId(libc);
@@ -157,7 +162,8 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     } catch (err) {
       throw new HandlerError(`handler ${where}: init threw: ${firstLine(err)}`);
     }
-    const b = new BurstState(port, loop.burst, loop.burst);
+    sink = reinject ? new TapSink(reinject.fd, reinject.helper, port.umem, loop.burst) : undefined;
+    const b = new BurstState(port, loop.burst, loop.burst, { toKernel: sink !== undefined });
     // Handler throws: reported at most once a second, with the stack (created once, not per burst).
     let lastReport = -Infinity, suppressed = 0;
     const onError = (err: unknown) => {
@@ -193,6 +199,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
         generation,
         onError,
         capture: cap,
+        toKernel: sink ?? null,
       });
       if (exit !== "reload") break;
       generation = Atomics.load(control, Control.reload);
@@ -238,10 +245,12 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     const xdpStatistics = port.statistics();
     Atomics.store(control, Control.state, 2);
     port.close();
+    sink?.close();
     post({ type: "done", queue, audit, xdpStatistics, exit });
   } catch (err) {
     try {
       port?.close();
+      sink?.close();
     } catch { /* already failing */ }
     Atomics.store(control, Control.state, 2);
     post({

@@ -18,6 +18,11 @@ export const HELPER_SYMBOLS = {
     nonblocking: true,
   },
   bpx_xsk_layout: { parameters: ["buffer"], result: "i32" },
+  bpx_reinject_open: { parameters: ["buffer", "i32", "buffer"], result: "i32" },
+  bpx_reinject_burst: {
+    parameters: ["i32", "pointer", "pointer", "pointer", "u32"],
+    result: "u32",
+  },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened helper. */

@@ -16,6 +16,7 @@ import {
 import type { Port } from "../engine/port.ts";
 import { newControlBlock, newStatsBlock } from "../engine/stats.ts";
 import type { CaptureProducer } from "../capture/ring.ts";
+import type { KernelSink } from "../engine/to_kernel.ts";
 
 /** A handler set up on a port, ready to run the loop (as often as wanted). */
 export interface HandlerLoop {
@@ -55,6 +56,8 @@ export interface HandlerLoopOptions {
   capture?: CaptureProducer;
   /** Capture sent frames too. */
   captureTx?: boolean;
+  /** Where `b.toKernel` frames go (a fake reinjection device); none: `b.toKernel` throws. */
+  toKernel?: KernelSink;
 }
 
 /**
@@ -87,7 +90,7 @@ export async function handlerLoop(
     captureTx: o.captureTx ? o.capture : null,
   });
   await handler.init?.(ctx);
-  const b = new BurstState(port, burst, burst);
+  const b = new BurstState(port, burst, burst, { toKernel: o.toKernel !== undefined });
   const loop: LoopOptions = { burst, idlePollMs: 0, count: o.count ?? 0, strict: o.strict };
   return {
     b,
@@ -109,6 +112,7 @@ export async function handlerLoop(
         stats,
         generation: 0,
         capture: o.capture ?? null,
+        toKernel: o.toKernel ?? null,
         onError: onError ?? ((e) => {
           first ??= e;
         }),
