@@ -28,10 +28,17 @@ export type XdpMode = "auto" | "native" | "skb";
 export interface Steering {
   /** Redirect every frame. */
   all: boolean;
-  /** UDP/IPv4 destination ports to redirect (when `all` is false). */
+  /** UDP destination ports to redirect, over IPv4 and IPv6 (when `all` is false). */
   udpPorts: number[];
   /** Host-order IPv4 address to steer ARP and ICMP echo requests for (0: none). */
   respondIp: number;
+  /**
+   * IPv6 address (16 bytes) to steer Neighbor Solicitations and ICMPv6 echo requests for
+   * (default: none).
+   */
+  respondIp6?: Uint8Array;
+  /** Steer 802.1Q/802.1ad-tagged frames (one tag, any VLAN id) by their inner header [false]. */
+  vlan?: boolean;
 }
 
 /** The program's counters, summed over CPUs. */
@@ -367,12 +374,18 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
     }
   }
 
-  // config: steer_all, respond_ip (network order).
+  // config (struct bypass_config): steer_all, respond_ip (network order), vlan, has_ip6,
+  // respond_ip6 (network order).
   const ip = o.steering.respondIp >>> 0;
-  const cfg = new Uint8Array(8);
+  const cfg = new Uint8Array(32);
   const dv = new DataView(cfg.buffer);
   dv.setUint32(0, o.steering.all ? 1 : 0, true);
   dv.setUint32(4, ip, false);
+  dv.setUint32(8, o.steering.vlan ? 1 : 0, true);
+  if (o.steering.respondIp6) {
+    dv.setUint32(12, 1, true);
+    cfg.set(o.steering.respondIp6, 16);
+  }
   if (s.bpf_map_update_elem(configFd, new Uint32Array(1), cfg, 0n) !== 0) {
     fail("cannot write the steering config map");
   }
