@@ -503,8 +503,17 @@ export class Engine {
     this.#live().steerDel(ports);
   }
 
-  /** What is steered now: `all`, UDP ports (sorted), the respond address ("" if none). */
-  steerList(): { all: boolean; udpPorts: number[]; respondIp: string } {
+  /**
+   * What is steered now: `all`, UDP ports (sorted), the respond addresses ("" if none), whether
+   * tagged frames are steered by their inner header.
+   */
+  steerList(): {
+    all: boolean;
+    udpPorts: number[];
+    respondIp: string;
+    respondIp6: string;
+    vlan: boolean;
+  } {
     return this.program.steering();
   }
 

@@ -19,7 +19,7 @@ import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
 import { bpfObjectPath, helperPath } from "./paths.ts";
 import { BlockMaps } from "./block_maps.ts";
 import type { Cidr } from "./blocklist.ts";
-import { formatIPv4 } from "../packet/mod.ts";
+import { formatIPv4, formatIPv6 } from "../packet/mod.ts";
 
 /** How the XDP program is attached: driver (native), generic (skb), or native with fallback. */
 export type XdpMode = "auto" | "native" | "skb";
@@ -155,12 +155,23 @@ export class XdpProgram {
     return { redirected: sums[0], passed: sums[1], dropped: sums[2], blocked: sums[3] };
   }
 
-  /** What is steered now: UDP ports sorted, respond address dotted ("" if none). */
-  steering(): { all: boolean; udpPorts: number[]; respondIp: string } {
+  /**
+   * What is steered now: UDP ports sorted, respond addresses as text ("" if none), whether tagged
+   * frames are steered by their inner header.
+   */
+  steering(): {
+    all: boolean;
+    udpPorts: number[];
+    respondIp: string;
+    respondIp6: string;
+    vlan: boolean;
+  } {
     return {
       all: this.#steering.all,
       udpPorts: [...this.#ports].sort((a, b) => a - b),
       respondIp: this.#steering.respondIp ? formatIPv4(this.#steering.respondIp >>> 0) : "",
+      respondIp6: this.#steering.respondIp6 ? formatIPv6(this.#steering.respondIp6) : "",
+      vlan: this.#steering.vlan ?? false,
     };
   }
 

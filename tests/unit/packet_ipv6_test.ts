@@ -5,6 +5,7 @@
  */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import {
+  DROP_REASON_NAMES,
   DropReason,
   dropReasonName,
   formatIPv6,
@@ -168,11 +169,32 @@ Deno.test("every IPv6 drop reason, and the frame left untouched", () => {
       "icmp6_bad_checksum",
     ],
   ];
+  const echo = echo6Frame(base, 1, 1, [1, 2, 3, 4]);
+  const edit = (f: Uint8Array, at: number, v: number) => {
+    const g = f.slice();
+    g[at] = v;
+    return g;
+  };
+  cases.push(
+    ["IPv6 header cut short", echo.subarray(0, 53), "ip6_truncated"],
+    ["version 4 in an IPv6 frame", edit(echo, 14, 0x40), "ip6_bad_version"],
+    ["payload length past the frame", edit(echo, 19, 13), "ip6_bad_length"],
+    ["payload length 0 (jumbogram)", edit(edit(echo, 18, 0), 19, 0), "ip6_bad_length"],
+    ["UDP", edit(echo, 20, 17), "not_icmp6"],
+    ["echo of 3 bytes", edit(echo.subarray(0, 57), 19, 3), "icmp6_truncated"],
+    ["router solicitation", edit(echo, 54, 133), "icmp6_not_handled"],
+  );
+  const reached = new Set<string>();
   for (const [name, f, reason] of cases) {
     const before = f.slice();
     const { r } = answer(f);
     strictEqual(dropReasonName(r), reason, name);
     deepStrictEqual(f, before, name);
+    reached.add(reason);
+  }
+  reached.add("no_room"); // the DAD test above
+  for (const name of DROP_REASON_NAMES.slice(DropReason.ip6_truncated)) {
+    strictEqual(reached.has(name), true, `${name} not reached`);
   }
   // No --ip6: IPv6 is the `ipv6` drop, as before.
   const f = echo6Frame(base, 1, 1, []);
