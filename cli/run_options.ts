@@ -131,7 +131,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     }
     handler = { module: toFileUrl(path), options };
   } else if (mode === "respond") {
-    handler = builtinHandler(mode, { ip: f.ip, ip6: f.ip6 });
+    handler = builtinHandler(mode, { ip: f.ip, ip6: f.ip6, vlan: f.vlan ?? false });
   } else if (mode === "txonly") {
     const port = int("--udp-port", f.udpPort, 1, 65535);
     parseMacFlag(f.dstMac ?? "ff:ff:ff:ff:ff:ff");

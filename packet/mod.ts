@@ -105,6 +105,7 @@ export {
   parseIPv6,
 } from "./ipv6.ts";
 export { respondInPlace } from "./respond.ts";
+export { respondInVlan } from "./respond_vlan.ts";
 export {
   UDP_FRAME_HLEN,
   UDP_FRAME_MAX,

@@ -372,3 +372,97 @@ Deno.test(
       strictEqual(f.balanced, true);
     }, { ipv6: true }),
 );
+
+/** Internet checksum of `b[start, end)` written at `at`. */
+function putSum(b: number[], start: number, end: number, at: number): void {
+  let s = 0;
+  for (let i = start; i < end; i += 2) s += (b[i] << 8) | (i + 1 < end ? b[i + 1] : 0);
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  b[at] = (~s >> 8) & 0xff;
+  b[at + 1] = ~s & 0xff;
+}
+
+/** ARP request who-has `tpa` tell `spa`, broadcast, behind the 802.1Q tag `tci`. */
+function arpTagged(src: number[], tci: number, spa: number[], tpa: number[]): Uint8Array {
+  return Uint8Array.from([
+    ...[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, ...src, 0x81, 0x00, tci >> 8, tci & 0xff, 0x08, 0x06],
+    ...[0, 1, 8, 0, 6, 4, 0, 1, ...src, ...spa, 0, 0, 0, 0, 0, 0, ...tpa],
+  ]);
+}
+
+/** ICMPv4 echo request `spa` -> `dpa` behind the 802.1Q tag `tci`. */
+function echo4Tagged(
+  dst: number[],
+  src: number[],
+  tci: number,
+  spa: number[],
+  dpa: number[],
+  data: number[],
+): Uint8Array {
+  const tot = 28 + data.length;
+  const ip = [0x45, 0, tot >> 8, tot & 0xff, 0x12, 0x34, 0x40, 0, 64, 1, 0, 0, ...spa, ...dpa];
+  putSum(ip, 0, 20, 10);
+  const icmp = [8, 0, 0, 0, 0x0b, 0xad, 0, 1, ...data];
+  putSum(icmp, 0, icmp.length, 2);
+  return Uint8Array.from([...dst, ...src, 0x81, 0x00, tci >> 8, tci & 0xff, 8, 0, ...ip, ...icmp]);
+}
+
+/** `f` with a tag (TPID 0x8100, `tci`) after the MAC addresses. */
+function withTag(f: Uint8Array, tci: number): Uint8Array {
+  return Uint8Array.from([
+    ...f.subarray(0, 12),
+    0x81,
+    0x00,
+    tci >> 8,
+    tci & 0xff,
+    ...f.subarray(12),
+  ]);
+}
+
+Deno.test(
+  "respond --vlan answers ARP, ping, NS and ping6 in VLAN 100 with the tag, priority 0, and " +
+    "otherwise the bytes of its (kernel-checked) untagged answers",
+  T,
+  () =>
+    withTopology(async (t) => {
+      // This kernel has no CONFIG_VLAN_8021Q, so there is no VLAN device to compare with: the
+      // tagged answers are compared with respond's untagged ones, which the differential tests
+      // above and in respond_kernel_test.ts compare with the kernel's.
+      const dm = macBytes(t.dutMac), pm = macBytes(t.peerMac);
+      const peer4 = [10, 0, 1, 2], dut4 = [10, 0, 1, 1];
+      const uni = { dst: dm, src: pm, srcIp: PEER6, dstIp: DUT6 };
+      const grp = { ...uni, dst: multicastMac(solicitedNode(DUT6)), dstIp: solicitedNode(DUT6) };
+      const untagged = [
+        arpTagged(pm, 0, peer4, dut4),
+        echo4Tagged(dm, pm, 0, peer4, dut4, payload(56, 1)),
+        nsFrame(grp, DUT6, pm),
+        nsFrame({ ...grp, srcIp: ip6Bytes("::") }, DUT6),
+        echo6Frame(uni, 0x55, 1, payload(56, 2)),
+      ].map((f) => f[12] === 0x81 ? Uint8Array.from([...f.subarray(0, 12), ...f.subarray(16)]) : f);
+      const tci = 0x6000 | 100; // priority 3, VLAN 100
+      const tagged = untagged.map((f) => withTag(f, tci));
+      const qinq = withTag(untagged[1], 0x0064);
+      qinq[12] = 0x88;
+      qinq[13] = 0xa8;
+      let plain: Uint8Array[] = [], inVlan: Uint8Array[] = [], inQinq: Uint8Array[] = [];
+      const b = await serve(
+        t,
+        `--mode respond --vlan --ip 10.0.1.1 --ip6 ${DUT6_TEXT} --poll-ms 1`,
+        async () => {
+          plain = await exchange(t, untagged);
+          inVlan = await exchange(t, tagged);
+          inQinq = await exchange(t, [qinq]);
+        },
+      );
+      strictEqual(plain.length, untagged.length);
+      deepStrictEqual(inVlan.map(hex), plain.map((f) => hex(withTag(f, 100))));
+      const q = withTag(plain[1], 100);
+      q[12] = 0x88;
+      q[13] = 0xa8;
+      deepStrictEqual(inQinq.map(hex), [hex(q)]);
+      const f = b.final();
+      deepStrictEqual(nonZero(f.handler_counters), {});
+      strictEqual(f.total.tx_packets, 2 * untagged.length + 1);
+      strictEqual(f.balanced, true);
+    }),
+);
