@@ -179,8 +179,8 @@ export function respondIcmp6(
   buf[r + 5] = rplen;
   buf[r + 6] = IPPROTO_ICMPV6;
   buf[r + 7] = ND_HOP_LIMIT;
-  buf.set(ip6, r + 8);
-  buf.set(dad ? ALL_NODES : scratch, r + 24);
+  copy16(buf, r + 8, ip6);
+  copy16(buf, r + 24, dad ? ALL_NODES : scratch);
   buf[rc] = ND_NEIGHBOR_ADVERT;
   buf[rc + 1] = 0;
   buf[rc + 2] = 0;
@@ -189,7 +189,7 @@ export function respondIcmp6(
   buf[rc + 5] = 0;
   buf[rc + 6] = 0;
   buf[rc + 7] = 0;
-  buf.set(ip6, rc + 8);
+  copy16(buf, rc + 8, ip6);
   if (withOpt) {
     buf[rc + 24] = 2; // Target Link-Layer Address
     buf[rc + 25] = 1;
@@ -221,7 +221,7 @@ function echoReply(
   }
   // IPv6: destination = old source, source = us (the old destination), hop limit 64.
   buf.copyWithin(r + 24, r + 8, r + 24);
-  buf.set(ip6, r + 8);
+  copy16(buf, r + 8, ip6);
   buf[r + 7] = REPLY_HOP_LIMIT;
   const c = r + IPV6_HLEN;
   const code = buf[c + 1];
@@ -234,6 +234,11 @@ function echoReply(
   buf[c + 2] = sum >>> 8;
   buf[c + 3] = sum & 0xff;
   return ETH_HLEN + IPV6_HLEN + plen;
+}
+
+/** Writes the 16 bytes of `addr` at `buf[at]` (indexed writes only: no view, no allocation). */
+function copy16(buf: Uint8Array, at: number, addr: Uint8Array): void {
+  for (let i = 0; i < 16; i++) buf[at + i] = addr[i];
 }
 
 /** True if the MAC at `buf[off]` is 33:33:ff plus the low 24 bits of `ip6` (RFC 2464 7). */

@@ -13,6 +13,7 @@ import {
   IPPROTO_ICMPV6,
   parseIPv6,
   respondInPlace,
+  respondInVlan,
 } from "../../packet/mod.ts";
 import {
   echo6Frame,
@@ -23,6 +24,7 @@ import {
   nsFrame,
   solicitedNode,
 } from "../../testing/ipv6_frames.ts";
+import { guarded } from "./_guarded.ts";
 
 const MY_MAC = macBytes("02:00:00:00:00:01");
 const PEER_MAC = macBytes("02:00:00:00:00:02");
@@ -212,6 +214,11 @@ Deno.test("malformed IPv6 frames: every truncation and 20 000 random mutations s
     for (let n = 0; n <= f.length; n++) {
       const r = answer(f.subarray(0, n), n).r;
       strictEqual(Number.isInteger(r) && r !== 0, true);
+      // The same through a view that throws on any access outside the frame.
+      const copy = new Uint8Array(n + 16);
+      copy.set(f.subarray(0, n), 8);
+      strictEqual(respondInPlace(guarded(copy, 8, n), 8, n, 0, mac, ip6, n), r);
+      strictEqual(respondInVlan(guarded(copy, 8, n), 8, n, 0, mac, ip6, n) !== 0, true);
     }
   }
   let seed = 12345;
@@ -224,4 +231,27 @@ Deno.test("malformed IPv6 frames: every truncation and 20 000 random mutations s
     const { r, out } = answer(f.subarray(0, Math.floor(rnd() * (f.length + 1))), 96);
     if (r > 0 && out[12] === 0x86) strictEqual(icmp6ChecksumOk(out), true, "reply checksum");
   }
+});
+
+Deno.test("respondInVlan: answers in the VLAN (tag kept, priority 0), restores a dropped frame", () => {
+  const req = echo6Frame({ ...base, tags: [0xe000 | 100] }, 5, 6, [9, 8, 7]);
+  const plain = echo6Frame(base, 5, 6, [9, 8, 7]);
+  const want = answer(plain).out;
+  const buf = new Uint8Array(256);
+  buf.set(req, 4);
+  const r = respondInVlan(buf, 4, req.length, 0, mac, ip6, 200);
+  strictEqual(r, want.length + 4);
+  deepStrictEqual(
+    [...buf.subarray(4, 4 + r)],
+    [...want.subarray(0, 12), 0x81, 0x00, 0x00, 100, ...want.subarray(12)],
+  );
+  const bad = echo6Frame({ ...base, tags: [0xe000 | 100], badSum: true }, 5, 6, [9, 8, 7]);
+  const copy = bad.slice();
+  strictEqual(
+    respondInVlan(copy, 0, copy.length, 0, mac, ip6, copy.length),
+    -DropReason.icmp6_bad_checksum,
+  );
+  deepStrictEqual(copy, bad);
+  const two = echo6Frame({ ...base, tags: [100, 200] }, 5, 6, []);
+  strictEqual(respondInVlan(two, 0, two.length, 0, mac, ip6, two.length), -DropReason.vlan);
 });
