@@ -53,6 +53,9 @@ export interface ProgramCounters {
   blocked: number;
 }
 
+/** sizeof(struct bypass_config) in bpf/xdp_steer.c. */
+const CONFIG_SIZE = 32;
+
 /** Default blocklist capacity (prefixes, IPv4 and IPv6 together). */
 export const DEFAULT_BLOCK_MAX = 1 << 20;
 /** Largest --block-max accepted. */
@@ -353,6 +356,17 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
       fail(`cannot size the blocklist map ${name} to ${blockMax} entries`);
     }
   }
+  // struct bypass_config is written from TypeScript: an object built from older sources would
+  // take the IPv6/VLAN fields silently as absent.
+  const configMap = s.bpf_object__find_map_by_name(obj, cstr("config"));
+  if (!configMap) fail(`${path} has no map config: rebuild with 'deno task build'`);
+  const configSize = s.bpf_map__value_size(configMap);
+  if (configSize !== CONFIG_SIZE) {
+    fail(
+      `${path}: its config map holds ${configSize} bytes, byPassRT writes ${CONFIG_SIZE}: ` +
+        "the object is stale, rebuild with 'deno task build'",
+    );
+  }
   const loaded = s.bpf_object__load(obj);
   if (loaded < 0) {
     const hint = loaded === -Errno.EPERM || loaded === -Errno.EACCES
@@ -388,7 +402,7 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
   // config (struct bypass_config): steer_all, respond_ip (network order), vlan, has_ip6,
   // respond_ip6 (network order).
   const ip = o.steering.respondIp >>> 0;
-  const cfg = new Uint8Array(32);
+  const cfg = new Uint8Array(CONFIG_SIZE);
   const dv = new DataView(cfg.buffer);
   dv.setUint32(0, o.steering.all ? 1 : 0, true);
   dv.setUint32(4, ip, false);
