@@ -193,23 +193,28 @@ async function addAddrs(t: Topology, dut: boolean): Promise<void> {
 }
 
 Deno.test(
-  "respond --ip6: ping -6 from the peer works (its kernel resolves the address by NDP first)",
+  "respond --ip6: ping -6 from the peer works (its kernel resolves the address by NDP first), " +
+    "to a global and to a link-local address",
   T,
   () =>
     withTopology(async (t) => {
       await addAddrs(t, false);
-      const b = await serve(t, `--mode respond --ip6 ${DUT6_TEXT}`, async () => {
-        const [all, , out] = await ping(t.peer, DUT6_TEXT, 5);
-        ok(all, out);
-        const neigh = await inNs(t.peer, "ip", "-6", "neigh", "show", DUT6_TEXT, "dev", t.peerIf);
-        ok(neigh.includes(`lladdr ${t.dutMac}`), neigh);
-      });
-      const f = b.final();
-      deepStrictEqual(nonZero(f.handler_counters), {});
-      // 5 echo requests and at least one Neighbor Solicitation, every one answered.
-      ok(f.total.rx_packets >= 6, JSON.stringify(f.total));
-      strictEqual(f.total.tx_packets, f.total.rx_packets);
-      strictEqual(f.balanced, true);
+      for (
+        const [addr, target] of [[DUT6_TEXT, DUT6_TEXT], ["fe80::1234", `fe80::1234%${t.peerIf}`]]
+      ) {
+        const b = await serve(t, `--mode respond --ip6 ${addr}`, async () => {
+          const [all, , out] = await ping(t.peer, target, 5);
+          ok(all, out);
+          const neigh = await inNs(t.peer, "ip", "-6", "neigh", "show", addr, "dev", t.peerIf);
+          ok(neigh.includes(`lladdr ${t.dutMac}`), neigh);
+        });
+        const f = b.final();
+        deepStrictEqual(nonZero(f.handler_counters), {});
+        // 5 echo requests and at least one Neighbor Solicitation, every one answered.
+        ok(f.total.rx_packets >= 6, JSON.stringify(f.total));
+        strictEqual(f.total.tx_packets, f.total.rx_packets);
+        strictEqual(f.balanced, true);
+      }
     }, { ipv6: true }),
 );
 
