@@ -5,11 +5,21 @@
  *
  * Steering (set by user space in `config` before attach):
  *   - steer_all = 1: every frame is redirected;
- *   - otherwise only untagged IPv4/UDP frames whose destination port is set in `udp_ports`, plus,
- *     when respond_ip != 0, ARP frames whose target protocol address is respond_ip and ICMP echo
- *     requests addressed to respond_ip, untagged or behind one priority tag (802.1Q or 802.1ad,
- *     VLAN id 0). Every other ARP frame (requests for the kernel's own addresses, replies to the
- *     kernel's requests) and every other tagged frame goes to the kernel.
+ *   - otherwise only untagged IPv4/UDP and IPv6/UDP frames whose destination port is set in
+ *     `udp_ports`, plus, when respond_ip != 0, ARP frames whose target protocol address is
+ *     respond_ip and ICMP echo requests addressed to respond_ip, and, when has_ip6, ICMPv6
+ *     Neighbor Solicitations whose target is respond_ip6 (whatever the destination: unicast or
+ *     its solicited-node group) and ICMPv6 echo requests to respond_ip6; respond's frames also
+ *     behind one priority tag (802.1Q or 802.1ad, VLAN id 0). Every other ARP/ND frame (for the
+ *     kernel's own addresses, replies to the kernel's requests) and every other tagged frame
+ *     goes to the kernel.
+ *   - vlan = 1: a frame behind one 802.1Q/802.1ad tag (any VLAN id) is steered by its inner
+ *     header exactly as an untagged one (UDP ports, respond's ARP/ND/ICMP); two tags go to the
+ *     kernel.
+ * IPv6 extension headers: up to IP6_MAX_EXT Hop-by-Hop, Routing and Destination Options headers
+ * are walked to find UDP/ICMPv6; a Fragment header, any other extension header or a longer chain
+ * leaves the frame to the kernel (a non-first fragment has no port to match, and user space does
+ * not reassemble).
  * A frame that should be redirected but has no socket on its queue is dropped and counted, so
  * the kernel never answers in our place. Every header read is bounds-checked against data_end.
  *
@@ -33,6 +43,12 @@
 
 #define MAX_QUEUES 64
 #define ICMP_ECHO 8
+#define ICMPV6_ECHO_REQUEST 128
+#define ICMPV6_NEIGHBOR_SOLICIT 135
+#define IP6_MAX_EXT 4
+#define NEXTHDR_HOP 0
+#define NEXTHDR_ROUTING 43
+#define NEXTHDR_DEST 60
 
 /* An 802.1Q/802.1ad tag after the MAC addresses (linux/if_vlan.h is not a UAPI header). */
 struct vlan_tag {
@@ -62,9 +78,28 @@ struct icmp_head {
 	__u16 checksum;
 };
 
+/* An IPv6 extension header's first two bytes (length in 8-octet units, not counting the first). */
+struct ip6_ext {
+	__u8 nexthdr;
+	__u8 hdrlen;
+};
+
+/* ICMPv6 Neighbor Solicitation (RFC 4861 4.3) up to its target address. */
+struct nd_ns_head {
+	__u8 type;
+	__u8 code;
+	__u16 checksum;
+	__u32 reserved;
+	__u8 target[16];
+};
+
+/* Layout checked by engine/xdp_program.ts (32 bytes). */
 struct bypass_config {
-	__u32 steer_all;  /* 1: redirect every frame */
-	__u32 respond_ip; /* network order; 0: no ARP/ICMP steering */
+	__u32 steer_all;      /* 1: redirect every frame */
+	__u32 respond_ip;     /* network order; 0: no ARP/ICMP steering */
+	__u32 vlan;           /* 1: steer 802.1Q/802.1ad-tagged frames by their inner header */
+	__u32 has_ip6;        /* 1: steer ND/ICMPv6 echo for respond_ip6 */
+	__u8 respond_ip6[16]; /* network order */
 };
 
 enum { CNT_REDIRECTED = 0, CNT_PASSED = 1, CNT_DROPPED = 2, CNT_BLOCKED = 3, CNT_MAX = 4 };
@@ -195,6 +230,65 @@ static __always_inline int blocked(struct xdp_md *ctx)
 	return 1;
 }
 
+static __always_inline int ip6_equal(const __u8 *a, const __u8 *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+
+	return x[0] == y[0] && x[1] == y[1] && x[2] == y[2] && x[3] == y[3];
+}
+
+/* 1 if the UDP destination port at `udp` is steered. */
+static __always_inline int udp_wanted(struct udphdr *udp, void *data_end)
+{
+	__u8 *on;
+	__u32 port;
+
+	if ((void *)(udp + 1) > data_end)
+		return 0;
+	port = bpf_ntohs(udp->dest);
+	on = bpf_map_lookup_elem(&udp_ports, &port);
+	return on && *on;
+}
+
+/* IPv6: UDP by port (when `udp` is set), ND and echo for respond_ip6. */
+static __always_inline int ip6_wanted(struct ipv6hdr *ip6, void *data_end,
+				      const struct bypass_config *cfg, int udp)
+{
+	void *l4 = ip6 + 1;
+	__u8 next;
+	int i;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return 0;
+	next = ip6->nexthdr;
+#pragma unroll
+	for (i = 0; i < IP6_MAX_EXT; i++) {
+		struct ip6_ext *ext = l4;
+
+		if (next != NEXTHDR_HOP && next != NEXTHDR_ROUTING && next != NEXTHDR_DEST)
+			break;
+		if ((void *)(ext + 1) > data_end)
+			return 0;
+		next = ext->nexthdr;
+		l4 += (ext->hdrlen + 1) * 8;
+	}
+	if (next == IPPROTO_UDP)
+		return udp && udp_wanted(l4, data_end);
+	if (next != IPPROTO_ICMPV6 || !cfg->has_ip6)
+		return 0;
+	{
+		struct nd_ns_head *ns = l4;
+
+		if ((void *)ns + 4 > data_end)
+			return 0;
+		if (ns->type == ICMPV6_ECHO_REQUEST)
+			return ip6_equal(ip6->daddr.in6_u.u6_addr8, cfg->respond_ip6);
+		if (ns->type != ICMPV6_NEIGHBOR_SOLICIT || (void *)(ns + 1) > data_end)
+			return 0;
+		return ip6_equal(ns->target, cfg->respond_ip6);
+	}
+}
+
 /* 1 if the frame belongs to user space under the current config. */
 static __always_inline int wanted(struct xdp_md *ctx, const struct bypass_config *cfg)
 {
@@ -203,7 +297,7 @@ static __always_inline int wanted(struct xdp_md *ctx, const struct bypass_config
 	struct ethhdr *eth = data;
 	void *l3 = eth + 1;
 	__be16 proto;
-	int tagged = 0;
+	int udp = 1; /* UDP steering applies (untagged, or any tag with vlan) */
 	struct iphdr *iph;
 
 	if (cfg->steer_all)
@@ -212,19 +306,28 @@ static __always_inline int wanted(struct xdp_md *ctx, const struct bypass_config
 		return 0;
 	proto = eth->h_proto;
 	/*
-	 * One priority tag (VLAN id 0, either TPID): the kernel takes the frame as untagged, so
-	 * respond answers it too. Any other tag goes to the kernel (a VLAN device may want it).
+	 * With vlan: one tag of any VLAN id, steered by the inner header. Without: one priority tag
+	 * (VLAN id 0, either TPID), which the kernel takes as untagged, so respond answers it too;
+	 * any other tag goes to the kernel (a VLAN device may want it).
 	 */
-	if (cfg->respond_ip &&
-	    (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))) {
+	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
 		struct vlan_tag *tag = l3;
 
-		if ((void *)(tag + 1) > data_end || (tag->tci & bpf_htons(VLAN_VID_MASK)))
+		if ((void *)(tag + 1) > data_end)
 			return 0;
+		if (!cfg->vlan) {
+			if ((!cfg->respond_ip && !cfg->has_ip6) ||
+			    (tag->tci & bpf_htons(VLAN_VID_MASK)))
+				return 0;
+			udp = 0;
+		}
 		proto = tag->proto;
 		l3 = tag + 1;
-		tagged = 1;
+		if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
+			return 0;
 	}
+	if (proto == bpf_htons(ETH_P_IPV6))
+		return ip6_wanted(l3, data_end, cfg, udp);
 	if (proto == bpf_htons(ETH_P_ARP)) {
 		struct arp_eth_ipv4 *arp = l3;
 		__u32 tpa;
@@ -240,17 +343,8 @@ static __always_inline int wanted(struct xdp_md *ctx, const struct bypass_config
 	iph = l3;
 	if ((void *)(iph + 1) > data_end || iph->ihl < 5)
 		return 0;
-	if (iph->protocol == IPPROTO_UDP && !tagged) {
-		struct udphdr *udp = (void *)iph + iph->ihl * 4;
-		__u8 *on;
-		__u32 port;
-
-		if ((void *)(udp + 1) > data_end)
-			return 0;
-		port = bpf_ntohs(udp->dest);
-		on = bpf_map_lookup_elem(&udp_ports, &port);
-		return on && *on;
-	}
+	if (iph->protocol == IPPROTO_UDP)
+		return udp && udp_wanted((void *)iph + iph->ihl * 4, data_end);
 	if (iph->protocol == IPPROTO_ICMP && cfg->respond_ip && iph->daddr == cfg->respond_ip) {
 		struct icmp_head *icmp = (void *)iph + iph->ihl * 4;
 

@@ -42,8 +42,9 @@ function steering(s: SteerState): string {
     : s.udpPorts.length
     ? `UDP to port${s.udpPorts.length > 1 ? "s" : ""} ${s.udpPorts.join(", ")}`
     : "no UDP ports";
-  return `steered to user space: ${what}` +
-    (s.respondIp ? `; ARP and ICMP for ${s.respondIp}` : "");
+  return `steered to user space: ${what}` + (s.vlan ? " (also behind one VLAN tag)" : "") +
+    (s.respondIp ? `; ARP and ICMP for ${s.respondIp}` : "") +
+    (s.respondIp6 ? `; NDP and ICMPv6 echo for ${s.respondIp6}` : "");
 }
 
 /** The result of `cmd` for people. */

@@ -65,6 +65,14 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .option("--no-handler-check", "do not type-check the handler file (deno check) before loading")
     .option("--ip <A.B.C.D>", "respond: the IPv4 address to answer ARP and ping for")
     .option(
+      "--ip6 <addr>",
+      "respond: the IPv6 address to answer Neighbor Solicitations and ping for",
+    )
+    .option(
+      "--vlan",
+      "steer 802.1Q/802.1ad-tagged frames (one tag, any VLAN id) by their inner header",
+    )
+    .option(
       "--steer <what>",
       "frames the XDP program sends to us: all | none | udp:PORT[,PORT] " +
         "(ARP/ICMP for --ip are always steered) [default: none for respond/txonly, else all]",

@@ -11,7 +11,7 @@ import type { EngineOptions } from "../engine/runtime.ts";
 import { MAX_BLOCK_MAX, type Steering, type XdpMode } from "../engine/xdp_program.ts";
 import type { BindMode } from "../engine/options.ts";
 import { checkUserObjectFile } from "../engine/user_xdp_program.ts";
-import { parseIPv4, parseMac } from "../packet/mod.ts";
+import { isBadSourceIPv6, parseIPv4, parseIPv6, parseMac } from "../packet/mod.ts";
 import { type CaptureFlags, captureFromFlags } from "./capture_options.ts";
 
 /** Flags of the run command as commander hands them over (strings). */
@@ -20,6 +20,10 @@ export interface RunFlags extends CaptureFlags {
   /** A built-in mode (default l2fwd); excludes `handler`. */
   mode?: string;
   ip?: string;
+  /** respond: the IPv6 address to answer for. */
+  ip6?: string;
+  /** Steer tagged frames by their inner header. */
+  vlan?: boolean;
   steer?: string;
   queue: string;
   burst: string;
@@ -96,8 +100,11 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
   }
   const queues = f.queue.split(",").map((q) => int("--queue", q, 0, 63));
   const respondIp = f.ip !== undefined ? ip("--ip", f.ip) : 0;
-  if (mode === "respond" && !respondIp) {
-    throw new BypassError("--mode respond needs --ip A.B.C.D: the address to answer for");
+  const respondIp6 = f.ip6 !== undefined ? ip6Flag(f.ip6) : undefined;
+  if (mode === "respond" && !respondIp && !respondIp6) {
+    throw new BypassError(
+      "--mode respond needs --ip A.B.C.D and/or --ip6 ADDR: the address(es) to answer for",
+    );
   }
   if (f.xdpProg !== undefined) userProgramFlags(f);
   else if (f.xdpSection !== undefined) {
@@ -135,7 +142,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     }
     handler = { module: toFileUrl(path), options };
   } else if (mode === "respond") {
-    handler = builtinHandler(mode, { ip: f.ip });
+    handler = builtinHandler(mode, { ip: f.ip, ip6: f.ip6, vlan: f.vlan ?? false });
   } else if (mode === "txonly") {
     const port = int("--udp-port", f.udpPort, 1, 65535);
     parseMacFlag(f.dstMac ?? "ff:ff:ff:ff:ff:ff");
@@ -168,7 +175,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     handler,
     typeCheck: f.handlerCheck ?? true,
     xdpMode: f.xdpMode as XdpMode,
-    steering: { ...steer, respondIp },
+    steering: { ...steer, respondIp, respondIp6, vlan: f.vlan ?? false },
     force: f.force ?? false,
     cpus: f.cpu !== undefined ? f.cpu.split(",").map((c) => int("--cpu", c, 0, 1023)) : undefined,
     blockFile: f.blockFile,
@@ -202,6 +209,23 @@ function userProgramFlags(f: RunFlags): void {
 /** `path` (relative to the working directory) as a file URL. */
 function toFileUrl(path: string): URL {
   return new URL(path.startsWith("/") ? `file://${path}` : path, `file://${Deno.cwd()}/`);
+}
+
+/** `--ip6`: a unicast IPv6 address (global, unique-local or link-local). */
+function ip6Flag(v: string): Uint8Array {
+  let a: Uint8Array;
+  try {
+    a = parseIPv6(v);
+  } catch (e) {
+    throw new BypassError(`--ip6: ${(e as Error).message}`);
+  }
+  if (isBadSourceIPv6(a, 0, false)) {
+    throw new BypassError(
+      `--ip6 ${v} is not a unicast address (multicast, ::, ::1 or IPv4-mapped): ` +
+        "give the unicast address to answer for, e.g. 2001:db8::1 or fe80::1",
+    );
+  }
+  return a;
 }
 
 function parseMacFlag(v: string): Uint8Array {

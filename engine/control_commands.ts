@@ -19,6 +19,10 @@ export interface SteerState {
   udpPorts: number[];
   /** The respond address, dotted, or "". */
   respondIp: string;
+  /** The respond IPv6 address (RFC 5952 text), or "" (absent from older servers). */
+  respondIp6?: string;
+  /** Tagged frames are steered by their inner header (`--vlan`). */
+  vlan?: boolean;
 }
 
 /**

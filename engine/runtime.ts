@@ -584,11 +584,18 @@ export class Engine {
   }
 
   /**
-   * What is steered now: `all`, UDP ports (sorted), the respond address ("" if none).
+   * What is steered now: `all`, UDP ports (sorted), the respond addresses ("" if none), whether
+   * tagged frames are steered by their inner header.
    *
    * @throws {BypassError} when the program is the user's (`xdpProg`): it decides alone.
    */
-  steerList(): { all: boolean; udpPorts: number[]; respondIp: string } {
+  steerList(): {
+    all: boolean;
+    udpPorts: number[];
+    respondIp: string;
+    respondIp6: string;
+    vlan: boolean;
+  } {
     if (this.program instanceof UserXdpProgram) {
       throw new BypassError(USER_PROGRAM_NO_STEERING);
     }

@@ -13,7 +13,7 @@ import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
 import { bpfObjectPath, helperPath } from "./paths.ts";
 import { BlockMaps } from "./block_maps.ts";
 import type { Cidr } from "./blocklist.ts";
-import { formatIPv4 } from "../packet/mod.ts";
+import { formatIPv4, formatIPv6 } from "../packet/mod.ts";
 import { attachLink, claimInterface, programId, type XdpMode } from "./xdp_attach.ts";
 
 export { attachedProgramId, programName, type XdpMode } from "./xdp_attach.ts";
@@ -22,10 +22,17 @@ export { attachedProgramId, programName, type XdpMode } from "./xdp_attach.ts";
 export interface Steering {
   /** Redirect every frame. */
   all: boolean;
-  /** UDP/IPv4 destination ports to redirect (when `all` is false). */
+  /** UDP destination ports to redirect, over IPv4 and IPv6 (when `all` is false). */
   udpPorts: number[];
   /** Host-order IPv4 address to steer ARP and ICMP echo requests for (0: none). */
   respondIp: number;
+  /**
+   * IPv6 address (16 bytes) to steer Neighbor Solicitations and ICMPv6 echo requests for
+   * (default: none).
+   */
+  respondIp6?: Uint8Array;
+  /** Steer 802.1Q/802.1ad-tagged frames (one tag, any VLAN id) by their inner header [false]. */
+  vlan?: boolean;
 }
 
 /** The program's counters, summed over CPUs. */
@@ -39,6 +46,9 @@ export interface ProgramCounters {
   /** Frames dropped because their source address is in the blocklist. */
   blocked: number;
 }
+
+/** sizeof(struct bypass_config) in bpf/xdp_steer.c. */
+const CONFIG_SIZE = 32;
 
 /** Default blocklist capacity (prefixes, IPv4 and IPv6 together). */
 export const DEFAULT_BLOCK_MAX = 1 << 20;
@@ -142,12 +152,23 @@ export class XdpProgram {
     return { redirected: sums[0], passed: sums[1], dropped: sums[2], blocked: sums[3] };
   }
 
-  /** What is steered now: UDP ports sorted, respond address dotted ("" if none). */
-  steering(): { all: boolean; udpPorts: number[]; respondIp: string } {
+  /**
+   * What is steered now: UDP ports sorted, respond addresses as text ("" if none), whether tagged
+   * frames are steered by their inner header.
+   */
+  steering(): {
+    all: boolean;
+    udpPorts: number[];
+    respondIp: string;
+    respondIp6: string;
+    vlan: boolean;
+  } {
     return {
       all: this.#steering.all,
       udpPorts: [...this.#ports].sort((a, b) => a - b),
       respondIp: this.#steering.respondIp ? formatIPv4(this.#steering.respondIp >>> 0) : "",
+      respondIp6: this.#steering.respondIp6 ? formatIPv6(this.#steering.respondIp6) : "",
+      vlan: this.#steering.vlan ?? false,
     };
   }
 
@@ -285,6 +306,17 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
       fail(`cannot size the blocklist map ${name} to ${blockMax} entries`);
     }
   }
+  // struct bypass_config is written from TypeScript: an object built from older sources would
+  // take the IPv6/VLAN fields silently as absent.
+  const configMap = s.bpf_object__find_map_by_name(obj, cstr("config"));
+  if (!configMap) fail(`${path} has no map config: rebuild with 'deno task build'`);
+  const configSize = s.bpf_map__value_size(configMap);
+  if (configSize !== CONFIG_SIZE) {
+    fail(
+      `${path}: its config map holds ${configSize} bytes, byPassRT writes ${CONFIG_SIZE}: ` +
+        "the object is stale, rebuild with 'deno task build'",
+    );
+  }
   const loaded = s.bpf_object__load(obj);
   if (loaded < 0) {
     const hint = loaded === -Errno.EPERM || loaded === -Errno.EACCES
@@ -317,12 +349,18 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
     }
   }
 
-  // config: steer_all, respond_ip (network order).
+  // config (struct bypass_config): steer_all, respond_ip (network order), vlan, has_ip6,
+  // respond_ip6 (network order).
   const ip = o.steering.respondIp >>> 0;
-  const cfg = new Uint8Array(8);
+  const cfg = new Uint8Array(CONFIG_SIZE);
   const dv = new DataView(cfg.buffer);
   dv.setUint32(0, o.steering.all ? 1 : 0, true);
   dv.setUint32(4, ip, false);
+  dv.setUint32(8, o.steering.vlan ? 1 : 0, true);
+  if (o.steering.respondIp6) {
+    dv.setUint32(12, 1, true);
+    cfg.set(o.steering.respondIp6, 16);
+  }
   if (s.bpf_map_update_elem(configFd, new Uint32Array(1), cfg, 0n) !== 0) {
     fail("cannot write the steering config map");
   }

@@ -6,7 +6,7 @@
  */
 
 /**
- * Drop reason codes (1..24; 0 is never returned). The ethertype is dispatched first (after one
+ * Drop reason codes (1..37; 0 is never returned). The ethertype is dispatched first (after one
  * priority tag, if any), then the MAC checks, then the per-type checks in the order listed:
  *
  * - `runt`: frame shorter than 14 bytes, a tagged frame shorter than 18, or an ARP frame shorter
@@ -17,7 +17,7 @@
  * - `vlan`: an 802.1Q (0x8100) or 802.1ad (0x88a8) tag with a non-zero VLAN id, or a second tag.
  *   One tag with VLAN id 0 (a priority tag, any PCP/DEI bits) is not a drop: like the kernel,
  *   respond treats the frame as untagged and answers untagged.
- * - `ipv6`: ethertype 0x86dd.
+ * - `ipv6`: ethertype 0x86dd while respond has no IPv6 address (`--ip6`).
  * - `other_ethertype`: any other ethertype (including 802.3 length fields).
  * - `arp_malformed`: ARP with htype other than 1 (Ethernet) or 6 (IEEE 802), ptype != 0x0800,
  *   hlen != 6 or plen != 4.
@@ -48,6 +48,29 @@
  * - `icmp_truncated`: ICMP message shorter than 8 bytes (total length < IHL * 4 + 8).
  * - `icmp_not_echo_request`: ICMP type != 8 (any code is answered, and kept in the reply).
  * - `icmp_bad_checksum`: ICMP checksum over the whole ICMP message does not verify.
+ *
+ * IPv6 (with an address to answer for, see `respondIcmp6`), checked in this order:
+ * - `not_for_our_mac` as above, except that a Neighbor Solicitation may also go to our address's
+ *   solicited-node group MAC (`33:33:ff:XX:XX:XX`); `bad_source_mac` as above.
+ * - `ip6_truncated`: shorter than its Ethernet header + 40 bytes.
+ * - `ip6_bad_version`: version field != 6.
+ * - `ip6_bad_length`: payload length 0 (a jumbogram) or more than the frame holds.
+ * - `ip6_ext_header`: the next header is an extension header (Hop-by-Hop, Routing, Fragment,
+ *   ESP, AH, Destination Options, Mobility, HIP, Shim6): respond answers only bare ICMPv6.
+ * - `not_icmp6`: any other next header but 58.
+ * - `ip6_bad_source`: source multicast, `::1`, IPv4-mapped, our own address, or `::` (which only
+ *   a DAD probe may use).
+ * - `icmp6_truncated`: ICMPv6 message shorter than 8 bytes (an echo) or 4 (any other type).
+ * - `icmp6_not_handled`: ICMPv6 type other than echo request (128) and Neighbor Solicitation (135).
+ * - `ip6_not_for_us`: an echo request whose destination is not our address, or a Neighbor
+ *   Solicitation whose destination is neither our address nor its solicited-node group.
+ * - `icmp6_bad_checksum`: the checksum over pseudo-header and message does not verify.
+ * - `nd_invalid`: a Neighbor Solicitation the kernel ignores (RFC 4861 7.1.1): hop limit != 255,
+ *   code != 0, shorter than 24 bytes, multicast target, an option of length 0 or past the end, a
+ *   Source Link-Layer Address option that is not 8 bytes, a DAD probe (source `::`) with that
+ *   option or not sent to the solicited-node group.
+ * - `nd_not_for_us`: Neighbor Solicitation whose target is not our address.
+ * - `no_room`: the reply (86 bytes for a Neighbor Advertisement) does not fit the frame buffer.
  *
  * @example
  * ```ts
@@ -80,6 +103,19 @@ export const DropReason = {
   icmp_bad_checksum: 22,
   icmp_not_echo_request: 23,
   ip_bad_options: 24,
+  ip6_truncated: 25,
+  ip6_bad_version: 26,
+  ip6_bad_length: 27,
+  ip6_ext_header: 28,
+  not_icmp6: 29,
+  ip6_bad_source: 30,
+  icmp6_truncated: 31,
+  icmp6_not_handled: 32,
+  ip6_not_for_us: 33,
+  icmp6_bad_checksum: 34,
+  nd_invalid: 35,
+  nd_not_for_us: 36,
+  no_room: 37,
 } as const;
 
 /** Name of a drop reason, e.g. `"vlan"`. */

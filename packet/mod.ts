@@ -1,6 +1,6 @@
 /**
  * Pure-TypeScript packet parsing and in-place rewriting over a UMEM `Uint8Array`: Internet
- * checksums, Ethernet/IPv4 helpers, the ARP/ICMP echo responder and a UDP frame builder.
+ * checksums, Ethernet/IPv4/IPv6 helpers, the ARP/ICMP/ICMPv6 responder and a UDP frame builder.
  * Per-packet functions take `(buf, off, len, ...)`, never allocate and never read past
  * `off + len`.
  *
@@ -80,7 +80,32 @@ export {
   REPLY_TTL,
   respondIcmpEcho,
 } from "./icmp.ts";
+export {
+  ICMP6_ECHO_REPLY,
+  ICMP6_ECHO_REQUEST,
+  NA_FRAME_LEN,
+  ND_HOP_LIMIT,
+  ND_NA_FLAG_OVERRIDE,
+  ND_NA_FLAG_SOLICITED,
+  ND_NEIGHBOR_ADVERT,
+  ND_NEIGHBOR_SOLICIT,
+  REPLY_HOP_LIMIT,
+  respondIcmp6,
+} from "./icmp6.ts";
+export {
+  formatIPv6,
+  ip6Checksum,
+  ip6Equals,
+  IPPROTO_ICMPV6,
+  IPV6_EXT_HEADERS,
+  IPV6_HLEN,
+  isBadSourceIPv6,
+  isSolicitedNodeOf,
+  isUnspecifiedIPv6,
+  parseIPv6,
+} from "./ipv6.ts";
 export { respondInPlace } from "./respond.ts";
+export { respondInVlan } from "./respond_vlan.ts";
 export {
   UDP_FRAME_HLEN,
   UDP_FRAME_MAX,

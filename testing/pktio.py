@@ -15,11 +15,18 @@ Run inside a test namespace only. Prints one JSON object on stdout.
       send each hex-encoded frame (one per line) of F.
   pktio.py exchange --iface IF --hexfile F [--timeout T]
       send each frame of F and print every frame received meanwhile and T seconds after (hex).
+
+Received frames are shown as they were on the wire: the kernel moves an 802.1Q/802.1ad tag into
+packet metadata before packet sockets see the frame, so it is put back from PACKET_AUXDATA.
 """
 import argparse, json, random, select, socket, struct, sys, time
 
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SOL_PACKET = 263
+PACKET_AUXDATA = 8
+TP_STATUS_VLAN_VALID = 0x10
+TP_STATUS_VLAN_TPID_VALID = 0x40
 
 
 def mac_bytes(s):
@@ -56,7 +63,20 @@ def open_sock(iface):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     s.bind((iface, ETH_P_ALL))
+    s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
     return s
+
+
+def recv_frame(s):
+    """One frame and its address, with a tag the kernel stripped into metadata put back."""
+    data, anc, _, addr = s.recvmsg(65535, socket.CMSG_SPACE(20))
+    for level, kind, blob in anc:
+        if level == SOL_PACKET and kind == PACKET_AUXDATA and len(blob) >= 20:
+            status, _, _, _, _, tci, tpid = struct.unpack("IIIHHHH", blob[:20])
+            if status & TP_STATUS_VLAN_VALID:
+                tpid = tpid if status & TP_STATUS_VLAN_TPID_VALID else 0x8100
+                data = data[:12] + struct.pack("!HH", tpid, tci) + data[12:]
+    return data, addr
 
 
 def recv_incoming(s, deadline, want, keep):
@@ -65,7 +85,7 @@ def recv_incoming(s, deadline, want, keep):
         r, _, _ = select.select([s], [], [], max(0.0, deadline - time.time()))
         if not r:
             break
-        data, addr = s.recvfrom(65535)
+        data, addr = recv_frame(s)
         if addr[2] == PACKET_OUTGOING:
             continue
         if keep(data):

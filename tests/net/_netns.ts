@@ -46,7 +46,12 @@ let seq = 0;
 /** Build a fresh topology (the one builder, topology/veth.ts), run `fn`, always tear it down. */
 export async function withTopology<T>(
   fn: (t: Topology) => Promise<T>,
-  opts: { dutIp?: string; queues?: number } = {},
+  opts: {
+    dutIp?: string;
+    queues?: number;
+    /** Leave IPv6 on in both namespaces (default off: no RS/MLD chatter, exact counts). */
+    ipv6?: boolean;
+  } = {},
 ): Promise<T> {
   const tag = `${Deno.pid.toString(36)}${(seq++).toString(36)}${
     Math.floor(Math.random() * 36 ** 3).toString(36)
@@ -60,7 +65,7 @@ export async function withTopology<T>(
     devAddr: opts.dutIp,
     queues: opts.queues ?? 1,
     // No IPv6 chatter (router solicitations, MLD): counts in tests must be exact.
-    ipv6: false,
+    ipv6: opts.ipv6 ?? false,
   };
   try {
     const pair = await ensureVethPair(spec);

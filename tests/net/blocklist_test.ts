@@ -308,7 +308,13 @@ Deno.test(
           ),
         );
       const report = await withRun(t, "--mode l2fwd --steer udp:4242", async (e) => {
-        deepStrictEqual(await e.steerList(), { all: false, udpPorts: [4242], respondIp: "" });
+        deepStrictEqual(await e.steerList(), {
+          all: false,
+          udpPorts: [4242],
+          respondIp: "",
+          respondIp6: "",
+          vlan: false,
+        });
         strictEqual((await echo(4242, 200, 5)).matched, 200);
         const off = await echo(4243, 100, 1);
         strictEqual(off.received, 0);
@@ -318,6 +324,8 @@ Deno.test(
           all: false,
           udpPorts: [4242, 4243],
           respondIp: "",
+          respondIp6: "",
+          vlan: false,
         });
         const on = await echo(4243, 300, 5);
         deepStrictEqual(on, {
@@ -400,7 +408,13 @@ Deno.test(
         strictEqual(r.stdout, "");
         strictEqual(r.stderr.trim().split("\n").length, 1, r.stderr);
         match(r.stderr, /^bypassrt: error: steering is 'all'/);
-        deepStrictEqual(await e.steerList(), { all: true, udpPorts: [], respondIp: "" });
+        deepStrictEqual(await e.steerList(), {
+          all: true,
+          udpPorts: [],
+          respondIp: "",
+          respondIp6: "",
+          vlan: false,
+        });
       });
     }),
 );

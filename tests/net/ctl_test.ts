@@ -237,6 +237,8 @@ Deno.test(
           all: false,
           udpPorts: [4242, 4243],
           respondIp: "",
+          respondIp6: "",
+          vlan: false,
         });
         const del = await ctl(t, "steer", "del", "udp:4243");
         strictEqual(del.code, 0, del.stderr);
@@ -282,6 +284,8 @@ Deno.test(
           all: false,
           udpPorts: [4242],
           respondIp: "",
+          respondIp6: "",
+          vlan: false,
         });
       } finally {
         strictEqual((await b.stop("SIGINT")).code, 0, b.stderr);

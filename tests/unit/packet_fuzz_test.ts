@@ -4,7 +4,7 @@
  * of the reply Linux gives (or that none is due), byte for byte.
  */
 import assert from "node:assert/strict";
-import { DROP_REASON_NAMES, respondInPlace } from "../../packet/mod.ts";
+import { DROP_REASON_NAMES, DropReason, respondInPlace } from "../../packet/mod.ts";
 import { guarded } from "./_guarded.ts";
 
 const OUR_IP = 0xc0000201; // 192.0.2.1
@@ -478,8 +478,8 @@ Deno.test("fuzz: respondInPlace on 200k random and mutated frames", () => {
     answered.withOptions > 2000,
     `replies to requests with options ${answered.withOptions}`,
   );
-  // Every drop reason is reached by the fuzz.
-  for (let i = 1; i < DROP_REASON_NAMES.length; i++) {
+  // Every IPv4/ARP drop reason is reached by the fuzz (the IPv6 ones: packet_ipv6_test.ts).
+  for (let i = 1; i <= DropReason.ip_bad_options; i++) {
     assert.ok(reasons[i] > 0, `drop reason ${DROP_REASON_NAMES[i]} never reached`);
   }
 });
