@@ -84,6 +84,8 @@ export class Port {
   readonly #refillBatch: number;
   #closed = false;
   #steered = true;
+  /** False for a socket on another port's UMEM (see {@link openPort}'s `shareWith`). */
+  readonly ownsUmem: boolean;
   #txOutstanding = 0;
 
   /** @internal Use {@link openPort}. */
@@ -108,6 +110,11 @@ export class Port {
       steer?: { bpf: Libbpf; mapFd: number };
       bindMode: "zerocopy" | "copy";
       zeroCopyFallback: string;
+      /**
+       * The pool of the port whose UMEM this one shares (shared-UMEM socket): the UMEM, its
+       * handle and its mapping then belong to that port, which closes them.
+       */
+      sharedPool?: Mempool;
     },
   ) {
     this.options = opts;
@@ -137,7 +144,8 @@ export class Port {
     this.#comp = new CompRing(parts.comp);
     this.#rx = new RxRing(parts.rx);
     this.#tx = new TxRing(parts.tx);
-    this.pool = new Mempool(opts.frames, opts.frameSize);
+    this.pool = parts.sharedPool ?? new Mempool(opts.frames, opts.frameSize);
+    this.ownsUmem = parts.sharedPool === undefined;
     this.#frameShift = Math.log2(opts.frameSize);
     this.#txLen = new Uint32Array(opts.frames);
     new DataView(this.#pollfd.buffer).setInt32(0, this.fd, true);
@@ -274,6 +282,11 @@ export class Port {
     return readCounters(PORT_COUNTERS, this.counterBlock);
   }
 
+  /** @internal The UMEM's mapping and libxdp handle, for a socket that shares it. */
+  get sharedUmem(): { ptr: Deno.PointerValue; handle: Deno.PointerValue; umem: Uint8Array } {
+    return { ptr: this.#umemPtr, handle: this.#umemHandle, umem: this.umem };
+  }
+
   /** Frames received so far (cheap: for loop limits). */
   get rxPackets(): number {
     return this.counterBlock[S.rxPackets];
@@ -352,6 +365,15 @@ export class Port {
    * kernel holds between rings count as in flight. Call when the loop is stopped.
    */
   audit(): FrameAudit {
+    return this.auditWith([]);
+  }
+
+  /**
+   * {@link Port.audit} over one shared UMEM: this port's pool (shared by `others`, the ports
+   * opened with `shareWith: this`) and the four rings of every port; frames held by the caller
+   * are summed over them (a frame received on one and sent on another moves between them).
+   */
+  auditWith(others: readonly Port[]): FrameAudit {
     const tally = new FrameTally(this.options.frames);
     const shift = this.#frameShift;
     const walk = (ring: XskRing) => {
@@ -362,12 +384,15 @@ export class Port {
     };
     this.pool.forEachFree((f) => tally.see(f));
     const pool = tally.distinct + tally.duplicates;
-    const fill = walk(this.#fill);
-    const rx = walk(this.#rx);
-    const tx = walk(this.#tx);
-    const completion = walk(this.#comp);
+    let fill = 0, rx = 0, tx = 0, completion = 0, app = 0;
+    for (const p of [this, ...others]) {
+      fill += walk(p.#fill);
+      rx += walk(p.#rx);
+      tx += walk(p.#tx);
+      completion += walk(p.#comp);
+      app += p.#appHeld;
+    }
     const seen = pool + fill + rx + tx + completion;
-    const app = this.#appHeld;
     const total = this.options.frames;
     const inFlight = total - seen - app;
     return {
@@ -408,8 +433,10 @@ export class Port {
     this.#steer?.bpf.close();
     this.#closed = true;
     this.#xdp.symbols.xsk_socket__delete(this.#xsk);
-    this.#xdp.symbols.xsk_umem__delete(this.#umemHandle);
-    this.#libc.fn.munmap(this.#umemPtr, BigInt(this.options.frames * this.options.frameSize));
+    if (this.ownsUmem) {
+      this.#xdp.symbols.xsk_umem__delete(this.#umemHandle);
+      this.#libc.fn.munmap(this.#umemPtr, BigInt(this.options.frames * this.options.frameSize));
+    }
     this.#xdp.close();
     this.#libc.close();
   }
