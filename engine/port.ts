@@ -312,6 +312,25 @@ export class Port {
     this.#libc.fn.poll(p, 1n, timeoutMs);
   }
 
+  /**
+   * Sleep in poll() until one of `ports` is readable or `timeoutMs` passes (the idle path of a
+   * Worker serving several interfaces). `pollfds` holds 8 bytes per port, built once by the
+   * caller: each port's fd at offset 8 * k (little-endian), events POLLIN.
+   */
+  static waitAnyReadable(ports: readonly Port[], pollfds: Uint8Array, timeoutMs: number): void {
+    ports[0].#libc.fn.poll(pollfds, BigInt(ports.length), timeoutMs);
+  }
+
+  /** The `struct pollfd` array {@link Port.waitAnyReadable} takes, for `ports` (setup path). */
+  static pollfds(ports: readonly Port[]): Uint8Array {
+    const buf = new Uint8Array(8 * ports.length), dv = new DataView(buf.buffer);
+    ports.forEach((p, k) => {
+      dv.setInt32(8 * k, p.fd, true);
+      buf[8 * k + 4] = POLLIN;
+    });
+    return buf;
+  }
+
   /** Kernel statistics of the socket (getsockopt XDP_STATISTICS). */
   statistics(): XdpStatistics {
     return readXdpStatistics(this.#libc, this.fd);

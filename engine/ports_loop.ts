@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Port } from "./port.ts";
+import { Port } from "./port.ts";
 import { FORWARD, type LoopExit, type LoopRun, PUBLISH_EVERY } from "./loop.ts";
 import { DIR_INBOUND, DIR_OUTBOUND } from "../capture/pcapng.ts";
 import { PORT_COUNTERS } from "./counters.ts";
@@ -74,6 +74,7 @@ function loop(r: PortsLoopRun): LoopExit {
     txL.push(new Uint32Array(cap));
   }
   const txN = new Int32Array(np);
+  const pollfds = Port.pollfds(ports);
   const dropAddrs = new Uint32Array(burst);
   const kAddrs = sink?.addrs ?? dropAddrs, kLens = sink?.lens ?? dropAddrs;
   if (kAddrs.length < burst || kLens.length < burst) {
@@ -178,7 +179,7 @@ function loop(r: PortsLoopRun): LoopExit {
       if (!outstanding && opts.idlePollMs > 0) {
         publishPorts(ports, stats, r.portStats);
         stats[Slot.idlePolls]++;
-        ports[0].waitReadable(opts.idlePollMs);
+        Port.waitAnyReadable(ports, pollfds, opts.idlePollMs);
       }
     }
     if ((++loops & TICK_MASK) === 0) {
