@@ -210,6 +210,8 @@ interface QueueState {
   control: Int32Array<SharedArrayBuffer>;
   stats: Float64Array<SharedArrayBuffer>;
   fd: number;
+  /** Sockets of the other interfaces (`moreIfaces`). */
+  moreFds: number[];
   bindMode: string;
   tid: number;
   final?: Extract<WorkerMessage, { type: "done" }>;
@@ -393,6 +395,7 @@ export class Engine {
         control,
         stats,
         fd: -1,
+        moreFds: [],
         bindMode: "",
         tid: 0,
         finished: new Promise((res) => resolveDone = res),
@@ -406,6 +409,7 @@ export class Engine {
         const m = e.data;
         if (m.type === "ready") {
           state.fd = m.fd;
+          state.moreFds = m.moreFds;
           state.bindMode = m.bindMode;
           state.tid = m.tid;
           state.counters = m.counters;
@@ -700,7 +704,9 @@ export class Engine {
     // message once it has finished (the socket is closed then).
     const xs = q.final?.xdpStatistics ??
       (q.fd >= 0 && Atomics.load(q.control, Control.state) === 1
-        ? readXdpStatistics(this.#libc, q.fd)
+        ? (q.moreFds.length === 0
+          ? readXdpStatistics(this.#libc, q.fd)
+          : sumXdpStatistics([q.fd, ...q.moreFds].map((fd) => readXdpStatistics(this.#libc, fd))))
         : ZERO_XDP_STATISTICS);
     const out = { queue: q.queue } as QueueSnapshot;
     for (const d of QUEUE_COUNTERS) out[d.key] = q.stats[Slot[d.name]];

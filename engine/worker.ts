@@ -69,6 +69,8 @@ export type WorkerMessage =
     type: "ready";
     queue: number;
     fd: number;
+    /** The sockets of the other interfaces (`morePorts`), in order. */
+    moreFds: number[];
     bindMode: string;
     zeroCopyFallback: string;
     /** Thread id of the Worker (for pinning the other threads away from its CPU). */
@@ -207,6 +209,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
       type: "ready",
       queue,
       fd: port.fd,
+      moreFds: others.map((q) => q.fd),
       bindMode: port.bindMode,
       zeroCopyFallback: port.zeroCopyFallback,
       tid,
