@@ -6,7 +6,16 @@
  * handler does the same with `b.forward`/`b.port`. Bad interface lists are refused with one line.
  */
 import { ok, strictEqual } from "node:assert/strict";
-import { argv, Bypassrt, cli, pktio, pktioSpawn, type Topology, withTopology } from "./_netns.ts";
+import {
+  argv,
+  Bypassrt,
+  cli,
+  pktio,
+  pktioSpawn,
+  type Topology,
+  withTopology,
+  xdpAttached,
+} from "./_netns.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 const N = 2000;
@@ -90,7 +99,13 @@ function exact(r: Record<string, number>, what: string) {
   }
 }
 
-for (const [what, extra] of [["", ""], [", sleeping in poll() on both sockets", " --poll-ms 5"]]) {
+for (
+  const [what, extra, queues] of [
+    ["", "", 1],
+    [", sleeping in poll() on both sockets", " --poll-ms 5", 1],
+    [", two queues (a Worker each, both interfaces each)", " --queue 0,1", 2],
+  ] as const
+) {
   Deno.test(
     `fwd: A -> B and B -> A, 2000 frames each of 60-1514 bytes, byte-exact and in order${what}`,
     T,
@@ -114,8 +129,9 @@ for (const [what, extra] of [["", ""], [", sleeping in poll() on both sockets", 
           strictEqual(i.rx_packets, N, JSON.stringify(i));
           strictEqual(i.tx_packets, N, JSON.stringify(i));
         }
-        if (extra) ok(f.total.idle_polls > 0, "the Worker slept in poll()");
-      }, { second: true });
+        if (extra.includes("poll")) ok(f.total.idle_polls > 0, "the Worker slept in poll()");
+        strictEqual(f.audits.length, queues);
+      }, { second: true, queues });
     },
   );
 }
@@ -163,12 +179,18 @@ Deno.test("fwd: bad interface lists are refused with one line, nothing attached"
       [`--iface ${t.dutIf},${t.dutIf} --mode fwd`, /names .* twice/],
       [`--iface ${t.dutIf} --mode fwd`, /--mode fwd forwards between interfaces: name two/],
       [`--iface a,b,c,d,e,f,g,h,i --mode fwd`, /at most 8/],
+      [`--iface ${t.dutIf},${t.b!.dutIf} --mode inspect`, /serves one interface/],
+      // The first interface's program is attached before the second is found missing: it comes
+      // off again.
+      [`--iface ${t.dutIf},nosuch0 --mode fwd`, /interface nosuch0 not found/],
     ];
     for (const [args, re] of cases) {
       const r = await cli(argv(args), { ns: t.dut });
       strictEqual(r.code, 1, `${args}: ${r.stderr}`);
       ok(re.test(r.stderr), `${args}: ${r.stderr}`);
       strictEqual(r.stderr.trim().split("\n").length, 1, r.stderr);
+      strictEqual(await xdpAttached(t.dut, t.dutIf), false, `${args}: a program is left`);
+      strictEqual(await xdpAttached(t.dut, t.b!.dutIf), false, `${args}: a program is left`);
     }
   }, { second: true });
 });
