@@ -179,6 +179,15 @@ export function prometheusText(s: EngineSnapshot): string {
       (s.interfaces ?? []).map((i): [Labels, number] => [{ iface: i.iface }, Number(i[key])]),
     );
   }
+  for (const k of ["redirected", "passed", "dropped", "blocked"]) {
+    const xs = (s.interfaces ?? []).filter((i) => typeof i[`xdp_${k}`] === "number");
+    out.family(
+      `bypassrt_interface_xdp_program_${k}_total`,
+      "counter",
+      `${PROGRAM_HELP[k] ?? `XDP program counter ${k}`}, per interface`,
+      xs.map((i): [Labels, number] => [{ iface: i.iface }, Number(i[`xdp_${k}`])]),
+    );
+  }
 
   const handlerSamples = s.queues.flatMap((q) =>
     numbers(q.handler_counters).map(([name, v]): [Labels, number] => [

@@ -8,12 +8,20 @@
  */
 import { BypassError } from "./errors.ts";
 import { PORT_COUNTERS, snakeCase } from "./counters.ts";
-import { loadXdpProgram, type XdpProgram, type XdpProgramOptions } from "./xdp_program.ts";
+import {
+  loadXdpProgram,
+  type ProgramCounters,
+  type XdpProgram,
+  type XdpProgramOptions,
+} from "./xdp_program.ts";
 
 /** Most interfaces one run serves. */
 export const MAX_IFACES = 8;
 
-/** The per-interface counters: the port's own (rx, tx, ...), summed over the queues. */
+/**
+ * The per-interface counters: the port's own (rx, tx, ...), summed over the queues, and our XDP
+ * program's on that interface as `xdp_<key>` (`xdp_redirected`, `xdp_passed`, ...).
+ */
 export type InterfaceSnapshot = { iface: string } & Record<string, number | string>;
 
 /**
@@ -71,17 +79,32 @@ export function loadMorePrograms(
   return out;
 }
 
-/** The per-interface section of a snapshot: each block's port counters, summed per interface. */
+/**
+ * The per-interface section of a snapshot: each block's port counters, summed per interface, and
+ * the program counters of each interface (`programs[k]`, when given).
+ */
 export function interfaceSnapshots(
   ifaces: readonly string[],
   /** Per queue: one block per interface (`--iface` order). */
   blocks: readonly (readonly Float64Array[])[],
+  programs: readonly ProgramCounters[] = [],
 ): InterfaceSnapshot[] {
   return ifaces.map((iface, k) => {
     const out: InterfaceSnapshot = { iface };
     PORT_COUNTERS.forEach((d, j) => {
       out[snakeCase(d.name)] = blocks.reduce((a, q) => a + (q[k]?.[j] ?? 0), 0);
     });
+    for (const [key, v] of Object.entries(programs[k] ?? {})) out[`xdp_${key}`] = v;
     return out;
   });
+}
+
+/** The sum of several programs' counters, key by key (one program: its counters as they are). */
+export function sumProgramCounters(all: readonly ProgramCounters[]): ProgramCounters {
+  if (all.length === 1) return all[0];
+  const out: ProgramCounters = { redirected: 0, passed: 0, dropped: 0, blocked: 0 };
+  for (const c of all) {
+    for (const k of Object.keys(out) as (keyof ProgramCounters)[]) out[k] += c[k] ?? 0;
+  }
+  return out;
 }

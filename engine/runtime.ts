@@ -18,6 +18,7 @@ import {
   type InterfaceSnapshot,
   interfaceSnapshots,
   loadMorePrograms,
+  sumProgramCounters,
 } from "./more_ports.ts";
 import type { PortOptions } from "./options.ts";
 import { resolvePortOptions } from "./options.ts";
@@ -510,7 +511,9 @@ export class Engine {
     for (const d of QUEUE_COUNTERS) total[d.key] = queues.reduce((a, q) => a + q[d.key], 0);
     total.xdp_statistics = sumXdpStatistics(queues.map((q) => q.xdp_statistics));
     const ours = this.program instanceof UserXdpProgram ? undefined : this.program;
-    const program = ours ? ours.counters() : null;
+    // Several interfaces: our program on each; `program` sums them, `interfaces` has each.
+    const perProgram = ours ? [ours, ...this.#more].map((p) => p.counters()) : [];
+    const program = ours ? sumProgramCounters(perProgram) : null;
     return {
       iface: this.options.port.iface,
       mode: builtinMode(this.#handlerUrl) ?? "handler",
@@ -537,6 +540,7 @@ export class Engine {
           interfaces: interfaceSnapshots(
             [this.options.port.iface, ...(this.options.moreIfaces ?? [])],
             this.#queues.map((q) => q.portStats),
+            perProgram,
           ),
         }
         : {}),

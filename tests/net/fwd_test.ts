@@ -128,7 +128,10 @@ for (
         for (const i of f.interfaces) {
           strictEqual(i.rx_packets, N, JSON.stringify(i));
           strictEqual(i.tx_packets, N, JSON.stringify(i));
+          // Our program on each interface redirected exactly its stream.
+          strictEqual(i.xdp_redirected, N, JSON.stringify(i));
         }
+        strictEqual(f.program.redirected, 2 * N);
         if (extra.includes("poll")) ok(f.total.idle_polls > 0, "the Worker slept in poll()");
         strictEqual(f.audits.length, queues);
       }, { second: true, queues });

@@ -7,7 +7,12 @@
 import assert from "node:assert/strict";
 import { fakePort } from "../../testing/fake_kernel.ts";
 import { BurstState, FORWARD } from "../../engine/loop.ts";
-import { checkIfaces, interfaceSnapshots, MAX_IFACES } from "../../engine/more_ports.ts";
+import {
+  checkIfaces,
+  interfaceSnapshots,
+  MAX_IFACES,
+  sumProgramCounters,
+} from "../../engine/more_ports.ts";
 import { PORT_COUNTERS } from "../../engine/counters.ts";
 import { prometheusText } from "../../engine/metrics.ts";
 import { fixture } from "./_metrics_fixture.ts";
@@ -84,7 +89,24 @@ Deno.test("interface lists: duplicates, too many, fwd with one, with --xdp-prog 
 
 Deno.test("per-interface snapshot sums each interface over the queues; metrics by iface", () => {
   const block = (base: number) => Float64Array.from(PORT_COUNTERS, (_, j) => base + j);
-  const s = interfaceSnapshots(["d0", "d1"], [[block(0), block(100)], [block(1000), block(2000)]]);
+  const progs = [
+    { redirected: 5, passed: 1, dropped: 0, blocked: 2 },
+    { redirected: 7, passed: 0, dropped: 3, blocked: 0 },
+  ];
+  const s = interfaceSnapshots(
+    ["d0", "d1"],
+    [[block(0), block(100)], [block(1000), block(2000)]],
+    progs,
+  );
+  assert.equal(s[0].xdp_redirected, 5);
+  assert.equal(s[1].xdp_dropped, 3);
+  assert.deepEqual(sumProgramCounters(progs), {
+    redirected: 12,
+    passed: 1,
+    dropped: 3,
+    blocked: 2,
+  });
+  assert.equal(sumProgramCounters([progs[0]]), progs[0]);
   assert.equal(s[0].iface, "d0");
   assert.equal(s[0].rx_packets, 1000);
   assert.equal(s[1].rx_packets, 2100);
@@ -93,6 +115,7 @@ Deno.test("per-interface snapshot sums each interface over the queues; metrics b
   assert.match(text, /^bypassrt_interface_rx_packets_total\{iface="d0"\} 1000$/m);
   assert.match(text, /^bypassrt_interface_tx_packets_total\{iface="d1"\} 2104$/m);
   assert.match(text, /^# TYPE bypassrt_interface_tx_packets_total counter$/m);
+  assert.match(text, /^bypassrt_interface_xdp_program_redirected_total\{iface="d1"\} 7$/m);
   // One interface: no such series.
   assert.doesNotMatch(prometheusText(fixture()), /bypassrt_interface_/);
 });
