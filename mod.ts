@@ -82,6 +82,7 @@ export {
 } from "./engine/runtime.ts";
 export { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./engine/metrics.ts";
 export type { LoopExit, LoopOptions } from "./engine/loop.ts";
+export type { InterfaceSnapshot } from "./engine/more_ports.ts";
 export { builtinHandler, type HandlerSpec, type Mode, MODES } from "./engine/modes.ts";
 export {
   type Burst,

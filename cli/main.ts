@@ -46,7 +46,7 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
 
   program.command("run", { isDefault: true })
     .description("serve an interface (the default command)")
-    .option("--iface <name>", "interface to attach to (required)")
+    .option("--iface <name>", "interface to attach to (required); A,B: several (--mode fwd)")
     .addOption(
       new Option("--mode <mode>", "what to do with each packet [default: l2fwd]").choices([
         ...MODES,

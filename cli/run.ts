@@ -96,7 +96,10 @@ export async function runCommand(
   }
   if (!flags.json) {
     console.error(
-      `byPassRT ${engine.snapshot().mode} on ${opts.port.iface} queue ${opts.queues?.join(",")}: ` +
+      `byPassRT ${engine.snapshot().mode} on ${
+        [opts.port.iface, ...(opts.moreIfaces ?? [])].join(",")
+      } ` +
+        `queue ${opts.queues?.join(",")}: ` +
         `xdp ${engine.program.mode}${
           engine.program.nativeFallback ? ` (${engine.program.nativeFallback})` : ""
         }${userProgramNote(engine.snapshot())}, bind ${engine.snapshot().bind_mode}. Ctrl-C stops.`,

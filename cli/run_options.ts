@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { checkIfaces } from "../engine/more_ports.ts";
 import { BypassError } from "../engine/errors.ts";
 import type { LoopOptions } from "../engine/loop.ts";
 import { builtinHandler, type HandlerSpec, type Mode, MODES } from "../engine/modes.ts";
@@ -98,6 +99,12 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
   if (f.handlerOptions !== undefined && mode !== "handler") {
     throw new BypassError("--handler-options goes with --handler FILE");
   }
+  const ifaces = f.iface.split(",");
+  checkIfaces(ifaces, {
+    fwd: mode === "fwd",
+    userProgram: f.xdpProg !== undefined,
+    toKernel: mode === "inspect",
+  });
   const queues = f.queue.split(",").map((q) => int("--queue", q, 0, 63));
   const respondIp = f.ip !== undefined ? ip("--ip", f.ip) : 0;
   const respondIp6 = f.ip6 !== undefined ? ip6Flag(f.ip6) : undefined;
@@ -161,8 +168,9 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
   const frames = int("--frames", f.frames, 1, 1 << 20);
   const ringSize = int("--ring-size", f.ringSize, 1, 1 << 20);
   return {
+    ...(ifaces.length > 1 ? { moreIfaces: ifaces.slice(1) } : {}),
     port: {
-      iface: f.iface,
+      iface: ifaces[0],
       frames,
       frameSize,
       rxSize: ringSize,

@@ -65,6 +65,10 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
       : `XDP program: yours (${s.user_program?.file ?? "?"}, section ${
         s.user_program?.section ?? "?"
       }): counters n/a`,
+    ...(s.interfaces ?? []).map((i) =>
+      `interface ${i.iface}: rx ${n(Number(i.rx_packets))}  tx ${n(Number(i.tx_packets))}  ` +
+      `tx_ring_full ${n(Number(i.tx_ring_full))}  kick_errors ${n(Number(i.tx_kick_errors))}`
+    ),
     `handler${s.mode === "handler" ? ` ${s.handler}` : ` (${s.mode})`}: ${hc || "no counters"}`,
     "Ctrl-C: stop, print summary, detach",
   ].join("\n");

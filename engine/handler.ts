@@ -13,6 +13,7 @@
  *       const s = b.start(i), n = b.size(i);   // frame i is b.bytes[s .. s + n)
  *       ctx.counters[0]++;
  *       b.send(i, n);                // transmit frame i, n bytes, on the port it came from
+ *       // or b.forward(i, 1 - b.port(i)): out of the other interface of `--iface A,B`
  *     }
  *   },
  *   idle(ctx) {},                    // optional: a poll brought nothing
@@ -64,6 +65,33 @@ export interface Burst {
   toKernel(i: number, len?: number): void;
   /** Give frame `i` back to the pool. */
   drop(i: number): void;
+  /**
+   * Interfaces this run serves: 1, or how many `--iface A,B,...` named (the sockets of a Worker
+   * share one UMEM, so forwarding between them copies nothing).
+   */
+  readonly ports: number;
+  /**
+   * The interface frame `i` came from: its index in `--iface` order (0 with one interface).
+   * Throws a RangeError for a bad `i`.
+   */
+  port(i: number): number;
+  /**
+   * Send frame `i` out of interface `port` (index in `--iface` order, 0..ports-1) with `len`
+   * bytes (default: its size), same queue; the descriptor moves, the bytes are not copied.
+   * `forward(i, b.port(i))` is `send(i)`. Throws a RangeError for a bad `i`, `port` or `len`.
+   *
+   * @example
+   * ```ts
+   * import type { Handler } from "../mod.ts";
+   * // A two-port bridge: what arrives on one interface leaves through the other.
+   * export default {
+   *   burst(b) {
+   *     for (let i = 0; i < b.length; i++) b.forward(i, b.port(i) ^ 1);
+   *   },
+   * } satisfies Handler;
+   * ```
+   */
+  forward(i: number, port: number, len?: number): void;
 }
 
 /** What a handler gets besides the burst: options, counters, where it runs, and frame I/O. */
@@ -77,7 +105,7 @@ export interface HandlerContext {
   readonly counters: Float64Array;
   /** RX queue this Worker serves. */
   readonly queue: number;
-  /** Interface name. */
+  /** Interface name (with several: the first; originated frames leave through it). */
   readonly iface: string;
   /** The interface's MAC address (6 bytes). */
   readonly mac: Uint8Array;

@@ -38,10 +38,13 @@ export const PUBLISH_EVERY = 64;
 const TICK_MASK = PUBLISH_EVERY - 1;
 
 /**
- * Verdicts in {@link BurstState.act}: 0 undecided, -1 dropped, 1 send (`lens[i]` bytes),
- * 2 to the kernel (`lens[i]` bytes).
+ * Verdicts in {@link BurstState.act}: 0 undecided, -1 dropped, 1 send (`lens[i]` bytes, out of
+ * the port it came from), 2 to the kernel (`lens[i]` bytes), {@link FORWARD} + p: out of port p
+ * (another port than the frame's own: only in a run over several interfaces).
  */
 const UNDECIDED = 0, DROP = -1, SEND = 1, TO_KERNEL = 2;
+/** Verdict base of `b.forward(i, p)` to another port: `FORWARD + p`. */
+export const FORWARD = 16;
 
 /**
  * Copy the port's counters and the pool level into the shared block (not per packet). The
@@ -75,6 +78,10 @@ export class BurstState implements Burst {
   readonly lens: Uint32Array;
   /** Verdict per frame: 0 undecided, -1 drop, 1 send, 2 to the kernel. */
   readonly act: Int32Array;
+  /** Interfaces of this run (1 unless `--iface A,B,...`). */
+  readonly ports: number;
+  /** The port (index in `--iface` order) the frames of this burst came from. */
+  rxPort = 0;
   readonly #frameSize: number;
   /** True when the engine has a reinjection device (`b.toKernel` works). */
   readonly #toKernel: boolean;
@@ -84,7 +91,13 @@ export class BurstState implements Burst {
    * (the originated frames that go out with a burst). `o.toKernel`: the engine has a
    * reinjection device, so `toKernel(i)` may be used.
    */
-  constructor(port: Port, burst: number, extra = 0, o: { toKernel?: boolean } = {}) {
+  constructor(
+    port: Port,
+    burst: number,
+    extra = 0,
+    o: { toKernel?: boolean; ports?: number } = {},
+  ) {
+    this.ports = o.ports ?? 1;
     this.bytes = port.umem;
     this.view = new DataView(port.umem.buffer, port.umem.byteOffset, port.umem.byteLength);
     this.addrs = new Uint32Array(burst + extra);
@@ -116,6 +129,19 @@ export class BurstState implements Burst {
     this.act[i] = SEND;
   }
 
+  /** The port (index in `--iface` order) frame `i` came from. */
+  port(i: number): number {
+    if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
+    return this.rxPort;
+  }
+
+  /** Send frame `i` out of port `port` with `len` bytes (default its size). */
+  forward(i: number, port: number, len?: number): void {
+    if ((port >>> 0) !== port || port >= this.ports) this.#badPort(port);
+    this.send(i, len);
+    if (port !== this.rxPort) this.act[i] = FORWARD + port;
+  }
+
   /** Hand frame `i` back to the kernel stack with `len` bytes (default its size). */
   toKernel(i: number, len?: number): void {
     if (!this.#toKernel) this.#noKernel();
@@ -141,6 +167,10 @@ export class BurstState implements Burst {
 
   #badLength(i: number, len: number | undefined, room: number): never {
     throw new RangeError(`send(${i}, ${len}): length must be 1..${room} for this frame`);
+  }
+
+  #badPort(p: number): never {
+    throw new RangeError(`forward(): port ${p} does not exist (0..${this.ports - 1})`);
   }
 
   #noKernel(): never {

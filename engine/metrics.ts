@@ -6,12 +6,13 @@
  * every key of `snapshot.program` `bypassrt_xdp_program_<key>_total{iface}`; the handler's named
  * counters `bypassrt_handler_count_total{iface,queue,name}`; the blocklist's totals (never one
  * series per prefix) `bypassrt_blocklist_<key>...{iface}`; and `bypassrt_up`, `bypassrt_info`,
- * `bypassrt_uptime_seconds`. Keys added to the snapshot later (program, blocklist) appear without
- * a change here.
+ * `bypassrt_uptime_seconds`. With several interfaces (`--iface A,B`) each one's port counters
+ * also come as `bypassrt_interface_<key>_total{iface}`. Keys added to the snapshot later
+ * (program, blocklist) appear without a change here.
  *
  * @module
  */
-import { QUEUE_COUNTERS } from "./counters.ts";
+import { PORT_COUNTERS, QUEUE_COUNTERS, snakeCase } from "./counters.ts";
 import type { EngineSnapshot } from "./runtime.ts";
 
 /** Content-Type of the text exposition format. */
@@ -164,6 +165,27 @@ export function prometheusText(s: EngineSnapshot): string {
       counter ? "counter" : "gauge",
       BLOCKLIST_COUNTERS[k] ?? BLOCKLIST_HELP[k] ?? `blocklist: ${k}`,
       [[{ iface }, v]],
+    );
+  }
+
+  // Several interfaces (`--iface A,B`): each port's own counters, summed over the queues, by
+  // interface (the per-queue series above sum the interfaces; their iface label is the first).
+  for (const d of PORT_COUNTERS) {
+    const key = snakeCase(d.name);
+    out.family(
+      `bypassrt_interface_${key}_total`,
+      "counter",
+      `${d.help}, per interface`,
+      (s.interfaces ?? []).map((i): [Labels, number] => [{ iface: i.iface }, Number(i[key])]),
+    );
+  }
+  for (const k of ["redirected", "passed", "dropped", "blocked"]) {
+    const xs = (s.interfaces ?? []).filter((i) => typeof i[`xdp_${k}`] === "number");
+    out.family(
+      `bypassrt_interface_xdp_program_${k}_total`,
+      "counter",
+      `${PROGRAM_HELP[k] ?? `XDP program counter ${k}`}, per interface`,
+      xs.map((i): [Labels, number] => [{ iface: i.iface }, Number(i[`xdp_${k}`])]),
     );
   }
 

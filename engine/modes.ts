@@ -1,16 +1,17 @@
 /**
  * The built-in modes. Each is a handler module in `handlers/` loaded through the same path as
- * your own handler files: `respond`, `l2fwd`, `rxdrop`, `txonly`, `inspect`.
+ * your own handler files: `respond`, `l2fwd`, `rxdrop`, `txonly`, `inspect`, `fwd` (between
+ * the interfaces of `--iface A,B`).
  *
  * @module
  */
 import type { HandlerOptions } from "./handler.ts";
 
 /** The built-in packet modes. */
-export type Mode = "respond" | "l2fwd" | "rxdrop" | "txonly" | "inspect";
+export type Mode = "respond" | "l2fwd" | "rxdrop" | "txonly" | "inspect" | "fwd";
 
 /** All modes, for validation and help. */
-export const MODES: readonly Mode[] = ["respond", "l2fwd", "rxdrop", "txonly", "inspect"];
+export const MODES: readonly Mode[] = ["respond", "l2fwd", "rxdrop", "txonly", "inspect", "fwd"];
 
 /** Which handler module the engine loads, with its options. */
 export interface HandlerSpec {

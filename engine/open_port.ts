@@ -75,6 +75,9 @@ function ringMemory(
  * Open an AF_XDP port on `iface`/`queue`. The XDP program that steers frames to it is separate
  * (see {@link loadXdpProgram}); pass its `xsksMapFd` to have the socket inserted into the
  * program's XSKMAP at key `queue` (removed again by {@link Port.unsteer} or {@link Port.close}).
+ * With `shareWith`, the socket is created on that port's UMEM (libxdp's
+ * `xsk_socket__create_shared`, with FILL and COMPLETION rings of its own) and shares its pool:
+ * frames move between the two ports as descriptors; `shareWith` must be closed last.
  * The first call in an isolate checks libxdp's struct layouts against `XSK_LAYOUT` (see
  * `checkXskLayout`, which needs `build/libbypass_helper.so`) and throws a {@link BypassError} if
  * they differ.
@@ -89,7 +92,7 @@ function ringMemory(
  * port.close();
  * ```
  */
-export function openPort(options: PortOptions): Port {
+export function openPort(options: PortOptions, shareWith?: Port): Port {
   const opts = resolvePortOptions(options);
   // The structs below are built and read at XSK_LAYOUT's offsets: refuse a libxdp that differs.
   checkXskLayout();
@@ -112,7 +115,11 @@ export function openPort(options: PortOptions): Port {
   cleanup.push(() => xdp.close());
 
   const umemBytes = opts.frames * opts.frameSize;
-  const umemPtr = libc.fn.mmap(
+  const shared = shareWith?.sharedUmem;
+  if (shareWith && shareWith.options.frames * shareWith.options.frameSize !== umemBytes) {
+    fail(`a shared UMEM needs the same --frames and --frame-size on every interface`);
+  }
+  const umemPtr = shared ? shared.ptr : libc.fn.mmap(
     null,
     BigInt(umemBytes),
     PROT_READ | PROT_WRITE,
@@ -123,11 +130,15 @@ export function openPort(options: PortOptions): Port {
   if (!umemPtr || Deno.UnsafePointer.value(umemPtr) === 0xffffffffffffffffn) {
     fail(`cannot map ${umemBytes} bytes of UMEM: lower --frames`, libc.errno());
   }
-  cleanup.push(() => libc.fn.munmap(umemPtr, BigInt(umemBytes)));
-  const umem = new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(umemPtr!, umemBytes));
+  if (!shared) cleanup.push(() => libc.fn.munmap(umemPtr, BigInt(umemBytes)));
+  const umem = shared
+    ? shared.umem
+    : new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(umemPtr!, umemBytes));
 
   const errText = (r: number) => `${libc.strerror(-r)} (errno ${-r})`;
   const createUmem = () => {
+    // A shared UMEM: its handle, and FILL/COMPLETION structs of this socket's own.
+    if (shared) return { handle: shared.handle, fill: ringStruct(PROD), comp: ringStruct(CONS) };
     const handleOut = new BigUint64Array(1);
     const fill = ringStruct(PROD), comp = ringStruct(CONS);
     const cfg = new Uint8Array(UMEM_CFG.sizeof);
@@ -144,7 +155,15 @@ export function openPort(options: PortOptions): Port {
     }
     return { handle: Deno.UnsafePointer.create(handleOut[0]), fill, comp };
   };
-  const createSocket = (umemHandle: Deno.PointerValue, bindFlags: number) => {
+  const deleteUmem = (h: Deno.PointerValue) => {
+    if (!shared) xdp.symbols.xsk_umem__delete(h);
+  };
+  const createSocket = (
+    umemHandle: Deno.PointerValue,
+    bindFlags: number,
+    fill: Uint8Array<ArrayBuffer>,
+    comp: Uint8Array<ArrayBuffer>,
+  ) => {
     const xskOut = new BigUint64Array(1);
     const rx = ringStruct(CONS), tx = ringStruct(PROD);
     const cfg = new Uint8Array(SOCK_CFG.sizeof);
@@ -157,15 +176,27 @@ export function openPort(options: PortOptions): Port {
     let r = 0;
     // A queue just released by another socket can report EBUSY for a few tens of ms.
     for (let attempt = 0; attempt < 20; attempt++) {
-      r = xdp.symbols.xsk_socket__create(
-        xskOut,
-        cstr(opts.iface),
-        opts.queue,
-        umemHandle,
-        rx,
-        tx,
-        cfg,
-      );
+      r = shared
+        ? xdp.symbols.xsk_socket__create_shared(
+          xskOut,
+          cstr(opts.iface),
+          opts.queue,
+          umemHandle,
+          rx,
+          tx,
+          fill,
+          comp,
+          cfg,
+        )
+        : xdp.symbols.xsk_socket__create(
+          xskOut,
+          cstr(opts.iface),
+          opts.queue,
+          umemHandle,
+          rx,
+          tx,
+          cfg,
+        );
       if (r !== -Errno.EBUSY) break;
       const until = performance.now() + 10;
       while (performance.now() < until) { /* brief spin: setup path only */ }
@@ -174,16 +205,21 @@ export function openPort(options: PortOptions): Port {
   };
 
   let umemParts = createUmem();
-  let sock = createSocket(umemParts.handle, opts.bind === "copy" ? XDP_COPY : XDP_ZEROCOPY);
+  let sock = createSocket(
+    umemParts.handle,
+    opts.bind === "copy" ? XDP_COPY : XDP_ZEROCOPY,
+    umemParts.fill,
+    umemParts.comp,
+  );
   let zeroCopyFallback = "";
   if (sock.r < 0 && opts.bind === "auto") {
     zeroCopyFallback = `zero-copy bind failed: ${errText(sock.r)}`;
-    xdp.symbols.xsk_umem__delete(umemParts.handle);
+    deleteUmem(umemParts.handle);
     umemParts = createUmem();
-    sock = createSocket(umemParts.handle, XDP_COPY);
+    sock = createSocket(umemParts.handle, XDP_COPY, umemParts.fill, umemParts.comp);
   }
   if (sock.r < 0) {
-    xdp.symbols.xsk_umem__delete(umemParts.handle);
+    deleteUmem(umemParts.handle);
     const r = sock.r;
     const why = r === -Errno.EBUSY
       ? `queue ${opts.queue} of ${opts.iface} is already used by another AF_XDP socket (another byPassRT?): stop it or pick another --queue`
@@ -202,7 +238,7 @@ export function openPort(options: PortOptions): Port {
   const fd = xdp.symbols.xsk_socket__fd(sock.xsk);
   cleanup.push(() => {
     xdp.symbols.xsk_socket__delete(sock.xsk);
-    xdp.symbols.xsk_umem__delete(umemParts.handle);
+    deleteUmem(umemParts.handle);
   });
   let steer: { bpf: Libbpf; mapFd: number } | undefined;
   if (opts.xsksMapFd >= 0) {
@@ -244,5 +280,6 @@ export function openPort(options: PortOptions): Port {
     steer,
     bindMode: zc ? "zerocopy" : "copy",
     zeroCopyFallback,
+    sharedPool: shareWith?.pool,
   });
 }

@@ -84,6 +84,8 @@ export class Port {
   readonly #refillBatch: number;
   #closed = false;
   #steered = true;
+  /** False for a socket on another port's UMEM (see {@link openPort}'s `shareWith`). */
+  readonly ownsUmem: boolean;
   #txOutstanding = 0;
 
   /** @internal Use {@link openPort}. */
@@ -108,6 +110,11 @@ export class Port {
       steer?: { bpf: Libbpf; mapFd: number };
       bindMode: "zerocopy" | "copy";
       zeroCopyFallback: string;
+      /**
+       * The pool of the port whose UMEM this one shares (shared-UMEM socket): the UMEM, its
+       * handle and its mapping then belong to that port, which closes them.
+       */
+      sharedPool?: Mempool;
     },
   ) {
     this.options = opts;
@@ -137,7 +144,8 @@ export class Port {
     this.#comp = new CompRing(parts.comp);
     this.#rx = new RxRing(parts.rx);
     this.#tx = new TxRing(parts.tx);
-    this.pool = new Mempool(opts.frames, opts.frameSize);
+    this.pool = parts.sharedPool ?? new Mempool(opts.frames, opts.frameSize);
+    this.ownsUmem = parts.sharedPool === undefined;
     this.#frameShift = Math.log2(opts.frameSize);
     this.#txLen = new Uint32Array(opts.frames);
     new DataView(this.#pollfd.buffer).setInt32(0, this.fd, true);
@@ -274,6 +282,11 @@ export class Port {
     return readCounters(PORT_COUNTERS, this.counterBlock);
   }
 
+  /** @internal The UMEM's mapping and libxdp handle, for a socket that shares it. */
+  get sharedUmem(): { ptr: Deno.PointerValue; handle: Deno.PointerValue; umem: Uint8Array } {
+    return { ptr: this.#umemPtr, handle: this.#umemHandle, umem: this.umem };
+  }
+
   /** Frames received so far (cheap: for loop limits). */
   get rxPackets(): number {
     return this.counterBlock[S.rxPackets];
@@ -297,6 +310,25 @@ export class Port {
     p[6] = 0;
     p[7] = 0;
     this.#libc.fn.poll(p, 1n, timeoutMs);
+  }
+
+  /**
+   * Sleep in poll() until one of `ports` is readable or `timeoutMs` passes (the idle path of a
+   * Worker serving several interfaces). `pollfds` holds 8 bytes per port, built once by the
+   * caller: each port's fd at offset 8 * k (little-endian), events POLLIN.
+   */
+  static waitAnyReadable(ports: readonly Port[], pollfds: Uint8Array, timeoutMs: number): void {
+    ports[0].#libc.fn.poll(pollfds, BigInt(ports.length), timeoutMs);
+  }
+
+  /** The `struct pollfd` array {@link Port.waitAnyReadable} takes, for `ports` (setup path). */
+  static pollfds(ports: readonly Port[]): Uint8Array {
+    const buf = new Uint8Array(8 * ports.length), dv = new DataView(buf.buffer);
+    ports.forEach((p, k) => {
+      dv.setInt32(8 * k, p.fd, true);
+      buf[8 * k + 4] = POLLIN;
+    });
+    return buf;
   }
 
   /** Kernel statistics of the socket (getsockopt XDP_STATISTICS). */
@@ -352,6 +384,15 @@ export class Port {
    * kernel holds between rings count as in flight. Call when the loop is stopped.
    */
   audit(): FrameAudit {
+    return this.auditWith([]);
+  }
+
+  /**
+   * {@link Port.audit} over one shared UMEM: this port's pool (shared by `others`, the ports
+   * opened with `shareWith: this`) and the four rings of every port; frames held by the caller
+   * are summed over them (a frame received on one and sent on another moves between them).
+   */
+  auditWith(others: readonly Port[]): FrameAudit {
     const tally = new FrameTally(this.options.frames);
     const shift = this.#frameShift;
     const walk = (ring: XskRing) => {
@@ -362,12 +403,15 @@ export class Port {
     };
     this.pool.forEachFree((f) => tally.see(f));
     const pool = tally.distinct + tally.duplicates;
-    const fill = walk(this.#fill);
-    const rx = walk(this.#rx);
-    const tx = walk(this.#tx);
-    const completion = walk(this.#comp);
+    let fill = 0, rx = 0, tx = 0, completion = 0, app = 0;
+    for (const p of [this, ...others]) {
+      fill += walk(p.#fill);
+      rx += walk(p.#rx);
+      tx += walk(p.#tx);
+      completion += walk(p.#comp);
+      app += p.#appHeld;
+    }
     const seen = pool + fill + rx + tx + completion;
-    const app = this.#appHeld;
     const total = this.options.frames;
     const inFlight = total - seen - app;
     return {
@@ -408,8 +452,10 @@ export class Port {
     this.#steer?.bpf.close();
     this.#closed = true;
     this.#xdp.symbols.xsk_socket__delete(this.#xsk);
-    this.#xdp.symbols.xsk_umem__delete(this.#umemHandle);
-    this.#libc.fn.munmap(this.#umemPtr, BigInt(this.options.frames * this.options.frameSize));
+    if (this.ownsUmem) {
+      this.#xdp.symbols.xsk_umem__delete(this.#umemHandle);
+      this.#libc.fn.munmap(this.#umemPtr, BigInt(this.options.frames * this.options.frameSize));
+    }
     this.#xdp.close();
     this.#libc.close();
   }

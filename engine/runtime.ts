@@ -13,6 +13,13 @@ import type { LoopExit, LoopOptions } from "./loop.ts";
 import { HandlerError, importHandler } from "./handler.ts";
 import { typeCheckHandler } from "./handler_check.ts";
 import { builtinMode, type HandlerSpec } from "./modes.ts";
+import {
+  checkIfaces,
+  type InterfaceSnapshot,
+  interfaceSnapshots,
+  loadMorePrograms,
+  sumProgramCounters,
+} from "./more_ports.ts";
 import type { PortOptions } from "./options.ts";
 import { resolvePortOptions } from "./options.ts";
 import { QUEUE_COUNTERS, type QueueCounterKey } from "./counters.ts";
@@ -92,6 +99,11 @@ export interface EngineOptions {
    * (steering must be `{ all: false, udpPorts: [] }`), the counters are `null` in snapshots.
    */
   xdpProg?: { path: string; section?: string };
+  /**
+   * The other interfaces of `--iface A,B,...`, served by the same Workers (one socket each per
+   * queue, on the Worker's one UMEM; `b.forward` moves frames between them). Default none.
+   */
+  moreIfaces?: string[];
 }
 
 /**
@@ -177,6 +189,8 @@ export interface EngineSnapshot {
   capture?: CaptureStatus;
   /** The kernel reinjection device (a TAP, see `engine/to_kernel.ts`) of a `toKernel` handler. */
   to_kernel_device?: string;
+  /** Per interface (`--iface A,B,...` order) its port counters summed over the queues. */
+  interfaces?: InterfaceSnapshot[];
 }
 
 /** The final report: last snapshot plus audits. */
@@ -197,6 +211,8 @@ interface QueueState {
   control: Int32Array<SharedArrayBuffer>;
   stats: Float64Array<SharedArrayBuffer>;
   fd: number;
+  /** Sockets of the other interfaces (`moreIfaces`). */
+  moreFds: number[];
   bindMode: string;
   tid: number;
   final?: Extract<WorkerMessage, { type: "done" }>;
@@ -208,6 +224,8 @@ interface QueueState {
   retired: Record<string, number>;
   /** Settles the pending reload's wait for this queue. */
   reloadDone?: () => void;
+  /** Per-interface counter blocks (`--iface A,B,...`): one per interface. */
+  portStats: Float64Array<SharedArrayBuffer>[];
 }
 
 /**
@@ -246,6 +264,8 @@ export class Engine {
   /** Reloads asked for: each imports the file under a URL of its own (a failed one too). */
   #attempts = 0;
   #report?: EngineReport;
+  /** Our program on each of `options.moreIfaces`. */
+  #more: XdpProgram[] = [];
 
   private constructor(
     options: EngineOptions,
@@ -298,6 +318,12 @@ export class Engine {
       throw e instanceof HandlerError ? new BypassError(e.message) : e;
     }
     if (toKernel && options.xdpMode === "skb") throw skbReinjectionError("--xdp-mode skb");
+    const moreIfaces = options.moreIfaces ?? [];
+    checkIfaces([options.port.iface, ...moreIfaces], {
+      fwd: builtinMode(handlerUrl) === "fwd",
+      userProgram: options.xdpProg !== undefined,
+      toKernel,
+    });
     const mac = interfaceMac(options.port.iface);
     const onEvent = options.onEvent ?? ((e: EngineEvent) => console.error(describeEvent(e)));
     // The capture file is created before anything is attached: a bad path attaches nothing.
@@ -341,6 +367,20 @@ export class Engine {
       capture?.close();
       throw e;
     }
+    let more: XdpProgram[];
+    try {
+      more = loadMorePrograms(moreIfaces, {
+        mode: options.xdpMode,
+        steering: options.steering,
+        force: options.force,
+        blockMax: options.blockMax,
+        block,
+      });
+    } catch (e) {
+      program.close();
+      capture?.close();
+      throw e;
+    }
     const states: QueueState[] = [];
     const ready: Promise<void>[] = [];
     for (const queue of queues) {
@@ -356,16 +396,21 @@ export class Engine {
         control,
         stats,
         fd: -1,
+        moreFds: [],
         bindMode: "",
         tid: 0,
         finished: new Promise((res) => resolveDone = res),
         counters: { names: [], block: new Float64Array(new SharedArrayBuffer(8)) },
         retired: {},
+        portStats: moreIfaces.length > 0
+          ? [options.port.iface, ...moreIfaces].map(() => newStatsBlock())
+          : [],
       };
       worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
         const m = e.data;
         if (m.type === "ready") {
           state.fd = m.fd;
+          state.moreFds = m.moreFds;
           state.bindMode = m.bindMode;
           state.tid = m.tid;
           state.counters = m.counters;
@@ -410,6 +455,8 @@ export class Engine {
         cpu: cpus[states.length] ?? -1,
         capture: capture?.producer(states.length),
         toKernel: reinjection ? { fd: reinjection.fd, helper: reinjection.helper } : undefined,
+        morePorts: moreIfaces.map((iface, k) => ({ iface, xsksMapFd: more[k].xsksMapFd })),
+        portStats: state.portStats,
       };
       worker.postMessage(start);
       states.push(state);
@@ -423,6 +470,7 @@ export class Engine {
       capture,
       reinjection,
     );
+    engine.#more = more;
     capture?.start();
     try {
       await Promise.all(ready);
@@ -463,7 +511,9 @@ export class Engine {
     for (const d of QUEUE_COUNTERS) total[d.key] = queues.reduce((a, q) => a + q[d.key], 0);
     total.xdp_statistics = sumXdpStatistics(queues.map((q) => q.xdp_statistics));
     const ours = this.program instanceof UserXdpProgram ? undefined : this.program;
-    const program = ours ? ours.counters() : null;
+    // Several interfaces: our program on each; `program` sums them, `interfaces` has each.
+    const perProgram = ours ? [ours, ...this.#more].map((p) => p.counters()) : [];
+    const program = ours ? sumProgramCounters(perProgram) : null;
     return {
       iface: this.options.port.iface,
       mode: builtinMode(this.#handlerUrl) ?? "handler",
@@ -485,6 +535,15 @@ export class Engine {
       handler_counters: handlerCounters,
       ...(this.#capture ? { capture: this.#capture.status() } : {}),
       ...(this.#reinjection ? { to_kernel_device: this.#reinjection.name } : {}),
+      ...(this.#more.length > 0
+        ? {
+          interfaces: interfaceSnapshots(
+            [this.options.port.iface, ...(this.options.moreIfaces ?? [])],
+            this.#queues.map((q) => q.portStats),
+            perProgram,
+          ),
+        }
+        : {}),
     };
   }
 
@@ -618,11 +677,13 @@ export class Engine {
     // A worker that finished removed its own socket from the map before its audit; this covers
     // one that failed or did not stop. Then the program comes off the interface.
     for (const q of this.#queues) this.program.removeSocket(q.queue);
+    for (const p of this.#more) for (const q of this.#queues) p.removeSocket(q.queue);
     // Every frame the Workers copied (drained-at-stop ones too) goes to the file before it closes.
     this.#capture?.close();
     const snap = this.snapshot();
     for (const q of this.#queues) q.worker.terminate();
     this.program.close();
+    for (const p of this.#more) p.close();
     // The Workers are gone: the TAP (and its tc program) vanishes with its fd.
     this.#reinjection?.close();
     this.#libc.close();
@@ -654,7 +715,9 @@ export class Engine {
     // message once it has finished (the socket is closed then).
     const xs = q.final?.xdpStatistics ??
       (q.fd >= 0 && Atomics.load(q.control, Control.state) === 1
-        ? readXdpStatistics(this.#libc, q.fd)
+        ? (q.moreFds.length === 0
+          ? readXdpStatistics(this.#libc, q.fd)
+          : sumXdpStatistics([q.fd, ...q.moreFds].map((fd) => readXdpStatistics(this.#libc, fd))))
         : ZERO_XDP_STATISTICS);
     const out = { queue: q.queue } as QueueSnapshot;
     for (const d of QUEUE_COUNTERS) out[d.key] = q.stats[Slot[d.name]];

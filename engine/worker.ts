@@ -16,11 +16,12 @@ import type { FrameAudit } from "../mempool/mod.ts";
 import { BypassError } from "./errors.ts";
 import { type Handler, HandlerError, type HandlerOptions, importHandler } from "./handler.ts";
 import { BurstState, LoopContext, type LoopExit, type LoopOptions, runLoop } from "./loop.ts";
+import { publishPorts, runPortsLoop } from "./ports_loop.ts";
 import { publish } from "./loop.ts";
 import type { PortOptions } from "./options.ts";
 import { openPort } from "./open_port.ts";
 import type { Port } from "./port.ts";
-import type { XdpStatistics } from "./xdp_stats.ts";
+import { sumXdpStatistics, type XdpStatistics } from "./xdp_stats.ts";
 import { Control, Slot } from "./stats.ts";
 import { xskLayoutCheckedByMainThread } from "./xsk_layout.ts";
 import { CaptureProducer } from "../capture/ring.ts";
@@ -45,6 +46,13 @@ export interface WorkerStart {
   capture?: CaptureProducerSpec;
   /** The kernel reinjection TAP's fd and the helper library's path, when the run has one. */
   toKernel?: { fd: number; helper: string };
+  /**
+   * The other interfaces of `--iface A,B,...` (same queue): each gets a socket on this Worker's
+   * UMEM, inserted into its own program's XSKMAP (`xsksMapFd`).
+   */
+  morePorts?: { iface: string; xsksMapFd: number }[];
+  /** Per-interface counter blocks (one per interface, `--iface` order), with `morePorts`. */
+  portStats?: Float64Array<SharedArrayBuffer>[];
 }
 
 /** The handler's counters as the main thread reads them: names and their shared slots. */
@@ -61,6 +69,8 @@ export type WorkerMessage =
     type: "ready";
     queue: number;
     fd: number;
+    /** The sockets of the other interfaces (`morePorts`), in order. */
+    moreFds: number[];
     bindMode: string;
     zeroCopyFallback: string;
     /** Thread id of the Worker (for pinning the other threads away from its CPU). */
@@ -118,6 +128,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
   const queue = portOpts.queue ?? 0;
   const where = decodeURIComponent(new URL(spec.url).pathname);
   let port: Port | undefined;
+  const others: Port[] = [];
   let sink: TapSink | undefined;
   try {
     const libc = openLibc();
@@ -132,8 +143,22 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     let generation = Atomics.load(control, Control.reload);
     let loaded = await importHandler(spec.url, spec.options, generation);
     xskLayoutCheckedByMainThread(); // Engine.start checked it before starting this Worker
-    port = openPort({ ...portOpts, xsksMapFd });
+    const more = e.data.morePorts ?? [];
+    // Several interfaces share one pool: each FILL ring starts with its share of half of it.
+    const fillFrames = more.length > 0 && portOpts.fillFrames === undefined
+      ? Math.min(
+        portOpts.rxSize ?? 2048,
+        Math.floor((portOpts.frames ?? 4096) / 2 / (more.length + 1)),
+      )
+      : portOpts.fillFrames;
+    port = openPort({ ...portOpts, fillFrames, xsksMapFd });
+    for (const m of more) {
+      others.push(
+        openPort({ ...portOpts, fillFrames, iface: m.iface, xsksMapFd: m.xsksMapFd }, port),
+      );
+    }
     const p = port;
+    const ports = [port, ...others];
     const cap = capture
       ? new CaptureProducer(capture.ring, {
         umem: port.umem,
@@ -163,7 +188,10 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
       throw new HandlerError(`handler ${where}: init threw: ${firstLine(err)}`);
     }
     sink = reinject ? new TapSink(reinject.fd, reinject.helper, port.umem, loop.burst) : undefined;
-    const b = new BurstState(port, loop.burst, loop.burst, { toKernel: sink !== undefined });
+    const b = new BurstState(port, loop.burst, loop.burst, {
+      toKernel: sink !== undefined,
+      ports: ports.length,
+    });
     // Handler throws: reported at most once a second, with the stack (created once, not per burst).
     let lastReport = -Infinity, suppressed = 0;
     const onError = (err: unknown) => {
@@ -181,6 +209,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
       type: "ready",
       queue,
       fd: port.fd,
+      moreFds: others.map((q) => q.fd),
       bindMode: port.bindMode,
       zeroCopyFallback: port.zeroCopyFallback,
       tid,
@@ -188,7 +217,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     });
     let exit: LoopExit;
     for (;;) {
-      exit = runLoop({
+      const run = {
         port,
         handler,
         b,
@@ -200,7 +229,10 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
         onError,
         capture: cap,
         toKernel: sink ?? null,
-      });
+      };
+      exit = others.length === 0
+        ? runLoop(run)
+        : runPortsLoop({ ...run, ports, portStats: e.data.portStats });
       if (exit !== "reload") break;
       generation = Atomics.load(control, Control.reload);
       try {
@@ -234,21 +266,28 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     }
     // Quiesce before the audit: no more steering into this socket, let in-flight XDP runs on
     // other CPUs finish, then take back what is still on the RX ring and finish TX.
-    port.unsteer();
+    for (const q of ports) q.unsteer();
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, QUIESCE_MS);
     // Frames still on the RX ring count as received: the capture records them too.
-    port.drainRx(cap ? (a, l, n) => cap.burst(a, l, n, DIR_INBOUND) : undefined);
-    port.drainTx(200);
+    for (const q of ports) {
+      q.drainRx(cap ? (a, l, n) => cap.burst(a, l, n, DIR_INBOUND) : undefined);
+    }
+    for (const q of ports) q.drainTx(200);
     // The final counters (drained frames included) in the block the main thread reads.
-    publish(port, stats);
-    const audit = port.audit();
-    const xdpStatistics = port.statistics();
+    if (others.length === 0) publish(port, stats);
+    else publishPorts(ports, stats, e.data.portStats);
+    // One UMEM: its pool and the rings of every socket on it.
+    const audit = port.auditWith(others);
+    const xdpStatistics = sumXdpStatistics(ports.map((q) => q.statistics()));
     Atomics.store(control, Control.state, 2);
+    // The sockets on the shared UMEM first: the first port deletes the UMEM.
+    for (const q of others) q.close();
     port.close();
     sink?.close();
     post({ type: "done", queue, audit, xdpStatistics, exit });
   } catch (err) {
     try {
+      for (const q of others) q.close();
       port?.close();
       sink?.close();
     } catch { /* already failing */ }

@@ -16,6 +16,20 @@ export const LIBXDP_SYMBOLS = {
     parameters: ["buffer", "buffer", "u32", "pointer", "buffer", "buffer", "buffer"],
     result: "i32",
   },
+  xsk_socket__create_shared: {
+    parameters: [
+      "buffer",
+      "buffer",
+      "u32",
+      "pointer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+      "buffer",
+    ],
+    result: "i32",
+  },
   xsk_socket__fd: { parameters: ["pointer"], result: "i32" },
   xsk_socket__delete: { parameters: ["pointer"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;

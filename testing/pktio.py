@@ -11,6 +11,12 @@ Run inside a test namespace only. Prints one JSON object on stdout.
       send N UDP frames to port P.
   pktio.py capture --iface IF --port P --count N [--timeout T]
       count incoming IPv4/UDP frames to port P until N seen or T seconds pass.
+  pktio.py stream  --iface IF --count N --seed S --port P [--min L] [--max L] [--gap-us G]
+      send N UDP frames to port P (broadcast MAC unless --dst-mac) of random lengths L in
+      min..max (each carries its index), the same frames for the same seed.
+  pktio.py expect  --iface IF --count N --seed S --port P [--min L] [--max L] [--timeout T]
+      receive the frames `stream` sends with these arguments (incoming UDP to port P) and
+      compare them, in order, byte for byte: received, matched, mismatched, out_of_order, extra.
   pktio.py raw     --iface IF --hexfile F
       send each hex-encoded frame (one per line) of F.
   pktio.py exchange --iface IF --hexfile F [--timeout T]
@@ -180,6 +186,55 @@ def cmd_capture(a):
     print(json.dumps({"captured": got, "sizes": sizes}))
 
 
+def stream_frames(a, src):
+    """The frames `stream` sends for these arguments (deterministic in --seed)."""
+    rnd = random.Random(a.seed)
+    dst = mac_bytes(a.dst_mac)
+    out = []
+    for i in range(a.count):
+        size = rnd.randint(a.min, a.max)
+        payload = struct.pack("!I", i) + bytes(rnd.getrandbits(8) for _ in range(size - 46))
+        out.append(udp_frame(dst, src, 20000, a.port, payload))
+    return out
+
+
+def cmd_stream(a):
+    s = open_sock(a.iface)
+    n = 0
+    for i, f in enumerate(stream_frames(a, mac_bytes(a.src_mac) if a.src_mac else iface_mac(a.iface))):
+        s.send(f)
+        n += 1
+        if a.gap_us and i % 16 == 15:
+            time.sleep(a.gap_us / 1e6)
+    print(json.dumps({"sent": n}))
+
+
+def cmd_expect(a):
+    s = open_sock(a.iface)
+    want = stream_frames(a, mac_bytes(a.src_mac))
+    r = {"received": 0, "matched": 0, "mismatched": 0, "out_of_order": 0, "extra": 0}
+    print(json.dumps({"listening": True}), flush=True)
+
+    def keep(frame):
+        if udp_dport(frame) != a.port:
+            return False
+        k = r["received"]
+        r["received"] += 1
+        if k >= len(want):
+            r["extra"] += 1
+        elif frame == want[k]:
+            r["matched"] += 1
+        elif frame in want:
+            r["out_of_order"] += 1
+        else:
+            r["mismatched"] += 1
+        return True
+
+    recv_incoming(s, time.time() + a.timeout, a.count, keep)
+    recv_incoming(s, time.time() + a.linger, 10 ** 9, keep)
+    print(json.dumps(r))
+
+
 def cmd_raw(a):
     s = open_sock(a.iface)
     n = 0
@@ -211,7 +266,7 @@ def cmd_exchange(a):
 
 def main():
     p = argparse.ArgumentParser()
-    p.add_argument("cmd", choices=["echo", "send", "capture", "raw", "exchange"])
+    p.add_argument("cmd", choices=["echo", "send", "capture", "raw", "exchange", "stream", "expect"])
     p.add_argument("--iface", required=True)
     p.add_argument("--dst-mac", default="ff:ff:ff:ff:ff:ff")
     p.add_argument("--count", type=int, default=1)
@@ -222,9 +277,12 @@ def main():
     p.add_argument("--linger", type=float, default=0.5)
     p.add_argument("--gap-us", type=int, default=0)
     p.add_argument("--hexfile")
+    p.add_argument("--min", type=int, default=60)
+    p.add_argument("--max", type=int, default=1514)
+    p.add_argument("--src-mac", help="stream: source MAC (default the interface's); expect: the sender's")
     a = p.parse_args()
     cmds = {"echo": cmd_echo, "send": cmd_send, "capture": cmd_capture, "raw": cmd_raw,
-            "exchange": cmd_exchange}
+            "exchange": cmd_exchange, "stream": cmd_stream, "expect": cmd_expect}
     cmds[a.cmd](a)
 
 

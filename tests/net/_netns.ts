@@ -23,6 +23,11 @@ export interface Topology {
   peerMac: string;
   /** Address of the peer end (10.0.0.2); byPassRT answers for 10.0.0.1 in respond tests. */
   peerIp: string;
+  /**
+   * With `second: true`: a second veth pair from `dut` to a third namespace (A - dut - B, for
+   * forwarding between two interfaces). No addresses on it.
+   */
+  b?: { peer: string; dutIf: string; peerIf: string; dutMac: string; peerMac: string };
 }
 
 const dec = new TextDecoder();
@@ -51,6 +56,8 @@ export async function withTopology<T>(
     queues?: number;
     /** Leave IPv6 on in both namespaces (default off: no RS/MLD chatter, exact counts). */
     ipv6?: boolean;
+    /** A second veth pair from the dut into a third namespace (see {@link Topology}). */
+    second?: boolean;
   } = {},
 ): Promise<T> {
   const tag = `${Deno.pid.toString(36)}${(seq++).toString(36)}${
@@ -67,9 +74,29 @@ export async function withTopology<T>(
     // No IPv6 chatter (router solicitations, MLD): counts in tests must be exact.
     ipv6: opts.ipv6 ?? false,
   };
+  const spec2 = {
+    dev: `be${tag}`.slice(0, 15),
+    peer: `bq${tag}`.slice(0, 15),
+    devNs: spec.devNs,
+    peerNs: `bpt-${tag}-q`,
+    queues: opts.queues ?? 1,
+    ipv6: false,
+  };
   try {
     const pair = await ensureVethPair(spec);
+    const pair2 = opts.second ? await ensureVethPair(spec2) : undefined;
     return await fn({
+      ...(pair2
+        ? {
+          b: {
+            peer: spec2.peerNs,
+            dutIf: spec2.dev,
+            peerIf: spec2.peer,
+            dutMac: pair2.devMac,
+            peerMac: pair2.peerMac,
+          },
+        }
+        : {}),
       dut: spec.devNs,
       peer: spec.peerNs,
       dutIf: spec.dev,
@@ -80,6 +107,7 @@ export async function withTopology<T>(
     });
   } finally {
     // Deleting a namespace deletes the veth end in it, and with it the pair.
+    if (opts.second) await deleteVethPair(spec2, { namespaces: true });
     await deleteVethPair(spec, { namespaces: true });
   }
 }
