@@ -56,6 +56,7 @@ export {
   type QueueCounters,
   type SnakeCase,
 } from "./engine/counters.ts";
+export type { AttachedProgram } from "./engine/attached_program.ts";
 export {
   loadXdpProgram,
   type ProgramCounters,

@@ -7,15 +7,16 @@
  *
  * @module
  */
-import { close as closeFd, ifIndex } from "./_sys.ts";
-import { BPF_XDP, type Libbpf, openLibbpf } from "../ffi/libbpf.ts";
+import { ifIndex } from "./_sys.ts";
+import { AttachedProgram, type AttachedProgramParts } from "./attached_program.ts";
+import { BPF_XDP, openLibbpf } from "../ffi/libbpf.ts";
 import {
   BPF_MAP_TYPE_XSKMAP,
   BPF_PROG_TYPE_XDP,
   type LibbpfObject,
   openLibbpfObject,
 } from "../ffi/libbpf_object.ts";
-import { type Helper, lastLibLog, openHelper } from "../ffi/helper.ts";
+import { lastLibLog, openHelper } from "../ffi/helper.ts";
 import { cstr, Errno } from "../ffi/libc.ts";
 import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
 import { helperPath } from "./paths.ts";
@@ -55,68 +56,15 @@ export interface UserProgramInfo {
   id: number;
 }
 
-/** A user's XDP program, loaded and attached. */
-export class UserXdpProgram {
-  /** Interface name. */
-  readonly iface: string;
-  /** Interface index. */
-  readonly ifindex: number;
-  /** Attach mode in use. */
-  readonly mode: "native" | "skb";
-  /** Why native mode was not used ("" if it was, or was not tried). */
-  readonly nativeFallback: string;
-  /** fd of the object's `xsks_map` (pass to openPort). */
-  readonly xsksMapFd: number;
-  /** bpf_link fd; closing it detaches. */
-  readonly linkFd: number;
-  /** Program id in the kernel. */
-  readonly progId: number;
+/** A user's XDP program, loaded and attached (its XSKMAP is `xsks_map`). */
+export class UserXdpProgram extends AttachedProgram {
   /** File, section, name and id, as the snapshot reports them. */
   readonly info: UserProgramInfo;
-  readonly #bpf: Libbpf;
-  readonly #helper: Helper;
-  readonly #obj: Deno.PointerValue;
-  #closed = false;
 
   /** @internal Use {@link loadUserXdpProgram}. */
-  constructor(p: {
-    iface: string;
-    ifindex: number;
-    mode: "native" | "skb";
-    nativeFallback: string;
-    xsksMapFd: number;
-    linkFd: number;
-    info: UserProgramInfo;
-    bpf: Libbpf;
-    helper: Helper;
-    obj: Deno.PointerValue;
-  }) {
-    this.iface = p.iface;
-    this.ifindex = p.ifindex;
-    this.mode = p.mode;
-    this.nativeFallback = p.nativeFallback;
-    this.xsksMapFd = p.xsksMapFd;
-    this.linkFd = p.linkFd;
-    this.progId = p.info.id;
+  constructor(p: Omit<AttachedProgramParts, "progId"> & { info: UserProgramInfo }) {
+    super({ ...p, progId: p.info.id });
     this.info = p.info;
-    this.#bpf = p.bpf;
-    this.#helper = p.helper;
-    this.#obj = p.obj;
-  }
-
-  /** Remove the socket of `queue` from `xsks_map`. */
-  removeSocket(queue: number): void {
-    this.#bpf.symbols.bpf_map_delete_elem(this.xsksMapFd, Uint32Array.of(queue));
-  }
-
-  /** Detach (close the link) and free the object (its maps go with it). Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    closeFd(this.linkFd);
-    this.#bpf.symbols.bpf_object__close(this.#obj);
-    this.#bpf.close();
-    this.#helper.close();
   }
 }
 

@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { close as closeFd, ifIndex } from "./_sys.ts";
+import { ifIndex } from "./_sys.ts";
 import { type Libbpf, openLibbpf } from "../ffi/libbpf.ts";
-import { type Helper, lastLibLog, openHelper } from "../ffi/helper.ts";
+import { lastLibLog, openHelper } from "../ffi/helper.ts";
 import { cstr, Errno } from "../ffi/libc.ts";
 import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
 import { bpfObjectPath, helperPath } from "./paths.ts";
@@ -15,6 +15,7 @@ import { BlockMaps } from "./block_maps.ts";
 import type { Cidr } from "./blocklist.ts";
 import { formatIPv4, formatIPv6 } from "../packet/mod.ts";
 import { attachLink, claimInterface, programId, type XdpMode } from "./xdp_attach.ts";
+import { AttachedProgram, type AttachedProgramParts } from "./attached_program.ts";
 
 export { attachedProgramId, programName, type XdpMode } from "./xdp_attach.ts";
 
@@ -77,60 +78,27 @@ export interface XdpProgramOptions {
 }
 
 /** A loaded and attached steering program. */
-export class XdpProgram {
-  /** Interface name. */
-  readonly iface: string;
-  /** Interface index. */
-  readonly ifindex: number;
-  /** Attach mode in use. */
-  readonly mode: "native" | "skb";
-  /** Why native mode was not used ("" if it was, or was not tried). */
-  readonly nativeFallback: string;
-  /** fd of the XSKMAP (pass to openPort). */
-  readonly xsksMapFd: number;
-  /** bpf_link fd; closing it detaches. */
-  readonly linkFd: number;
-  /** Program id in the kernel. */
-  readonly progId: number;
+export class XdpProgram extends AttachedProgram {
   /** The blocklist maps (add, delete, list prefixes). */
   readonly blocklist: BlockMaps;
   readonly #bpf: Libbpf;
-  readonly #helper: Helper;
-  readonly #obj: Deno.PointerValue;
   readonly #countersFd: number;
   readonly #portsFd: number;
   readonly #ncpus: number;
   readonly #steering: Steering;
   readonly #ports: Set<number>;
-  #closed = false;
 
   /** @internal Use {@link loadXdpProgram}. */
-  constructor(p: {
-    iface: string;
-    ifindex: number;
-    mode: "native" | "skb";
-    nativeFallback: string;
-    xsksMapFd: number;
-    linkFd: number;
-    progId: number;
-    bpf: Libbpf;
-    helper: Helper;
-    obj: Deno.PointerValue;
-    countersFd: number;
-    portsFd: number;
-    steering: Steering;
-    blocklist: BlockMaps;
-  }) {
-    this.iface = p.iface;
-    this.ifindex = p.ifindex;
-    this.mode = p.mode;
-    this.nativeFallback = p.nativeFallback;
-    this.xsksMapFd = p.xsksMapFd;
-    this.linkFd = p.linkFd;
-    this.progId = p.progId;
+  constructor(
+    p: AttachedProgramParts & {
+      countersFd: number;
+      portsFd: number;
+      steering: Steering;
+      blocklist: BlockMaps;
+    },
+  ) {
+    super(p);
     this.#bpf = p.bpf;
-    this.#helper = p.helper;
-    this.#obj = p.obj;
     this.#countersFd = p.countersFd;
     this.#portsFd = p.portsFd;
     this.#steering = p.steering;
@@ -226,21 +194,6 @@ export class XdpProgram {
       0n,
     );
     if (r !== 0) throw new BypassError(`cannot update the steering map: errno ${-r}`, -r);
-  }
-
-  /** Remove the socket of `queue` from the XSKMAP. */
-  removeSocket(queue: number): void {
-    this.#bpf.symbols.bpf_map_delete_elem(this.xsksMapFd, Uint32Array.of(queue));
-  }
-
-  /** Detach (close the link) and free the object. Idempotent. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    closeFd(this.linkFd);
-    this.#bpf.symbols.bpf_object__close(this.#obj);
-    this.#bpf.close();
-    this.#helper.close();
   }
 }
 
