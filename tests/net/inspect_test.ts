@@ -10,16 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { readPcapng } from "../../capture/pcapng.ts";
-import {
-  Bypassrt,
-  cli,
-  inNs,
-  ping,
-  run,
-  type Topology,
-  withTopology,
-  xdpAttached,
-} from "./_netns.ts";
+import { Bypassrt, cli, inNs, ping, type Topology, withTopology, xdpAttached } from "./_netns.ts";
+import { attachGenericXdp, compileBpf, FIXTURES } from "./_xdp.ts";
 
 /** Echo server on 10.0.0.1:PORT in the dut namespace: one connection, echoes until EOF. */
 const SERVER = `
@@ -46,6 +38,26 @@ while True:
     got += d
 c.close(); print(json.dumps({"sent": n, "received": len(got), "equal": got == data}))
 `;
+
+/** The echo server ({@link SERVER}) started in the dut namespace on TCP_PORT. */
+function startServer(t: Topology): {
+  out: Promise<Deno.CommandOutput>;
+  stop: () => Promise<void>;
+} {
+  const server = new Deno.Command("ip", {
+    args: ["netns", "exec", t.dut, "python3", "-c", SERVER, String(TCP_PORT)],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const out = server.output();
+  const stop = async () => {
+    try {
+      server.kill("SIGKILL");
+    } catch { /* already done */ }
+    await out.catch(() => {});
+  };
+  return { out, stop };
+}
 
 /** tx_packets of the peer's veth end. */
 async function peerTx(t: Topology): Promise<number> {
@@ -79,12 +91,7 @@ const PINGS = 10, BYTES = 300_000, TCP_PORT = 5001;
   Deno.test("inspect: ping and TCP to the dut kernel's own address work, every frame counted", async () => {
     await withTopology(async (t) => {
       const file = await Deno.makeTempFile({ prefix: "bypassrt-inspect-", suffix: ".pcapng" });
-      const server = new Deno.Command("ip", {
-        args: ["netns", "exec", t.dut, "python3", "-c", SERVER, String(TCP_PORT)],
-        stdout: "piped",
-        stderr: "piped",
-      }).spawn();
-      const serverOut = server.output();
+      const server = startServer(t);
       const b = new Bypassrt(t.dut, [
         ...["--iface", t.dutIf, "--mode", "inspect", "--steer", "all"],
         ...["--xdp-mode", xdpMode, "--pcap", file, "--interval", "0.1"],
@@ -103,7 +110,7 @@ const PINGS = 10, BYTES = 300_000, TCP_PORT = 5001;
           await inNs(t.peer, "python3", "-c", CLIENT, String(TCP_PORT), String(BYTES)),
         );
         assert.deepEqual(client, { sent: BYTES, received: BYTES, equal: true }, "TCP echo");
-        const srv = await serverOut;
+        const srv = await server.out;
         assert.equal(new TextDecoder().decode(srv.stdout).trim(), `ready\n${BYTES}`);
 
         // Every frame the peer sent (ARP, ICMP, TCP; IPv6 is off) went through user space.
@@ -141,10 +148,7 @@ const PINGS = 10, BYTES = 300_000, TCP_PORT = 5001;
         assert.deepEqual(await taps(t.dut), [], "no TAP device left after the run");
       } finally {
         await b.stop("SIGKILL").catch(() => {});
-        try {
-          server.kill("SIGKILL");
-        } catch { /* already done */ }
-        await serverOut.catch(() => {});
+        await server.stop();
         await Deno.remove(file).catch(() => {});
       }
     }, { dutIp: "10.0.0.1/24" });
@@ -168,32 +172,8 @@ Deno.test("inspect, refused after the TAP was made (a foreign XDP program): the 
   await withTopology(async (t) => {
     const obj = await Deno.makeTempFile({ suffix: ".o" });
     try {
-      const src = new URL("./fixtures/xdp_pass.c", import.meta.url).pathname;
-      await run(
-        "clang",
-        "-O2",
-        "-target",
-        "bpf",
-        "-I/usr/include/x86_64-linux-gnu",
-        "-c",
-        src,
-        "-o",
-        obj,
-      );
-      await run(
-        "ip",
-        "-n",
-        t.dut,
-        "link",
-        "set",
-        "dev",
-        t.dutIf,
-        "xdpgeneric",
-        "obj",
-        obj,
-        "sec",
-        "xdp",
-      );
+      await compileBpf(`${FIXTURES}xdp_pass.c`, obj);
+      await attachGenericXdp(t.dut, t.dutIf, obj);
       const r = await cli(["--iface", t.dutIf, "--mode", "inspect"], { ns: t.dut });
       assert.equal(r.code, 1, r.stderr);
       assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
@@ -248,12 +228,7 @@ export default {
 Deno.test("a handler file with toKernel: pings dropped in user space, TCP reaches the kernel", async () => {
   await withTopology(async (t) => {
     const dir = await Deno.makeTempDir({ prefix: "bypassrt-fw-" });
-    const server = new Deno.Command("ip", {
-      args: ["netns", "exec", t.dut, "python3", "-c", SERVER, String(TCP_PORT)],
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const serverOut = server.output();
+    const server = startServer(t);
     await Deno.writeTextFile(`${dir}/fw.ts`, FIREWALL);
     const b = new Bypassrt(t.dut, ["--iface", t.dutIf, "--handler", `${dir}/fw.ts`]);
     try {
@@ -273,10 +248,7 @@ Deno.test("a handler file with toKernel: pings dropped in user space, TCP reache
       assert.equal(f.total.rx_packets, f.total.to_kernel + 5);
     } finally {
       await b.stop("SIGKILL").catch(() => {});
-      try {
-        server.kill("SIGKILL");
-      } catch { /* already done */ }
-      await serverOut.catch(() => {});
+      await server.stop();
       await Deno.remove(dir, { recursive: true });
     }
   }, { dutIp: "10.0.0.1/24" });

@@ -16,6 +16,7 @@ import {
   xdpAttached,
 } from "./_netns.ts";
 import { inetChecksum, parseMac } from "../../packet/mod.ts";
+import { attachGenericXdp, compileBpf, FIXTURES } from "./_xdp.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -151,31 +152,8 @@ Deno.test(
     withTopology(async (t) => {
       const obj = await Deno.makeTempFile({ suffix: ".o" });
       try {
-        await run(
-          "clang",
-          "-O2",
-          "-target",
-          "bpf",
-          "-I/usr/include/x86_64-linux-gnu",
-          "-c",
-          `${ROOT}tests/net/fixtures/xdp_pass.c`,
-          "-o",
-          obj,
-        );
-        await run(
-          "ip",
-          "-n",
-          t.dut,
-          "link",
-          "set",
-          "dev",
-          t.dutIf,
-          "xdpgeneric",
-          "obj",
-          obj,
-          "sec",
-          "xdp",
-        );
+        await compileBpf(`${FIXTURES}xdp_pass.c`, obj);
+        await attachGenericXdp(t.dut, t.dutIf, obj);
         const idOf = async () =>
           /prog\/xdp id (\d+)/.exec(await run("ip", "-n", t.dut, "-d", "link", "show", t.dutIf))
             ?.[1];

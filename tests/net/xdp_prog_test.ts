@@ -15,37 +15,17 @@ import {
   cli,
   inNs,
   pktio,
-  run,
   type Topology,
   withTopology,
   xdpAttached,
 } from "./_netns.ts";
 import { promtool } from "../../testing/promtool.ts";
 import { chromiumIn } from "./_chromium.ts";
+import { compileBpf, FIXTURES } from "./_xdp.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
-const FIXTURES = new URL("./fixtures/", import.meta.url).pathname;
 const FETCH = "import sys, urllib.request\n" +
   "sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=10).read().decode())";
-
-/** Compile fixture `name`.c into a temporary directory (as the kernel-facing tests do). */
-async function buildFixture(dir: string, name: string): Promise<string> {
-  const out = `${dir}/${name}.o`;
-  await run(
-    "clang",
-    "-O2",
-    "-g",
-    "-Wall",
-    "-target",
-    "bpf",
-    "-I/usr/include/x86_64-linux-gnu",
-    "-c",
-    `${FIXTURES}${name}.c`,
-    "-o",
-    out,
-  );
-  return out;
-}
 
 /** Fixtures built once per test, removed after it. */
 async function withFixtures<R>(
@@ -55,7 +35,10 @@ async function withFixtures<R>(
   const dir = await Deno.makeTempDir({ prefix: "bypassrt-xdp-prog-" });
   try {
     const objs: Record<string, string> = {};
-    for (const n of names) objs[n] = await buildFixture(dir, n);
+    for (const n of names) {
+      objs[n] = `${dir}/${n}.o`;
+      await compileBpf(`${FIXTURES}${n}.c`, objs[n]);
+    }
     return await fn(objs);
   } finally {
     await Deno.remove(dir, { recursive: true });
