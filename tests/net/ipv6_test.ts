@@ -5,18 +5,7 @@
  * ping -6 and Neighbor Solicitations the way the kernel does, byte for byte.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import {
-  argv,
-  cli,
-  inNs,
-  nonZero,
-  ping,
-  pktio,
-  run,
-  serve,
-  type Topology,
-  withTopology,
-} from "./_netns.ts";
+import { cli, inNs, nonZero, ping, run, serve, type Topology, withTopology } from "./_netns.ts";
 import {
   echo6Frame,
   icmp6ChecksumOk,
@@ -27,26 +16,9 @@ import {
   solicitedNode,
   udp6Frame,
 } from "../../testing/ipv6_frames.ts";
+import { exchange, hex } from "./_exchange.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
-const hex = (f: Uint8Array) => [...f].map((b) => b.toString(16).padStart(2, "0")).join("");
-const unhex = (h: string) => Uint8Array.from(h.match(/../g)!.map((x) => parseInt(x, 16)));
-
-/** Send `frames` from the peer back to back; every frame that arrived at the peer meanwhile. */
-async function exchange(t: Topology, frames: Uint8Array[], timeout = 0.3): Promise<Uint8Array[]> {
-  const file = await Deno.makeTempFile();
-  try {
-    await Deno.writeTextFile(file, frames.map(hex).join("\n") + "\n");
-    const r = await pktio(
-      t.peer,
-      ...argv(`exchange --iface ${t.peerIf} --hexfile ${file} --timeout ${timeout}`),
-    ) as unknown as { sent: number; received: string[] };
-    strictEqual(r.sent, frames.length);
-    return r.received.map(unhex);
-  } finally {
-    await Deno.remove(file);
-  }
-}
 
 /** `f` with its MAC addresses swapped: what l2fwd sends back. */
 function swapped(f: Uint8Array): string {

@@ -3,18 +3,9 @@
  * kernel keeps its own, and, frame for frame, respond answers what the kernel answers.
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
-import {
-  argv,
-  inNs,
-  nonZero,
-  ping,
-  pktio,
-  run,
-  serve,
-  type Topology,
-  withTopology,
-} from "./_netns.ts";
+import { inNs, nonZero, ping, run, serve, type Topology, withTopology } from "./_netns.ts";
 import { parseMac } from "../../packet/mod.ts";
+import { exchange, hex } from "./_exchange.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 
@@ -463,27 +454,10 @@ function diffCases(dutMac: string, peerMac: string): DiffCase[] {
   ];
 }
 
-const hex = (f: Uint8Array) => [...f].map((b) => b.toString(16).padStart(2, "0")).join("");
-const unhex = (h: string) => Uint8Array.from(h.match(/../g)!.map((x) => parseInt(x, 16)));
-
 /** Send each case's frames from the peer, one exchange per case; the frames that came back. */
 async function exchangeAll(t: Topology, cases: DiffCase[]): Promise<Uint8Array[][]> {
-  const file = await Deno.makeTempFile();
   const out: Uint8Array[][] = [];
-  try {
-    for (const c of cases) {
-      await Deno.writeTextFile(file, c.frames.map(hex).join("\n") + "\n");
-      const r = await pktio(
-        t.peer,
-        ...argv(`exchange --iface ${t.peerIf} --hexfile ${file} --timeout 0.15`),
-      );
-      const got = r as unknown as { sent: number; received: string[] };
-      strictEqual(got.sent, c.frames.length, c.name);
-      out.push(got.received.map(unhex));
-    }
-  } finally {
-    await Deno.remove(file);
-  }
+  for (const c of cases) out.push(await exchange(t, c.frames, 0.15, c.name));
   return out;
 }
 
