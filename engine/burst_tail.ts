@@ -15,24 +15,6 @@ import { Slot } from "./stats.ts";
 import type { KernelSink } from "./to_kernel.ts";
 
 /**
- * The arrays a run of the loop sorts each burst's frames into, made once per run: `dropAddrs`
- * (frames to free) and `kAddrs`/`kLens` (frames for the kernel: the sink's own arrays, or an
- * empty stand-in when the run has none: `b.toKernel` then throws before any frame gets that
- * verdict). Throws a RangeError when the sink's arrays cannot hold a whole burst.
- */
-export function tailArrays(
-  burst: number,
-  sink: KernelSink | null,
-): { dropAddrs: Uint32Array; kAddrs: Uint32Array; kLens: Uint32Array } {
-  const dropAddrs = new Uint32Array(burst);
-  const kAddrs = sink?.addrs ?? dropAddrs, kLens = sink?.lens ?? dropAddrs;
-  if (kAddrs.length < burst || kLens.length < burst) {
-    throw new RangeError("the kernel sink's arrays need room for a whole burst");
-  }
-  return { dropAddrs, kAddrs, kLens };
-}
-
-/**
  * Call `handler.burst(b, ctx)`; a throw is counted in `stats` and passed to `onError`.
  * Returns whether it threw.
  */

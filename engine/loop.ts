@@ -21,7 +21,6 @@ import {
   flushToKernel,
   freeDropped,
   sendBatch,
-  tailArrays,
 } from "./burst_tail.ts";
 
 /** Options of {@link runLoop}. */
@@ -347,8 +346,14 @@ function loop(r: LoopRun): LoopExit {
   if (addrs.length < burst + ctx.pendAddrs.length) {
     throw new RangeError("the burst's arrays need room for the originated frames too");
   }
-  // Frames to free and for the kernel (those to send are compacted in place in addrs/lens).
-  const { dropAddrs, kAddrs, kLens } = tailArrays(burst, sink);
+  // Frames to free (those to send are compacted in place in addrs/lens).
+  const dropAddrs = new Uint32Array(burst);
+  // Frames for the kernel: the sink's own arrays (an empty stand-in when the run has none:
+  // b.toKernel then throws before any frame gets that verdict).
+  const kAddrs = sink?.addrs ?? dropAddrs, kLens = sink?.lens ?? dropAddrs;
+  if (kAddrs.length < burst || kLens.length < burst) {
+    throw new RangeError("the kernel sink's arrays need room for a whole burst");
+  }
   ctx.budget = opts.count > 0 ? opts.count - port.rxPackets - stats[Slot.originated] : Infinity;
   let loops = 0;
   while (ctx.budget >= 1) {

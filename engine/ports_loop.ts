@@ -20,7 +20,6 @@ import {
   flushToKernel,
   freeDropped,
   sendBatch,
-  tailArrays,
 } from "./burst_tail.ts";
 
 const TICK_MASK = PUBLISH_EVERY - 1;
@@ -84,7 +83,11 @@ function loop(r: PortsLoopRun): LoopExit {
   }
   const txN = new Int32Array(np);
   const pollfds = Port.pollfds(ports);
-  const { dropAddrs, kAddrs, kLens } = tailArrays(burst, sink);
+  const dropAddrs = new Uint32Array(burst);
+  const kAddrs = sink?.addrs ?? dropAddrs, kLens = sink?.lens ?? dropAddrs;
+  if (kAddrs.length < burst || kLens.length < burst) {
+    throw new RangeError("the kernel sink's arrays need room for a whole burst");
+  }
   let received = 0;
   for (let p = 0; p < np; p++) received += ports[p].rxPackets;
   ctx.budget = opts.count > 0 ? opts.count - received - stats[Slot.originated] : Infinity;
