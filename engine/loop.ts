@@ -11,17 +11,9 @@
 import type { Burst, Handler, HandlerContext, HandlerOptions } from "./handler.ts";
 import type { Port } from "./port.ts";
 import type { CaptureProducer } from "../capture/ring.ts";
-import { DIR_INBOUND } from "../capture/pcapng.ts";
+import { DIR_INBOUND, DIR_OUTBOUND } from "../capture/pcapng.ts";
 import { Control, Slot } from "./stats.ts";
 import type { KernelSink } from "./to_kernel.ts";
-import {
-  appendPending,
-  callBurst,
-  callIdle,
-  flushToKernel,
-  freeDropped,
-  sendBatch,
-} from "./burst_tail.ts";
 
 /** Options of {@link runLoop}. */
 export interface LoopOptions {
@@ -288,7 +280,11 @@ export class LoopContext implements HandlerContext {
     const k = this.pending;
     if (k === 0) return;
     this.pending = 0;
-    sendBatch(this.#port, this.pendAddrs, this.pendLens, k, this.captureTx);
+    const sent = this.#port.txBurst(this.pendAddrs, this.pendLens, k);
+    if (this.captureTx !== null) {
+      this.captureTx.burst(this.pendAddrs, this.pendLens, sent, DIR_OUTBOUND);
+    }
+    if (sent < k) this.#port.free(this.pendAddrs, sent, k - sent);
   }
 }
 
@@ -341,7 +337,7 @@ function loop(r: LoopRun): LoopExit {
   const capRx = r.capture ?? null, capTx = ctx.captureTx, sink = r.toKernel ?? null;
   if (Atomics.load(control, Control.stop) !== 0) return "stop";
   if (Atomics.load(control, Control.reload) !== generation) return "reload";
-  const burst = opts.burst, strict = opts.strict === true;
+  const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
   const addrs = b.addrs, lens = b.lens, act = b.act;
   if (addrs.length < burst + ctx.pendAddrs.length) {
     throw new RangeError("the burst's arrays need room for the originated frames too");
@@ -365,7 +361,14 @@ function loop(r: LoopRun): LoopExit {
       ctx.budget -= n;
       b.length = n;
       for (let i = 0; i < n; i++) act[i] = UNDECIDED;
-      const threw = callBurst(handler, b, ctx, stats, onError);
+      let threw = false;
+      try {
+        handler.burst(b, ctx);
+      } catch (err) {
+        threw = true;
+        stats[Slot.handlerErrors]++;
+        onError(err);
+      }
       // Frames to send move to the front, in order (in place: k <= i); those for the kernel go
       // to the sink's batch; the rest are freed.
       let k = 0, d = 0, dropped = 0, kn = 0;
@@ -385,14 +388,44 @@ function loop(r: LoopRun): LoopExit {
           if (v === DROP) dropped++;
         }
       }
-      if (d > 0) freeDropped(port, dropAddrs, d, dropped, threw, stats);
-      if (kn > 0) flushToKernel(sink!, port, kn, stats);
+      if (d > 0) {
+        port.free(dropAddrs, 0, d);
+        if (dropped > 0) stats[Slot.appDropped] += dropped;
+        if (d > dropped) stats[threw ? Slot.errorDropped : Slot.unhandled] += d - dropped;
+      }
+      // One FFI call hands them all to the kernel, which copies them: back to the pool at once.
+      if (kn > 0) {
+        const took = sink!.flush(kn);
+        stats[Slot.toKernel] += took;
+        if (took < kn) stats[Slot.toKernelFailed] += kn - took;
+        port.free(kAddrs, 0, kn);
+      }
       // Originated frames go out with this burst: one TX burst, at most one kick.
-      if (ctx.pending > 0) k = appendPending(ctx, addrs, lens, k);
-      if (k > 0) sendBatch(port, addrs, lens, k, capTx);
+      const p = ctx.pending;
+      if (p > 0) {
+        const pa = ctx.pendAddrs, pl = ctx.pendLens;
+        for (let j = 0; j < p; j++) {
+          addrs[k] = pa[j];
+          lens[k++] = pl[j];
+        }
+        ctx.pending = 0;
+      }
+      if (k > 0) {
+        const sent = port.txBurst(addrs, lens, k);
+        if (capTx !== null) capTx.burst(addrs, lens, sent, DIR_OUTBOUND);
+        if (sent < k) port.free(addrs, sent, k - sent);
+      }
       if (threw && strict) return "error";
     } else {
-      if (callIdle(handler, ctx, stats, onError) && strict) return "error";
+      if (idle !== undefined) {
+        try {
+          idle.call(handler, ctx);
+        } catch (err) {
+          stats[Slot.handlerErrors]++;
+          onError(err);
+          if (strict) return "error";
+        }
+      }
       if (ctx.pending > 0) ctx.flush();
       onEmpty(port, opts, stats);
     }

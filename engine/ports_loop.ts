@@ -10,17 +10,9 @@
  */
 import { Port } from "./port.ts";
 import { FORWARD, type LoopExit, type LoopRun, PUBLISH_EVERY } from "./loop.ts";
-import { DIR_INBOUND } from "../capture/pcapng.ts";
+import { DIR_INBOUND, DIR_OUTBOUND } from "../capture/pcapng.ts";
 import { PORT_COUNTERS } from "./counters.ts";
 import { Control, Slot } from "./stats.ts";
-import {
-  appendPending,
-  callBurst,
-  callIdle,
-  flushToKernel,
-  freeDropped,
-  sendBatch,
-} from "./burst_tail.ts";
 
 const TICK_MASK = PUBLISH_EVERY - 1;
 const UNDECIDED = 0, DROP = -1, SEND = 1, TO_KERNEL = 2;
@@ -72,7 +64,7 @@ function loop(r: PortsLoopRun): LoopExit {
   if (Atomics.load(control, Control.stop) !== 0) return "stop";
   if (Atomics.load(control, Control.reload) !== generation) return "reload";
   const np = ports.length;
-  const burst = opts.burst, strict = opts.strict === true;
+  const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
   const addrs = b.addrs, lens = b.lens, act = b.act;
   // Per target port: the frames to send this round (a whole burst, plus the originated ones).
   const cap = burst + ctx.pendAddrs.length;
@@ -105,7 +97,14 @@ function loop(r: PortsLoopRun): LoopExit {
       b.length = n;
       b.rxPort = rp;
       for (let i = 0; i < n; i++) act[i] = UNDECIDED;
-      const threw = callBurst(handler, b, ctx, stats, onError);
+      let threw = false;
+      try {
+        handler.burst(b, ctx);
+      } catch (err) {
+        threw = true;
+        stats[Slot.handlerErrors]++;
+        onError(err);
+      }
       let d = 0, dropped = 0, kn = 0;
       for (let i = 0; i < n; i++) {
         const v = act[i];
@@ -123,20 +122,50 @@ function loop(r: PortsLoopRun): LoopExit {
         }
       }
       // One pool: any port's free() returns frames to it.
-      if (d > 0) freeDropped(port, dropAddrs, d, dropped, threw, stats);
-      if (kn > 0) flushToKernel(sink!, port, kn, stats);
+      if (d > 0) {
+        port.free(dropAddrs, 0, d);
+        if (dropped > 0) stats[Slot.appDropped] += dropped;
+        if (d > dropped) stats[threw ? Slot.errorDropped : Slot.unhandled] += d - dropped;
+      }
+      if (kn > 0) {
+        const took = sink!.flush(kn);
+        stats[Slot.toKernel] += took;
+        if (took < kn) stats[Slot.toKernelFailed] += kn - took;
+        port.free(kAddrs, 0, kn);
+      }
       // Originated frames leave through port 0 with this round's frames for it.
-      if (ctx.pending > 0) txN[0] = appendPending(ctx, txA[0], txL[0], txN[0]);
+      const pend = ctx.pending;
+      if (pend > 0) {
+        const pa = ctx.pendAddrs, pl = ctx.pendLens, a0 = txA[0], l0 = txL[0];
+        let k = txN[0];
+        for (let j = 0; j < pend; j++) {
+          a0[k] = pa[j];
+          l0[k++] = pl[j];
+        }
+        txN[0] = k;
+        ctx.pending = 0;
+      }
       for (let t = 0; t < np; t++) {
         const k = txN[t];
         if (k === 0) continue;
         txN[t] = 0;
-        sendBatch(ports[t], txA[t], txL[t], k, capTx);
+        const tp = ports[t], ta = txA[t], tl = txL[t];
+        const sent = tp.txBurst(ta, tl, k);
+        if (capTx !== null) capTx.burst(ta, tl, sent, DIR_OUTBOUND);
+        if (sent < k) tp.free(ta, sent, k - sent);
       }
       if (threw && strict) return "error";
     }
     if (got === 0) {
-      if (callIdle(handler, ctx, stats, onError) && strict) return "error";
+      if (idle !== undefined) {
+        try {
+          idle.call(handler, ctx);
+        } catch (err) {
+          stats[Slot.handlerErrors]++;
+          onError(err);
+          if (strict) return "error";
+        }
+      }
       if (ctx.pending > 0) ctx.flush();
       let outstanding = false;
       for (let p = 0; p < np; p++) {
