@@ -109,6 +109,12 @@ export async function withTopology<T>(
     // Deleting a namespace deletes the veth end in it, and with it the pair.
     if (opts.second) await deleteVethPair(spec2, { namespaces: true });
     await deleteVethPair(spec, { namespaces: true });
+    // A run a test killed with SIGKILL leaves its control socket (nothing can remove it then; the
+    // next run on that name replaces it). These names are the test's own: remove what is left.
+    for (const dev of [spec.dev, spec2.dev]) {
+      await Deno.remove(`${Deno.env.get("BYPASSRT_RUN_DIR") ?? "/run/bypassrt"}/${dev}.sock`)
+        .catch(() => {});
+    }
   }
 }
 
