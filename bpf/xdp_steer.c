@@ -180,27 +180,53 @@ static __always_inline int count(__u32 idx, int action)
 	return action;
 }
 
-/* 1 if the frame's source address is in the blocklist (its prefix's counter is bumped). */
-static __always_inline int blocked(struct xdp_md *ctx)
+/* The Ethernet header and at most one 802.1Q/802.1ad tag, parsed once per frame. */
+struct l2 {
+	void *l3;	  /* first byte after the Ethernet header (and the tag) */
+	void *data_end;
+	__be16 proto;	  /* EtherType of l3 */
+	__be16 tci;	  /* the tag's TCI (network order); 0 when untagged */
+	int tagged;
+};
+
+/* 0 if the frame is too short for its Ethernet header (or its tag). */
+static __always_inline int parse_l2(struct xdp_md *ctx, struct l2 *l2)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
 	void *l3 = eth + 1;
-	__u32 *idx = 0;
 	__be16 proto;
 
 	if (l3 > data_end)
 		return 0;
 	proto = eth->h_proto;
+	l2->tci = 0;
+	l2->tagged = 0;
 	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
 		struct vlan_tag *tag = l3;
 
 		if ((void *)(tag + 1) > data_end)
 			return 0;
+		l2->tci = tag->tci;
+		l2->tagged = 1;
 		proto = tag->proto;
 		l3 = tag + 1;
 	}
+	l2->l3 = l3;
+	l2->data_end = data_end;
+	l2->proto = proto;
+	return 1;
+}
+
+/* 1 if the frame's source address is in the blocklist (its prefix's counter is bumped). */
+static __always_inline int blocked(const struct l2 *l2)
+{
+	void *l3 = l2->l3;
+	void *data_end = l2->data_end;
+	__be16 proto = l2->proto;
+	__u32 *idx = 0;
+
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *iph = l3;
 		struct lpm_v4 key = { .prefixlen = 32 };
@@ -290,39 +316,29 @@ static __always_inline int ip6_wanted(struct ipv6hdr *ip6, void *data_end,
 }
 
 /* 1 if the frame belongs to user space under the current config. */
-static __always_inline int wanted(struct xdp_md *ctx, const struct bypass_config *cfg)
+static __always_inline int wanted(const struct l2 *l2, const struct bypass_config *cfg)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	void *l3 = eth + 1;
-	__be16 proto;
+	void *l3 = l2->l3;
+	void *data_end = l2->data_end;
+	__be16 proto = l2->proto;
 	int udp = 1; /* UDP steering applies (untagged, or any tag with vlan) */
 	struct iphdr *iph;
 
 	if (cfg->steer_all)
 		return 1;
-	if (l3 > data_end)
+	if (!l3)
 		return 0;
-	proto = eth->h_proto;
 	/*
 	 * With vlan: one tag of any VLAN id, steered by the inner header. Without: one priority tag
 	 * (VLAN id 0, either TPID), which the kernel takes as untagged, so respond answers it too;
 	 * any other tag goes to the kernel (a VLAN device may want it).
 	 */
-	if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD)) {
-		struct vlan_tag *tag = l3;
-
-		if ((void *)(tag + 1) > data_end)
-			return 0;
+	if (l2->tagged) {
 		if (!cfg->vlan) {
-			if ((!cfg->respond_ip && !cfg->has_ip6) ||
-			    (tag->tci & bpf_htons(VLAN_VID_MASK)))
+			if ((!cfg->respond_ip && !cfg->has_ip6) || (l2->tci & bpf_htons(VLAN_VID_MASK)))
 				return 0;
 			udp = 0;
 		}
-		proto = tag->proto;
-		l3 = tag + 1;
 		if (proto == bpf_htons(ETH_P_8021Q) || proto == bpf_htons(ETH_P_8021AD))
 			return 0;
 	}
@@ -361,13 +377,16 @@ int bypass_steer(struct xdp_md *ctx)
 {
 	__u32 key = 0;
 	struct bypass_config *cfg;
+	struct l2 l2 = {};
 
+	/* A runt keeps l2.l3 == 0: never blocked, steered only under steer_all. */
+	parse_l2(ctx, &l2);
 #ifndef BYPASS_NO_BLOCKLIST /* defined only by the benchmark's reference build */
-	if (blocked(ctx))
+	if (l2.l3 && blocked(&l2))
 		return count(CNT_BLOCKED, XDP_DROP);
 #endif
 	cfg = bpf_map_lookup_elem(&config, &key);
-	if (!cfg || !wanted(ctx, cfg))
+	if (!cfg || !wanted(&l2, cfg))
 		return count(CNT_PASSED, XDP_PASS);
 	if (bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_DROP) == XDP_REDIRECT)
 		return count(CNT_REDIRECTED, XDP_REDIRECT);
