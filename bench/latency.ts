@@ -1,156 +1,240 @@
 /**
- * Latency: ping round trips (byPassRT `respond`, the C reference reflecting, the kernel replying
- * itself) and UDP round trips through a MAC-swapping forwarder (byPassRT l2fwd, testpmd macswap,
- * the C reference l2fwd). The generator is paused; the pinger runs in the generator namespace on
- * the generator's CPU, the responder on the application CPU.
+ * Latency: ping round trips (byPassRT `respond`, the C reference `respond`, the kernel answering
+ * itself) and UDP round trips through a MAC-swapping forwarder (byPassRT l2fwd, the C reference
+ * l2fwd, testpmd macswap), all in one run, interleaved in rounds: in each round every contender
+ * is started, warmed up with the same number of round trips, measured, and stopped, in an order
+ * rotated by one between rounds. The generator is paused; the probe (bench/rtt_probe.c) runs in
+ * the generator namespace on the generator's CPU, the contenders on the application CPU.
+ * The statistics and verdicts are in bench/latency_stats.ts.
  *
  * @module
  */
 import { type Contender, GEN_CPU } from "./contenders.ts";
 import { inNs, type Topology } from "./topology.ts";
 import { run, sleep } from "./proc.ts";
+import {
+  type LatencyKind,
+  type LatencyRound,
+  perRound,
+  pooled,
+  rotation,
+  roundSpread,
+  type RttStats,
+  rttStats,
+  type Spread,
+  type Verdict,
+  verdicts,
+} from "./latency_stats.ts";
+
+export type { RttStats } from "./latency_stats.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const DUT_IP = "10.0.0.1";
 
-/** Round-trip statistics in microseconds. */
-export interface RttStats {
-  samples: number;
-  lost: number;
-  min_us?: number;
-  p50_us?: number;
-  p90_us?: number;
-  p99_us?: number;
-  max_us?: number;
-  mean_us?: number;
-  error?: string;
-  skipped?: string;
+/** How the latency part runs. */
+export interface LatencyPlan {
+  /** Rounds; every contender is measured once per round. */
+  rounds: number;
+  /** Ping samples per responder over all rounds. */
+  pingCount: number;
+  /** UDP round trips per forwarder over all rounds. */
+  rttCount: number;
+  /** Round trips before measuring, in every round, the same for every contender. */
+  warmup: number;
+  /** Gap between warm-up round trips (us). */
+  warmupGapUs: number;
+  /** Gap between measured round trips (us): 1000 = 1000 frames/s, sparse frames. */
+  gapUs: number;
 }
 
-/** Nearest-rank percentile of sorted values. */
-export function percentile(sorted: number[], p: number): number {
-  const k = Math.min(sorted.length - 1, Math.max(0, Math.round(p / 100 * (sorted.length - 1))));
-  return sorted[k];
+/** One latency contender: what it is measured with and how it is started. */
+export interface LatencyEntry {
+  kind: LatencyKind;
+  name: string;
+  /** The contender (started in `respond` for ping, `l2fwd` for UDP); undefined = the kernel. */
+  contender?: Contender;
 }
 
-/** Statistics of a list of RTTs (us). */
-export function rttStats(rtts: number[], sent: number): RttStats {
-  const s = [...rtts].sort((a, b) => a - b);
-  const r = (x: number) => Math.round(x * 100) / 100;
-  if (s.length === 0) return { samples: 0, lost: sent };
+/** The latency part of the benchmark's JSON. */
+export interface LatencyDoc {
+  /** Pooled statistics (every round's samples together) per contender. */
+  ping: Record<string, RttStats>;
+  udp: Record<string, RttStats>;
+  method?: LatencyPlan & { probe: string; timed: string };
+  /** Each round's statistics, with the raw samples (`samples_us`). */
+  rounds?: LatencyRound[];
+  spread?: Record<LatencyKind, Record<string, Spread>>;
+  verdicts?: Verdict[];
+  /**
+   * byPassRT's own per-frame figures: the `"latency"` object of its final `--json` report, per
+   * run, when it has one (absent otherwise).
+   */
+  per_frame?: { kind: LatencyKind; round: number; latency: unknown }[];
+}
+
+/** What the probe timed (for the report and BENCHMARKS.md). */
+export const TIMED = "veth TX software timestamp of the request to the RX software timestamp of " +
+  "the answer in the generator namespace (SO_TIMESTAMPING): the probe's own system calls and " +
+  "wake-up are not included; user-space times (send() to recvmsg()) kept as user_p50/user_p99";
+
+/** The plan for a full or a --quick run. Quick: fewer rounds and samples, the same warm-up. */
+export function latencyPlan(
+  quick: boolean,
+  o: { rounds?: number; pingCount?: number; rttCount?: number; warmup?: number; gapUs?: number },
+): LatencyPlan {
   return {
-    samples: s.length,
-    lost: sent - s.length,
-    min_us: r(s[0]),
-    p50_us: r(percentile(s, 50)),
-    p90_us: r(percentile(s, 90)),
-    p99_us: r(percentile(s, 99)),
-    max_us: r(s[s.length - 1]),
-    mean_us: r(s.reduce((a, b) => a + b, 0) / s.length),
+    rounds: o.rounds ?? (quick ? 2 : 5),
+    pingCount: o.pingCount ?? (quick ? 200 : 2000),
+    rttCount: o.rttCount ?? (quick ? 200 : 2000),
+    warmup: o.warmup ?? 5000,
+    warmupGapUs: 10,
+    gapUs: o.gapUs ?? 1000,
   };
 }
 
-/** Parse the per-reply lines of iputils ping (`... time=0.045 ms`) into microseconds. */
-export function parsePing(out: string): number[] {
-  const rtts: number[] = [];
-  for (const m of out.matchAll(/time=([\d.]+) ms/g)) rtts.push(Number(m[1]) * 1000);
-  return rtts;
+/** The probe's JSON line. */
+interface ProbeOut {
+  samples: number;
+  lost: number;
+  tx_fallback: number;
+  rtt_ns: number[];
+  user_rtt_ns: number[];
 }
 
-/** Round trips sent and discarded before measuring (JIT tier-up, caches, ARP): 10%, 50..500. */
-export function warmupCount(count: number): number {
-  return Math.min(500, Math.max(50, Math.round(count / 10)));
+/** Run bench/rtt_probe (built by bench/run.sh) in the generator namespace on the generator CPU. */
+async function probe(
+  topo: Topology,
+  kind: LatencyKind,
+  count: number,
+  plan: LatencyPlan,
+): Promise<RttStats> {
+  const out = await run([
+    "taskset",
+    "-c",
+    GEN_CPU,
+    ...inNs(
+      topo.gen,
+      `${ROOT}build/rtt_probe`,
+      "--iface",
+      topo.genIf,
+      "--dst-mac",
+      topo.dutMac,
+      "--kind",
+      kind === "ping" ? "icmp" : "udp",
+      "--count",
+      String(count),
+      "--warmup",
+      String(plan.warmup),
+      "--warmup-gap-us",
+      String(plan.warmupGapUs),
+      "--gap-us",
+      String(plan.gapUs),
+    ),
+  ]);
+  const p = JSON.parse(out.trim().split("\n").at(-1)!) as ProbeOut;
+  const us = p.rtt_ns.map((n) => n / 1000);
+  const user = rttStats(p.user_rtt_ns.map((n) => n / 1000), 0);
+  return {
+    ...rttStats(us, p.lost),
+    user_p50_us: user.p50_us,
+    user_p99_us: user.p99_us,
+    tx_fallback: p.tx_fallback,
+    samples_us: us,
+  };
 }
 
-async function ping(topo: Topology, count: number): Promise<RttStats> {
-  // Fresh ARP every time: the responder has to answer it (and the kernel's cached entry of the
-  // previous responder would not matter on one veth, but keep runs independent).
-  await run(["ip", "-n", topo.gen, "neigh", "flush", "dev", topo.genIf], true);
-  const warmup = warmupCount(count);
-  const out = await run(
-    [
-      "taskset",
-      "-c",
-      GEN_CPU,
-      ...inNs(
-        topo.gen,
-        "ping",
-        "-n",
-        "-c",
-        String(count + warmup),
-        "-i",
-        "0.002",
-        "-W",
-        "1",
-        DUT_IP,
-      ),
-    ],
-    true,
-  );
-  return rttStats(parsePing(out).slice(warmup), count);
-}
-
-/** Ping through a responder contender (byPassRT respond, C reference respond). */
-export async function pingVia(c: Contender, topo: Topology, count: number): Promise<RttStats> {
-  const why = await c.unavailable();
-  if (why) return { samples: 0, lost: 0, skipped: why };
+/** One contender's share of one round. */
+async function measure(
+  topo: Topology,
+  e: LatencyEntry,
+  count: number,
+  plan: LatencyPlan,
+): Promise<{ stats: RttStats; final?: Record<string, unknown> }> {
+  if (!e.contender) {
+    // The kernel answers: the device namespace owns 10.0.0.1, no XDP program.
+    await run(["ip", "-n", topo.dut, "addr", "add", `${DUT_IP}/24`, "dev", topo.dutIf]);
+    try {
+      await sleep(100);
+      return { stats: await probe(topo, e.kind, count, plan) };
+    } finally {
+      await run(["ip", "-n", topo.dut, "addr", "del", `${DUT_IP}/24`, "dev", topo.dutIf], true);
+    }
+  }
+  const why = await e.contender.unavailable();
+  if (why) return { stats: { samples: 0, lost: 0, skipped: why } };
+  const mode = e.kind === "ping" ? "respond" : "l2fwd";
   let r;
   try {
-    r = await c.start("respond", topo, { intervalS: 1, ip: DUT_IP });
-  } catch (e) {
-    return { samples: 0, lost: 0, error: (e as Error).message };
+    r = await e.contender.start(mode, topo, { intervalS: 1, ip: DUT_IP });
+  } catch (err) {
+    return { stats: { samples: 0, lost: 0, error: (err as Error).message } };
   }
+  let stats: RttStats;
   try {
-    return await ping(topo, count);
-  } finally {
-    await r.stop();
+    stats = await probe(topo, e.kind, count, plan);
+  } catch (err) {
+    stats = { samples: 0, lost: count, error: (err as Error).message.slice(0, 300) };
   }
+  const final = await r.stop();
+  return { stats, final };
 }
 
-/** Ping the kernel itself: the device namespace owns 10.0.0.1, no XDP program. */
-export async function pingKernel(topo: Topology, count: number): Promise<RttStats> {
-  await run(["ip", "-n", topo.dut, "addr", "add", `${DUT_IP}/24`, "dev", topo.dutIf]);
-  try {
-    await sleep(100);
-    return await ping(topo, count);
-  } finally {
-    await run(["ip", "-n", topo.dut, "addr", "del", `${DUT_IP}/24`, "dev", topo.dutIf], true);
+/**
+ * Run every entry once per round (order rotated between rounds) and return the document part:
+ * per-round figures with raw samples, pooled figures, the spread between rounds, the verdicts.
+ */
+export async function latencyRounds(
+  topo: Topology,
+  entries: readonly LatencyEntry[],
+  plan: LatencyPlan,
+  log: (msg: string) => void,
+  pause: () => Promise<void>,
+): Promise<LatencyDoc> {
+  const rounds: LatencyRound[] = [];
+  const perFrame: NonNullable<LatencyDoc["per_frame"]> = [];
+  for (let r = 0; r < plan.rounds; r++) {
+    const order = rotation(entries.length, r).map((i) => entries[i]);
+    const round: LatencyRound = {
+      round: r + 1,
+      order: order.map((e) => `${e.kind} ${e.name}`),
+      ping: {},
+      udp: {},
+    };
+    for (const e of order) {
+      const count = perRound(e.kind === "ping" ? plan.pingCount : plan.rttCount, plan.rounds);
+      const { stats, final } = await measure(topo, e, count, plan);
+      round[e.kind][e.name] = stats;
+      if (final && final.latency !== undefined) {
+        perFrame.push({ kind: e.kind, round: r + 1, latency: final.latency });
+      }
+      log(
+        `latency round ${r + 1}/${plan.rounds} ${e.kind} ${e.name}: ` +
+          (stats.skipped ?? stats.error ??
+            `p50 ${stats.p50_us} us, p99 ${stats.p99_us} us, max ${stats.max_us} us ` +
+              `(${stats.samples} ok, ${stats.lost} lost)`),
+      );
+      await pause();
+    }
+    rounds.push(round);
   }
-}
-
-/** UDP round trips through a MAC-swapping forwarder (contender in l2fwd mode). */
-export async function udpRttVia(c: Contender, topo: Topology, count: number): Promise<RttStats> {
-  const why = await c.unavailable();
-  if (why) return { samples: 0, lost: 0, skipped: why };
-  let r;
-  try {
-    r = await c.start("l2fwd", topo, { intervalS: 1 });
-  } catch (e) {
-    return { samples: 0, lost: 0, error: (e as Error).message };
-  }
-  try {
-    const out = await run([
-      "taskset",
-      "-c",
-      GEN_CPU,
-      ...inNs(
-        topo.gen,
-        "python3",
-        `${ROOT}bench/udp_rtt.py`,
-        "--iface",
-        topo.genIf,
-        "--dst-mac",
-        topo.dutMac,
-        "--count",
-        String(count),
-        "--warmup",
-        String(warmupCount(count)),
-      ),
-    ]);
-    return JSON.parse(out.trim().split("\n").at(-1)!);
-  } catch (e) {
-    return { samples: 0, lost: count, error: (e as Error).message };
-  } finally {
-    await r.stop();
-  }
+  const names = (k: LatencyKind) => entries.filter((e) => e.kind === k).map((e) => e.name);
+  const pool = (k: LatencyKind) =>
+    Object.fromEntries(names(k).map((n) => [n, pooled(rounds.map((r) => r[k][n]))]));
+  const spread = (k: LatencyKind) =>
+    Object.fromEntries(
+      names(k).flatMap((n) => {
+        const s = roundSpread(rounds.map((r) => r[k][n]));
+        return s ? [[n, s]] : [];
+      }),
+    );
+  const ping = pool("ping"), udp = pool("udp");
+  return {
+    ping,
+    udp,
+    method: { ...plan, probe: "bench/rtt_probe.c (AF_PACKET, 60-byte frames)", timed: TIMED },
+    rounds,
+    spread: { ping: spread("ping"), udp: spread("udp") },
+    verdicts: verdicts(rounds, { ping, udp }),
+    ...(perFrame.length ? { per_frame: perFrame } : {}),
+  };
 }

@@ -25,7 +25,7 @@ import {
   throughputRun,
 } from "./contenders.ts";
 import { createTopology, deleteTopology, type Topology, topologyTag } from "./topology.ts";
-import { pingKernel, pingVia, type RttStats, udpRttVia } from "./latency.ts";
+import { type LatencyEntry, type LatencyPlan, latencyPlan, latencyRounds } from "./latency.ts";
 import { type GcReport, gcRun } from "./gc.ts";
 import {
   aggregate,
@@ -41,17 +41,26 @@ const ROOT = new URL("../", import.meta.url).pathname;
 
 const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
 
-  --quick            short run for CI smoke (< 60 s): 1 x 2 s per contender, 100 latency
-                     samples, 4 s GC run, engine-loop micro-benchmark on 5M packets x 2 rounds
-  --json FILE        also write every result as JSON to FILE
+  --quick            short run for CI smoke: 1 x 2 s per contender, 2 latency rounds of 100
+                     samples each (same warm-up as a full run), 4 s GC run, engine-loop
+                     micro-benchmark on 5M packets x 2 rounds
+  --json FILE        write every result (raw latency samples included) as JSON to FILE
+                     (default bench/out/latest.json) and the SVG charts next to it
   --duration S       seconds measured per run (default 10; quick 2)
   --reps N           repetitions, median reported (default 3; quick 1)
   --only LIST        contenders to run, comma separated: bypassrt,c,testpmd,kernel,pcap
                      (pcap: byPassRT with --pcap to a file in BPB_PCAP_DIR or /tmp; not run
                      unless named: bench/pcap.sh runs it against bypassrt)
   --modes LIST       throughput modes: rxdrop,l2fwd (default both)
-  --ping-count N     ping samples per responder (default 2000; quick 100)
-  --rtt-count N      UDP round trips per forwarder (default 2000; quick 100)
+  --ping-count N     ping samples per responder, over all rounds (default 2000; quick 200)
+  --rtt-count N      UDP round trips per forwarder, over all rounds (default 2000; quick 200)
+  --rounds N         latency rounds: every contender once per round, order rotated
+                     (default 5; quick 2)
+  --latency-warmup N round trips before measuring, every contender, every round (default 5000,
+                     quick too: the same warm-up for everyone, JIT tier-up included)
+  --gap-us N         gap between measured round trips, us (default 1000: 1000 frames/s)
+  --publish DIR      also copy the charts (latency.svg, throughput.svg) and the JSON (bench.json)
+                     to DIR, e.g. docs/bench (what BENCHMARKS.md embeds)
   --no-throughput    skip the throughput runs
   --no-latency       skip the latency tests
   --no-gc            skip the --trace-gc run
@@ -70,8 +79,8 @@ interface Options {
   reps: number;
   only: Set<string>;
   modes: ThroughputMode[];
-  pingCount: number;
-  rttCount: number;
+  latencyPlan: LatencyPlan;
+  publish?: string;
   throughput: boolean;
   latency: boolean;
   gc: boolean;
@@ -93,6 +102,10 @@ function parseOptions(args: string[]): Options {
       modes: { type: "string" },
       "ping-count": { type: "string" },
       "rtt-count": { type: "string" },
+      rounds: { type: "string" },
+      "latency-warmup": { type: "string" },
+      "gap-us": { type: "string" },
+      publish: { type: "string" },
       "no-latency": { type: "boolean", default: false },
       "no-throughput": { type: "boolean", default: false },
       "no-gc": { type: "boolean", default: false },
@@ -114,6 +127,7 @@ function parseOptions(args: string[]): Options {
     }
     return n;
   };
+  const opt = (v: number) => Number.isNaN(v) ? undefined : Math.round(v);
   const all = ["bypassrt", "c", "testpmd", "kernel", "pcap"];
   const only = new Set(
     (values.only ?? all.filter((c) => c !== "pcap").join(",")).split(",").map((s) => s.trim()),
@@ -133,8 +147,14 @@ function parseOptions(args: string[]): Options {
     reps: Math.round(num("reps", values.reps, q ? 1 : 3, 1, 20)),
     only,
     modes,
-    pingCount: Math.round(num("ping-count", values["ping-count"], q ? 100 : 2000, 10, 100000)),
-    rttCount: Math.round(num("rtt-count", values["rtt-count"], q ? 100 : 2000, 10, 100000)),
+    latencyPlan: latencyPlan(q, {
+      pingCount: opt(num("ping-count", values["ping-count"], NaN, 10, 100000)),
+      rttCount: opt(num("rtt-count", values["rtt-count"], NaN, 10, 100000)),
+      rounds: opt(num("rounds", values.rounds, NaN, 1, 100)),
+      warmup: opt(num("latency-warmup", values["latency-warmup"], NaN, 0, 1000000)),
+      gapUs: opt(num("gap-us", values["gap-us"], NaN, 0, 1000000)),
+    }),
+    publish: values.publish,
     throughput: !values["no-throughput"],
     latency: !values["no-latency"],
     gc: !values["no-gc"],
@@ -263,6 +283,38 @@ export function findRatio(o: unknown): [string, number] | undefined {
   return undefined;
 }
 
+/**
+ * The latency contenders in `only`: ping through the kernel, byPassRT and the C reference
+ * (respond); UDP through every forwarding contender (l2fwd / macswap).
+ */
+function latencyEntries(only: Set<string>, contenders: Contender[]): LatencyEntry[] {
+  const ping: LatencyEntry[] = [];
+  if (only.has("kernel")) ping.push({ kind: "ping", name: "kernel" });
+  if (only.has("bypassrt")) ping.push({ kind: "ping", name: "byPassRT", contender: bypassrt });
+  if (only.has("c")) ping.push({ kind: "ping", name: "C xsk_ref", contender: cref });
+  const udp = contenders.filter((c) => c.modes.includes("l2fwd") && c !== bypassrtPcap)
+    .map((c): LatencyEntry => ({ kind: "udp", name: c.name, contender: c }));
+  return [...ping, ...udp];
+}
+
+/** Write the JSON and its charts next to it; with `publish`, copy both to that folder too. */
+async function writeOutputs(doc: BenchDocument, json: string, publish?: string): Promise<void> {
+  const slash = json.lastIndexOf("/");
+  const dir = slash >= 0 ? json.slice(0, slash) || "/" : ".";
+  await Deno.mkdir(dir, { recursive: true });
+  // Indented, but arrays of numbers (the raw samples) on one line each.
+  const text = JSON.stringify(doc, null, 2).replace(
+    /\[\n\s*(-?[\d.e+-]+(?:,\n\s*-?[\d.e+-]+)*)\n\s*\]/g,
+    (_, inner: string) => `[${inner.replace(/\s+/g, "")}]`,
+  );
+  await Deno.writeTextFile(json, text + "\n");
+  log(`wrote ${json}`);
+  if (publish) {
+    await Deno.mkdir(publish, { recursive: true });
+    await Deno.copyFile(json, `${publish}/bench.json`);
+  }
+}
+
 async function main(): Promise<number> {
   let opts: Options;
   try {
@@ -315,7 +367,7 @@ async function main(): Promise<number> {
     if (why) skip.set(c, why);
   }
   const runs: RunResult[] = [];
-  const latency: BenchDocument["latency"] = { ping: {}, udp: {} };
+  let latency: BenchDocument["latency"] = { ping: {}, udp: {} };
   let gc: GcReport | undefined, gcPcap: GcReport | undefined;
   let engine: EngineResult = { skipped: "not run (--no-engine)" };
   const t0 = performance.now();
@@ -343,33 +395,13 @@ async function main(): Promise<number> {
     }
 
     if (opts.latency) {
-      const pingers: [string, () => Promise<RttStats>][] = [
-        ["kernel", () => pingKernel(topo!, opts.pingCount)],
-      ];
-      if (opts.only.has("bypassrt")) {
-        pingers.push(["byPassRT", () => pingVia(bypassrt, topo!, opts.pingCount)]);
-      }
-      if (opts.only.has("c")) {
-        pingers.push(["C xsk_ref", () => pingVia(cref, topo!, opts.pingCount)]);
-      }
-      for (const [name, f] of pingers) {
-        latency.ping[name] = await f();
-        log(
-          `ping via ${name}: p50 ${latency.ping[name].p50_us} us, p99 ${
-            latency.ping[name].p99_us
-          } us`,
-        );
-        await settle();
-      }
-      const fwds = contenders.filter((c) => c.modes.includes("l2fwd"));
-      for (const c of fwds) {
-        latency.udp[c.name] = skip.has(c)
-          ? { samples: 0, lost: 0, skipped: skip.get(c) }
-          : await udpRttVia(c, topo, opts.rttCount);
-        const s = latency.udp[c.name];
-        log(`udp rtt via ${c.name}: p50 ${s.p50_us} us, p99 ${s.p99_us} us`);
-        await settle();
-      }
+      latency = await latencyRounds(
+        topo,
+        latencyEntries(opts.only, contenders),
+        opts.latencyPlan,
+        log,
+        settle,
+      );
     }
 
     if (opts.gc && opts.only.has("bypassrt")) {
@@ -453,10 +485,7 @@ async function main(): Promise<number> {
     ...ratiosAndTargets(results, latency, engine, gc),
   };
   console.log(renderText(doc));
-  if (opts.json) {
-    await Deno.writeTextFile(opts.json, JSON.stringify(doc, null, 2) + "\n");
-    log(`wrote ${opts.json}`);
-  }
+  await writeOutputs(doc, opts.json ?? `${ROOT}bench/out/latest.json`, opts.publish);
   return 0;
 }
 
