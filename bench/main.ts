@@ -26,6 +26,7 @@ import {
 } from "./contenders.ts";
 import { createTopology, deleteTopology, type Topology, topologyTag } from "./topology.ts";
 import { type LatencyEntry, type LatencyPlan, latencyPlan, latencyRounds } from "./latency.ts";
+import { writeCharts } from "./charts.ts";
 import { type GcReport, gcRun } from "./gc.ts";
 import {
   aggregate,
@@ -309,9 +310,12 @@ async function writeOutputs(doc: BenchDocument, json: string, publish?: string):
   );
   await Deno.writeTextFile(json, text + "\n");
   log(`wrote ${json}`);
+  const stem = json.slice(slash + 1).replace(/\.json$/, "");
+  for (const p of await writeCharts(doc, dir, stem)) log(`wrote ${p}`);
   if (publish) {
     await Deno.mkdir(publish, { recursive: true });
     await Deno.copyFile(json, `${publish}/bench.json`);
+    for (const p of await writeCharts(doc, publish, "")) log(`published ${p}`);
   }
 }
 
