@@ -11,7 +11,7 @@
  */
 import { type Contender, GEN_CPU } from "./contenders.ts";
 import { inNs, type Topology } from "./topology.ts";
-import { run, sleep } from "./proc.ts";
+import { cpuStatNs, foreignCpuNs, foreignDelta, run, sleep } from "./proc.ts";
 import {
   type LatencyKind,
   type LatencyRound,
@@ -66,10 +66,10 @@ export interface LatencyDoc {
   spread?: Record<LatencyKind, Record<string, Spread>>;
   verdicts?: Verdict[];
   /**
-   * byPassRT's own per-frame figures: the `"latency"` object of its final `--json` report, per
-   * run, when it has one (absent otherwise).
+   * Per-frame figures a contender reports itself (byPassRT: the `"latency"` object of its final
+   * `--json` report), per run, when it has them (absent otherwise).
    */
-  per_frame?: { kind: LatencyKind; round: number; latency: unknown }[];
+  per_frame?: { contender: string; kind: LatencyKind; round: number; latency: unknown }[];
 }
 
 /** What the probe timed (for the report and BENCHMARKS.md). */
@@ -108,6 +108,7 @@ async function probe(
   count: number,
   plan: LatencyPlan,
 ): Promise<RttStats> {
+  const f0 = foreignCpuNs(), steal0 = cpuStatNs().steal, t0 = performance.now();
   const out = await run([
     "taskset",
     "-c",
@@ -131,6 +132,8 @@ async function probe(
       String(plan.gapUs),
     ),
   ]);
+  const wallNs = (performance.now() - t0) * 1e6;
+  const noise = (foreignDelta(f0, foreignCpuNs()) + cpuStatNs().steal - steal0) / wallNs / 2;
   const p = JSON.parse(out.trim().split("\n").at(-1)!) as ProbeOut;
   const us = p.rtt_ns.map((n) => n / 1000);
   const user = rttStats(p.user_rtt_ns.map((n) => n / 1000), 0);
@@ -139,6 +142,7 @@ async function probe(
     user_p50_us: user.p50_us,
     user_p99_us: user.p99_us,
     tx_fallback: p.tx_fallback,
+    foreign_cpu_share: Math.round(noise * 1000) / 1000,
     samples_us: us,
   };
 }
@@ -205,7 +209,7 @@ export async function latencyRounds(
       const { stats, final } = await measure(topo, e, count, plan);
       round[e.kind][e.name] = stats;
       if (final && final.latency !== undefined) {
-        perFrame.push({ kind: e.kind, round: r + 1, latency: final.latency });
+        perFrame.push({ contender: e.name, kind: e.kind, round: r + 1, latency: final.latency });
       }
       log(
         `latency round ${r + 1}/${plan.rounds} ${e.kind} ${e.name}: ` +

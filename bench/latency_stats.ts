@@ -26,6 +26,11 @@ export interface RttStats {
   user_p99_us?: number;
   /** Round trips timed in user space because a kernel timestamp was missing. */
   tx_fallback?: number;
+  /**
+   * Share of the two vCPUs other processes and the hypervisor (steal) took while the probe ran
+   * (warm-up included): the noise the samples saw.
+   */
+  foreign_cpu_share?: number;
   /** Every sample (us, ns resolution), in the order measured: kept for charts and analysis. */
   samples_us?: number[];
   error?: string;

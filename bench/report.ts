@@ -328,6 +328,7 @@ export function latencyText(lat: LatencyDoc): string {
       "p50 range",
       "p99 range",
       "user p50/p99",
+      "noise %",
     ];
     const rows = names.map((name) => {
       const s = lat[kind][name], sp = lat.spread?.[kind]?.[name];
@@ -347,6 +348,8 @@ export function latencyText(lat: LatencyDoc): string {
         user.length
           ? user.map((x) => `${fmt(x.user_p50_us, 0)}/${fmt(x.user_p99_us, 0)}`).join(" ")
           : "-",
+        rounds.map((r) => r[kind][name]?.foreign_cpu_share).filter((x) => x !== undefined)
+          .map((x) => (x! * 100).toFixed(0)).join(" ") || "-",
       ];
     });
     out.push(`${KIND_TITLE[kind]}, us (per round p50/p99, then pooled over all rounds):`);
@@ -374,7 +377,7 @@ export function latencyText(lat: LatencyDoc): string {
   for (const f of lat.per_frame ?? []) {
     const figs = Object.entries(perFrameFigures(f.latency)).map(([k, v]) => `${k} ${v}`);
     out.push(
-      `byPassRT per-frame clock (${f.kind}, round ${f.round}): ${
+      `${f.contender} per-frame clock (${f.kind}, round ${f.round}): ${
         figs.length ? figs.join(", ") : JSON.stringify(f.latency).slice(0, 300)
       }`,
     );
