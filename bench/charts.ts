@@ -131,12 +131,19 @@ export function throughputSvg(doc: ChartInput): string | undefined {
   return svgDocument(820, 410, "byPassRT benchmark: throughput", body);
 }
 
-/** Write the charts for `doc` into `dir` as `<stem>-latency.svg` / `<stem>-throughput.svg`. */
+/**
+ * Write the charts for `doc` into `dir` as `<stem>-latency.svg` / `<stem>-throughput.svg`; a
+ * chart `doc` has no data for is removed if an older one is there, so that every chart in `dir`
+ * matches the same document.
+ */
 export async function writeCharts(doc: ChartInput, dir: string, stem: string): Promise<string[]> {
   const written: string[] = [];
   for (const [name, svg] of [["latency", latencySvg(doc)], ["throughput", throughputSvg(doc)]]) {
-    if (!svg) continue;
     const path = `${dir}/${stem ? `${stem}-` : ""}${name}.svg`;
+    if (!svg) {
+      await Deno.remove(path).catch(() => {});
+      continue;
+    }
     await Deno.writeTextFile(path, svg);
     written.push(path);
   }

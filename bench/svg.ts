@@ -54,11 +54,12 @@ export function nines(maxNines: number, r0: number, r1: number): Scale {
   return f;
 }
 
-/** Powers of ten and their 2x and 5x within [lo, hi] (log axis ticks). */
+/** Powers of ten within [lo, hi], with their 2x and 5x (up to 3 decades) or 3x (up to 5). */
 export function logTicks(lo: number, hi: number): number[] {
-  const out: number[] = [];
+  const out: number[] = [], decades = Math.log10(hi / lo);
+  const steps = decades <= 3.01 ? [1, 2, 5] : decades <= 5.01 ? [1, 3] : [1];
   for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
-    for (const m of [1, 2, 5]) {
+    for (const m of steps) {
       const v = m * 10 ** e;
       if (v >= lo * 0.999 && v <= hi * 1.001) out.push(v);
     }
