@@ -368,7 +368,7 @@ export function latencyText(lat: LatencyDoc): string {
         "",
         v.want,
         fmt(v.pooled, 3),
-        v.rounds.map((x) => fmt(x, 2)).join(" "),
+        v.rounds.map((x) => x !== null && x < 0.1 ? x.toPrecision(1) : fmt(x, 2)).join(" "),
         `${v.met_rounds}/${v.of_rounds}`,
         v.verdict,
       ]),

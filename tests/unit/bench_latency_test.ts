@@ -11,6 +11,7 @@ import {
   rttStats,
   verdicts,
 } from "../../bench/latency_stats.ts";
+import { latencyText } from "../../bench/report.ts";
 
 /** 1..n shuffled deterministically. */
 function shuffled(n: number): number[] {
@@ -143,4 +144,32 @@ Deno.test("perFrameFigures: percentiles found in any shape of byPassRT's latency
     "queues.0.xdp_to_handler.max_ns": 9000,
   });
   assert.deepEqual(perFrameFigures(undefined), {});
+});
+
+Deno.test("latencyText: each round's p50/p99, the pooled tail, the spread and the verdicts", () => {
+  const rounds = [
+    flat({ "byPassRT": 9, "C xsk_ref": 10 }, { "byPassRT": 20, "C xsk_ref": 20 }, 1),
+    flat({ "byPassRT": 12, "C xsk_ref": 10 }, { "byPassRT": 19, "C xsk_ref": 20 }, 2),
+  ];
+  const names = (k: "ping" | "udp") => Object.keys(rounds[0][k]);
+  const pool = (k: "ping" | "udp") =>
+    Object.fromEntries(names(k).map((n) => [n, pooled(rounds.map((r) => r[k][n]))]));
+  const ping = pool("ping"), udp = pool("udp");
+  const text = latencyText({
+    ping,
+    udp,
+    rounds,
+    spread: {
+      ping: { byPassRT: roundSpread(rounds.map((r) => r.ping.byPassRT))! },
+      udp: {},
+    },
+    verdicts: verdicts(rounds, { ping, udp }),
+    per_frame: [{ contender: "byPassRT", kind: "ping", round: 1, latency: { p50_ns: 800 } }],
+  });
+  const row = text.split("\n").find((l) => /^\s+byPassRT\s+9\.0\/9\.0\s+12\.0\/12\.0/.test(l));
+  assert.ok(row, text);
+  assert.match(row!, /9\.0\.\.12\.0/);
+  assert.match(text, /UDP l2fwd p99 byPassRT \/ C .* 2\/2\s+holds in every round/);
+  assert.match(text, /ping respond p50 byPassRT \/ C .* 1\/2\s+no/);
+  assert.match(text, /byPassRT per-frame clock \(ping, round 1\): p50_ns 800/);
 });
