@@ -68,6 +68,11 @@ export interface Verdict {
   /** Rounds where the target was met, of rounds with both sides measured. */
   met_rounds: number;
   of_rounds: number;
+  /**
+   * Rounds where other processes or the hypervisor took more than {@link NOISY_SHARE} of the
+   * CPUs while either side was measured: a verdict resting on them says more about the machine.
+   */
+  noisy_rounds: number;
   verdict: "holds in every round" | "pooled only" | "no" | "n/a";
 }
 
@@ -134,6 +139,9 @@ export const LATENCY_TARGETS: readonly LatencyTarget[] = [
     stretch: true,
   },
 ];
+
+/** Foreign CPU share (0..1) above which a measurement counts as noisy. */
+export const NOISY_SHARE = 0.1;
 
 /** Nearest-rank percentile (`p` in 0..100) of ascending `sorted` values. */
 export function percentile(sorted: readonly number[], p: number): number {
@@ -208,6 +216,11 @@ export function verdicts(
   return targets.map((t) => {
     const pooledRatio = ratioOf(t, pooledStats[t.kind]);
     const per = rounds.map((r) => ratioOf(t, r[t.kind]));
+    const noisy = rounds.filter((r) =>
+      [t.subject, t.against].some((n) =>
+        (r[t.kind][n]?.foreign_cpu_share ?? 0) > NOISY_SHARE
+      )
+    ).length;
     const measured = per.filter((x): x is number => x !== null);
     const met = measured.filter((x) => x <= t.max).length;
     let verdict: Verdict["verdict"] = "n/a";
@@ -226,6 +239,7 @@ export function verdicts(
       rounds: per.map((x) => x === null ? null : Math.round(x * 1000) / 1000),
       met_rounds: met,
       of_rounds: measured.length,
+      noisy_rounds: noisy,
       verdict,
     };
   });

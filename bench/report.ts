@@ -6,7 +6,7 @@
  */
 import type { RunResult, ThroughputMode } from "./contenders.ts";
 import type { LatencyDoc } from "./latency.ts";
-import { type LatencyKind, perFrameFigures, type RttStats } from "./latency_stats.ts";
+import { type LatencyKind, NOISY_SHARE, perFrameFigures, type RttStats } from "./latency_stats.ts";
 import type { GcReport } from "./gc.ts";
 
 /** One line of the results: the median over repetitions. */
@@ -362,7 +362,16 @@ export function latencyText(lat: LatencyDoc): string {
   }
   if (lat.verdicts?.length) {
     out.push(table(
-      ["latency target", "", "want", "pooled", "per round", "rounds met", "verdict"],
+      [
+        "latency target",
+        "",
+        "want",
+        "pooled",
+        "per round",
+        "rounds met",
+        "verdict",
+        "noisy rounds",
+      ],
       lat.verdicts.map((v) => [
         v.name,
         "",
@@ -371,8 +380,18 @@ export function latencyText(lat: LatencyDoc): string {
         v.rounds.map((x) => x !== null && x < 0.1 ? x.toPrecision(1) : fmt(x, 2)).join(" "),
         `${v.met_rounds}/${v.of_rounds}`,
         v.verdict,
+        `${v.noisy_rounds}/${v.rounds.length}`,
       ]),
     ));
+    const noisy = Math.max(...lat.verdicts.map((v) => v.noisy_rounds));
+    if (noisy > 0) {
+      out.push(
+        `warning: in ${noisy} round(s) other processes or the hypervisor took more than ` +
+          `${NOISY_SHARE * 100}% of the CPUs during a measurement (noise % above): those rounds ` +
+          `measure the machine's load as much as the contenders; run on a quiet machine ` +
+          `(--wait-quiet S) before reading the verdicts.`,
+      );
+    }
   }
   for (const f of lat.per_frame ?? []) {
     const figs = Object.entries(perFrameFigures(f.latency)).map(([k, v]) => `${k} ${v}`);

@@ -125,6 +125,7 @@ Deno.test("verdicts: every round, pooled only, no, and n/a when a side is missin
   assert.equal(v["UDP l2fwd p99 byPassRT / C"].met_rounds, 3);
   // p50: pooled 20/20 = 1.0 met, round 2 (1.05) not.
   assert.equal(v["UDP l2fwd p50 byPassRT / C"].verdict, "pooled only");
+  assert.equal(v["UDP l2fwd p99 byPassRT / C"].noisy_rounds, 0);
   // No testpmd: nothing to judge.
   const t = v["UDP l2fwd p50 byPassRT / testpmd"];
   assert.deepEqual([t.pooled, t.of_rounds, t.verdict], [null, 0, "n/a"]);
@@ -172,4 +173,16 @@ Deno.test("latencyText: each round's p50/p99, the pooled tail, the spread and th
   assert.match(text, /UDP l2fwd p99 byPassRT \/ C .* 2\/2\s+holds in every round/);
   assert.match(text, /ping respond p50 byPassRT \/ C .* 1\/2\s+no/);
   assert.match(text, /byPassRT per-frame clock \(ping, round 1\): p50_ns 800/);
+});
+
+Deno.test("verdicts: rounds where other processes took the CPUs are counted as noisy", () => {
+  const rounds = [1, 2, 3].map((n) =>
+    flat({ "byPassRT": 9, "C xsk_ref": 10 }, { "byPassRT": 20, "C xsk_ref": 20 }, n)
+  );
+  rounds[1].ping["C xsk_ref"].foreign_cpu_share = 0.3;
+  rounds[2].ping.byPassRT.foreign_cpu_share = 0.05;
+  const v = judge(rounds);
+  assert.equal(v["ping respond p50 byPassRT / C"].noisy_rounds, 1);
+  assert.equal(v["UDP l2fwd p50 byPassRT / C"].noisy_rounds, 0);
+  assert.equal(v["ping respond p50 byPassRT / C"].verdict, "holds in every round");
 });
