@@ -45,7 +45,8 @@ export function plainLine(s: EngineSnapshot, r: Rates): string {
   const counters = SHOWN_COUNTERS.map((d) => `${d.column}=${t[d.key]}`);
   return `t=${s.elapsed.toFixed(1)}s ${counters.join(" ")} ` +
     `rx_pps=${r.rx_pps} tx_pps=${r.tx_pps} ${programFields(s)} ` +
-    `kernel_rx_dropped=${t.xdp_statistics.rx_dropped} xdp=${s.xdp_mode} bind=${s.bind_mode}`;
+    `kernel_rx_dropped=${t.xdp_statistics.rx_dropped} xdp=${s.xdp_mode} bind=${s.bind_mode}` +
+    (s.busy_poll ? ` busy_poll_us=${s.busy_poll.usec} busy_poll_budget=${s.busy_poll.budget}` : "");
 }
 
 /** Our program's counters as `xdp_KEY=N` fields; `xdp_program=n/a` for a user's program. */
@@ -61,6 +62,12 @@ function programFields(s: EngineSnapshot): string {
 export function userProgramNote(s: EngineSnapshot): string {
   const u = s.user_program;
   return u ? ` (your program ${u.name}, section ${u.section}, from ${u.file})` : "";
+}
+
+/** `, busy-poll N us (budget B)` when `--busy-poll` is on, else "" (for the start line). */
+export function busyPollNote(s: EngineSnapshot): string {
+  const b = s.busy_poll;
+  return b ? `, busy-poll ${b.usec} us (budget ${b.budget})` : "";
 }
 
 /** `name value, name value, ...` of an object of numbers. */
