@@ -163,6 +163,14 @@ export const bypassrtPcap: Contender = {
   },
 };
 
+/**
+ * Run options added to every byPassRT start from BPB_BYPASSRT_ARGS (space separated, e.g.
+ * `--busy-poll`): for A/B runs of an option (bench/latency_ab.ts).
+ */
+function extraBypassrtArgs(): string[] {
+  return (Deno.env.get("BPB_BYPASSRT_ARGS") ?? "").split(" ").filter((a) => a !== "");
+}
+
 /** Start byPassRT as contender `name` in `mode` with `extra` run options. */
 async function startBypassrt(
   name: string,
@@ -174,7 +182,7 @@ async function startBypassrt(
   // --cpu pins the polling Worker to the application CPU and moves the process's other
   // threads (main, V8 helpers) off it, as the C reference runs alone there.
   const args = ["--iface", topo.dutIf, "--mode", mode, "--json", "--interval", "0.5"];
-  args.push("--cpu", APP_CPU, ...extra);
+  args.push("--cpu", APP_CPU, ...extra, ...extraBypassrtArgs());
   if (mode === "respond") args.push("--ip", opts.ip ?? "10.0.0.1");
   const proc = new Proc(
     name,
