@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { BYPASSRT_V8_FLAGS } from "../engine/v8_flags.ts";
 import { inNs, type Topology } from "./topology.ts";
 import {
   cpuStatNs,
@@ -171,6 +172,15 @@ function extraBypassrtArgs(): string[] {
   return (Deno.env.get("BPB_BYPASSRT_ARGS") ?? "").split(" ").filter((a) => a !== "");
 }
 
+/**
+ * The V8 flags byPassRT runs with (as installed: {@link BYPASSRT_V8_FLAGS}); BPB_V8_FLAGS
+ * replaces them (empty: V8's defaults) for A/B runs.
+ */
+function v8Flags(): string[] {
+  const flags = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
+  return flags === "" ? [] : [`--v8-flags=${flags}`];
+}
+
 /** Start byPassRT as contender `name` in `mode` with `extra` run options. */
 async function startBypassrt(
   name: string,
@@ -186,7 +196,10 @@ async function startBypassrt(
   if (mode === "respond") args.push("--ip", opts.ip ?? "10.0.0.1");
   const proc = new Proc(
     name,
-    inNs(topo.dut, Deno.execPath(), "run", "-A").concat(`${ROOT}cli/main.ts`, ...args),
+    inNs(topo.dut, Deno.execPath(), "run", "-A", ...v8Flags()).concat(
+      `${ROOT}cli/main.ts`,
+      ...args,
+    ),
   );
   const r = ndjsonRunning(proc, (o) => {
     const t = o.total as Record<string, number>;

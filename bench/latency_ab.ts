@@ -5,7 +5,9 @@
  * full benchmark is `deno task bench`); prints one JSON line per measurement and a summary.
  *
  *   deno run -A bench/latency_ab.ts [--rounds 4] [--count 2000] [--ping]
- *     [--variant NAME=ARGS ...]   (byPassRT variants; ARGS go to BPB_BYPASSRT_ARGS)
+ *     [--variant NAME=ARGS ...]   (byPassRT variants; ARGS go to BPB_BYPASSRT_ARGS, except
+ *                                  words `v8:FLAG`, which replace byPassRT's V8 flags through
+ *                                  BPB_V8_FLAGS; `v8:-` alone: V8's defaults)
  *
  * Without `--variant`: `bypassrt` (no extra args) and `c`. `--variant c` includes the C
  * reference next to named variants.
@@ -42,7 +44,11 @@ try {
   for (let r = 0; r < rounds; r++) {
     const order = r % 2 === 0 ? variants : [...variants].reverse();
     for (const v of order) {
-      Deno.env.set("BPB_BYPASSRT_ARGS", v.args);
+      const words = v.args.split(" ").filter((w) => w !== "");
+      const v8 = words.filter((w) => w.startsWith("v8:")).map((w) => w.slice(3));
+      Deno.env.set("BPB_BYPASSRT_ARGS", words.filter((w) => !w.startsWith("v8:")).join(" "));
+      if (v8.length > 0) Deno.env.set("BPB_V8_FLAGS", v8.filter((f) => f !== "-").join(","));
+      else Deno.env.delete("BPB_V8_FLAGS");
       const udp = await udpRttVia(v.c, topo, count);
       results[v.name].udp.push(udp);
       console.log(JSON.stringify({ round: r, variant: v.name, kind: "udp", ...udp }));
