@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { BYPASSRT_V8_FLAGS } from "../engine/v8_flags.ts";
 import { inNs, type Topology } from "./topology.ts";
 import {
   cpuStatNs,
@@ -163,6 +164,23 @@ export const bypassrtPcap: Contender = {
   },
 };
 
+/**
+ * Run options added to every byPassRT start from BPB_BYPASSRT_ARGS (space separated, e.g.
+ * `--busy-poll`): for A/B runs of an option (bench/latency_ab.ts).
+ */
+function extraBypassrtArgs(): string[] {
+  return (Deno.env.get("BPB_BYPASSRT_ARGS") ?? "").split(" ").filter((a) => a !== "");
+}
+
+/**
+ * The V8 flags byPassRT runs with (as installed: {@link BYPASSRT_V8_FLAGS}); BPB_V8_FLAGS
+ * replaces them (empty: V8's defaults) for A/B runs.
+ */
+function v8Flags(): string[] {
+  const flags = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
+  return flags === "" ? [] : [`--v8-flags=${flags}`];
+}
+
 /** Start byPassRT as contender `name` in `mode` with `extra` run options. */
 async function startBypassrt(
   name: string,
@@ -174,11 +192,14 @@ async function startBypassrt(
   // --cpu pins the polling Worker to the application CPU and moves the process's other
   // threads (main, V8 helpers) off it, as the C reference runs alone there.
   const args = ["--iface", topo.dutIf, "--mode", mode, "--json", "--interval", "0.5"];
-  args.push("--cpu", APP_CPU, ...extra);
+  args.push("--cpu", APP_CPU, ...extra, ...extraBypassrtArgs());
   if (mode === "respond") args.push("--ip", opts.ip ?? "10.0.0.1");
   const proc = new Proc(
     name,
-    inNs(topo.dut, Deno.execPath(), "run", "-A").concat(`${ROOT}cli/main.ts`, ...args),
+    inNs(topo.dut, Deno.execPath(), "run", "-A", ...v8Flags()).concat(
+      `${ROOT}cli/main.ts`,
+      ...args,
+    ),
   );
   const r = ndjsonRunning(proc, (o) => {
     const t = o.total as Record<string, number>;

@@ -93,6 +93,11 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
         .choices(["auto", "copy", "zerocopy"]).default("auto"),
     )
     .option("--poll-ms <ms>", "sleep in poll() up to this long when idle; 0 = busy-poll", "0")
+    .option(
+      "--busy-poll [usec]",
+      "kernel busy polling on the sockets: SO_PREFER_BUSY_POLL, SO_BUSY_POLL=usec " +
+        "(default 20) and SO_BUSY_POLL_BUDGET=--burst; the loop's syscalls then run the NAPI poll",
+    )
     .option("--duration <s>", "stop after this many seconds")
     .option("--count <n>", "stop after this many frames received or originated (txonly: sent)")
     .option("--force", "replace an XDP program already attached to the interface")

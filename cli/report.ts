@@ -45,7 +45,8 @@ export function plainLine(s: EngineSnapshot, r: Rates): string {
   const counters = SHOWN_COUNTERS.map((d) => `${d.column}=${t[d.key]}`);
   return `t=${s.elapsed.toFixed(1)}s ${counters.join(" ")} ` +
     `rx_pps=${r.rx_pps} tx_pps=${r.tx_pps} ${programFields(s)} ` +
-    `kernel_rx_dropped=${t.xdp_statistics.rx_dropped} xdp=${s.xdp_mode} bind=${s.bind_mode}`;
+    `kernel_rx_dropped=${t.xdp_statistics.rx_dropped} xdp=${s.xdp_mode} bind=${s.bind_mode}` +
+    (s.busy_poll ? ` busy_poll_us=${s.busy_poll.usec} busy_poll_budget=${s.busy_poll.budget}` : "");
 }
 
 /** Our program's counters as `xdp_KEY=N` fields; `xdp_program=n/a` for a user's program. */
@@ -63,6 +64,12 @@ export function userProgramNote(s: EngineSnapshot): string {
   return u ? ` (your program ${u.name}, section ${u.section}, from ${u.file})` : "";
 }
 
+/** `, busy-poll N us (budget B)` when `--busy-poll` is on, else "" (for the start line). */
+export function busyPollNote(s: EngineSnapshot): string {
+  const b = s.busy_poll;
+  return b ? `, busy-poll ${b.usec} us (budget ${b.budget})` : "";
+}
+
 /** `name value, name value, ...` of an object of numbers. */
 function list(o: Record<string, number>): string {
   return Object.entries(o).map(([k, v]) => `${k} ${v}`).join(", ");
@@ -73,7 +80,7 @@ export function summary(r: EngineReport): string {
   const t = r.total;
   const lines = [
     `byPassRT ${r.mode === "handler" ? `handler ${r.handler}` : r.mode} on ${r.iface}: ` +
-    `xdp ${r.xdp_mode}, bind ${r.bind_mode}, ` +
+    `xdp ${r.xdp_mode}, bind ${r.bind_mode}${busyPollNote(r)}, ` +
     `${r.elapsed.toFixed(1)} s`,
     `  counters: ${QUEUE_COUNTERS.map((d) => `${d.key} ${t[d.key]}`).join(", ")}`,
     r.program

@@ -11,6 +11,7 @@ import { parseHandlerOptions } from "../engine/handler.ts";
 import type { EngineOptions } from "../engine/runtime.ts";
 import { MAX_BLOCK_MAX, type Steering, type XdpMode } from "../engine/xdp_program.ts";
 import type { BindMode } from "../engine/options.ts";
+import { DEFAULT_BUSY_POLL_US, MAX_BUSY_POLL_US } from "../engine/busy_poll.ts";
 import { checkUserObjectFile } from "../engine/user_xdp_program.ts";
 import { isBadSourceIPv6, parseIPv4, parseIPv6, parseMac } from "../packet/mod.ts";
 import { type CaptureFlags, captureFromFlags } from "./capture_options.ts";
@@ -38,6 +39,8 @@ export interface RunFlags extends CaptureFlags {
   pollMs: string;
   force?: boolean;
   cpu?: string;
+  /** `--busy-poll [usec]`: true without a value. */
+  busyPoll?: string | boolean;
   dstMac?: string;
   srcIp?: string;
   dstIp?: string;
@@ -177,6 +180,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
       txSize: ringSize,
       bind: f.bind as BindMode,
       fillFrames: mode === "txonly" ? 0 : undefined,
+      ...busyPollFlag(f.busyPoll, loop.burst),
     },
     queues,
     loop,
@@ -242,4 +246,14 @@ function parseMacFlag(v: string): Uint8Array {
   } catch (e) {
     throw new BypassError(`--dst-mac: ${(e as Error).message}`);
   }
+}
+
+/** `--busy-poll [usec]`: the port options it sets (none without the flag). */
+function busyPollFlag(
+  v: string | boolean | undefined,
+  burst: number,
+): { busyPollUs?: number; busyPollBudget?: number } {
+  if (v === undefined || v === false) return {};
+  const usec = v === true ? DEFAULT_BUSY_POLL_US : int("--busy-poll", v, 1, MAX_BUSY_POLL_US);
+  return { busyPollUs: usec, busyPollBudget: burst };
 }

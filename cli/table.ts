@@ -53,6 +53,7 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
     .map(([k, v]) => `${k}=${n(v)}`).join("  ");
   return [
     `byPassRT  ${s.mode} on ${s.iface}   xdp ${s.xdp_mode}   bind ${s.bind_mode}   ` +
+    (s.busy_poll ? `busy-poll ${s.busy_poll.usec} us/${s.busy_poll.budget}   ` : "") +
     `up ${s.elapsed.toFixed(0)} s`,
     t.toString(),
     `total RX ${n(r.rx_pps)} pps ${r.rx_mbps} Mbit/s   TX ${n(r.tx_pps)} pps ${r.tx_mbps} Mbit/s`,

@@ -29,6 +29,7 @@ import {
   XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
 } from "../ffi/libxdp.ts";
 import { ADDR_WORDS, DESC_WORDS, type RingMemory } from "../ring/mod.ts";
+import { setBusyPoll } from "./busy_poll.ts";
 import { BypassError, PRIVILEGE_HINT } from "./errors.ts";
 import { type PortOptions, resolvePortOptions } from "./options.ts";
 import { Port } from "./port.ts";
@@ -240,6 +241,10 @@ export function openPort(options: PortOptions, shareWith?: Port): Port {
     xdp.symbols.xsk_socket__delete(sock.xsk);
     deleteUmem(umemParts.handle);
   });
+  if (opts.busyPollUs > 0) {
+    const why = setBusyPoll(libc, fd, { usec: opts.busyPollUs, budget: opts.busyPollBudget });
+    if (why) fail(`--busy-poll on ${opts.iface} queue ${opts.queue}: ${why}`);
+  }
   let steer: { bpf: Libbpf; mapFd: number } | undefined;
   if (opts.xsksMapFd >= 0) {
     const bpf = openLibbpf();

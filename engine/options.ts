@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { MAX_BUSY_POLL_US } from "./busy_poll.ts";
 import { BypassError } from "./errors.ts";
 
 /** How to bind the socket: zero-copy, copy, or zero-copy with a fallback to copy. */
@@ -28,6 +29,13 @@ export interface PortOptions {
   fillFrames?: number;
   /** fd of the XSKMAP to insert the socket into, keyed by queue (optional). */
   xsksMapFd?: number;
+  /**
+   * Busy polling (`--busy-poll`): SO_BUSY_POLL microseconds, 0 = off (default). The socket also
+   * gets SO_PREFER_BUSY_POLL and SO_BUSY_POLL_BUDGET = {@link PortOptions.busyPollBudget}.
+   */
+  busyPollUs?: number;
+  /** SO_BUSY_POLL_BUDGET with busy polling: packets per NAPI run (default 64, the burst). */
+  busyPollBudget?: number;
 }
 
 /** {@link PortOptions} with every default applied (see {@link resolvePortOptions}). */
@@ -68,6 +76,8 @@ export function resolvePortOptions(o: PortOptions): ResolvedPortOptions {
     bind: o.bind ?? "auto",
     fillFrames: 0,
     xsksMapFd: o.xsksMapFd ?? -1,
+    busyPollUs: o.busyPollUs ?? 0,
+    busyPollBudget: o.busyPollBudget ?? 64,
   };
   if (!Number.isInteger(r.queue) || r.queue < 0 || r.queue > 63) {
     throw new BypassError(`queue ${r.queue} is invalid: --queue must be between 0 and 63`);
@@ -83,6 +93,17 @@ export function resolvePortOptions(o: PortOptions): ResolvedPortOptions {
   if (!["auto", "copy", "zerocopy"].includes(r.bind)) {
     throw new BypassError(
       `bind mode "${r.bind}" is invalid: --bind must be auto, copy or zerocopy`,
+    );
+  }
+  if (!Number.isInteger(r.busyPollUs) || r.busyPollUs < 0 || r.busyPollUs > MAX_BUSY_POLL_US) {
+    throw new BypassError(
+      `busy-poll time ${r.busyPollUs} is invalid: --busy-poll takes 1..${MAX_BUSY_POLL_US} ` +
+        `microseconds`,
+    );
+  }
+  if (!Number.isInteger(r.busyPollBudget) || r.busyPollBudget < 1 || r.busyPollBudget > 65535) {
+    throw new BypassError(
+      `busy-poll budget ${r.busyPollBudget} is invalid: it is the --burst size (1..1024)`,
     );
   }
   r.fillFrames = o.fillFrames ?? Math.min(r.rxSize, r.frames / 2);

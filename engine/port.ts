@@ -87,6 +87,11 @@ export class Port {
   /** False for a socket on another port's UMEM (see {@link openPort}'s `shareWith`). */
   readonly ownsUmem: boolean;
   #txOutstanding = 0;
+  /**
+   * Busy polling is on (`busyPollUs` > 0): the kernel runs the NAPI poll from our system calls,
+   * so an empty poll always wakes RX and every TX burst kicks (as xdpsock does).
+   */
+  readonly #busyPoll: boolean;
 
   /** @internal Use {@link openPort}. */
   constructor(
@@ -146,6 +151,7 @@ export class Port {
     this.#tx = new TxRing(parts.tx);
     this.pool = parts.sharedPool ?? new Mempool(opts.frames, opts.frameSize);
     this.ownsUmem = parts.sharedPool === undefined;
+    this.#busyPoll = opts.busyPollUs > 0;
     this.#frameShift = Math.log2(opts.frameSize);
     this.#txLen = new Uint32Array(opts.frames);
     new DataView(this.#pollfd.buffer).setInt32(0, this.fd, true);
@@ -160,7 +166,7 @@ export class Port {
    * Receive up to `n` frames: `addrs[i]` is the UMEM address of packet i's first byte and
    * `lens[i]` its length. The caller now owns these frames. Also tops up the FILL ring.
    * Returns the number received (0..n). No allocation, at most one system call (a wake-up, only
-   * when nothing arrived and the kernel asked for one).
+   * when nothing arrived and the kernel asked for one or busy polling is on).
    */
   rxBurst(addrs: Uint32Array, lens: Uint32Array, n: number): number {
     const rx = this.#rx, filling = this.options.fillFrames > 0;
@@ -172,7 +178,7 @@ export class Port {
         this.#topUp = this.#refill(this.#fill.size);
         this.#owed = 0;
       }
-      if (filling && this.#fill.needsWakeup()) {
+      if (this.#busyPoll || (filling && this.#fill.needsWakeup())) {
         this.counterBlock[S.rxWakeups]++;
         this.#libc.fn.recvfrom(this.fd, null, 0n, MSG_DONTWAIT, null, null);
       }
@@ -223,18 +229,22 @@ export class Port {
     if (k > 0) {
       tx.submit(k);
       // Just submitted, so descriptors are pending: no need to read the kernel's index first.
-      if (tx.needsWakeup()) this.#sendKick();
+      if (this.#busyPoll || tx.needsWakeup()) this.#sendKick();
     } else {
       this.kick();
     }
     return k;
   }
 
-  /** Kick the TX path if frames are outstanding and the kernel wants a wake-up (one sendto). */
+  /**
+   * Kick the TX path if frames are outstanding and the kernel wants a wake-up (one sendto); with
+   * busy polling, whenever frames are outstanding (the sendto also runs the NAPI poll).
+   */
   kick(): void {
-    // Nothing queued, the kernel did not ask, or it already took every descriptor (the frames
-    // are on their way to COMPLETION): no system call.
-    if (this.#txOutstanding === 0 || !this.#tx.needsWakeup() || this.#tx.pending() === 0) return;
+    if (this.#txOutstanding === 0) return;
+    // The kernel did not ask, or it already took every descriptor (the frames are on their way
+    // to COMPLETION): no system call.
+    if (!this.#busyPoll && (!this.#tx.needsWakeup() || this.#tx.pending() === 0)) return;
     this.#sendKick();
   }
 

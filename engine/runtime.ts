@@ -165,6 +165,8 @@ export interface EngineSnapshot {
   xdp_mode: string;
   /** AF_XDP bind mode in use: zerocopy or copy. */
   bind_mode: string;
+  /** Busy polling on the sockets (`--busy-poll`): SO_BUSY_POLL and its budget; null when off. */
+  busy_poll: { usec: number; budget: number } | null;
   /** Seconds since start. */
   elapsed: number;
   /** Per queue. */
@@ -520,6 +522,7 @@ export class Engine {
       handler: decodeURIComponent(new URL(this.#handlerUrl).pathname),
       xdp_mode: this.program.mode,
       bind_mode: this.#queues.map((q) => q.bindMode).find((m) => m) ?? "",
+      busy_poll: busyPollOf(this.options.port),
       elapsed: (performance.now() - this.#started) / 1000,
       queues,
       total,
@@ -727,4 +730,10 @@ export class Engine {
     out.handler_counters = hc;
     return out;
   }
+}
+
+/** The snapshot's `busy_poll` for these port options. */
+function busyPollOf(p: PortOptions): EngineSnapshot["busy_poll"] {
+  const usec = p.busyPollUs ?? 0;
+  return usec > 0 ? { usec, budget: p.busyPollBudget ?? 64 } : null;
 }

@@ -40,8 +40,12 @@ if [ ! -f "$src/build/xdp_steer.o" ] || [ "$src/bpf/xdp_steer.c" -nt "$src/build
   [ "$src/ffi/helper.c" -nt "$src/build/libbypass_helper.so" ]; then
   bash "$src/scripts/build.sh"
 fi
+# V8 tiering flags for the polling loop: the same string as BYPASSRT_V8_FLAGS in
+# engine/v8_flags.ts (tests/unit/v8_flags_test.ts checks they agree).
+v8_flags="--invocation-count-for-maglev=50,--invocation-count-for-turbofan=200,--minimum-invocations-after-ic-update=20"
 # Options before the script path: anything after it would be baked into the shim as arguments.
-deno install --global -A -f -q -n bypassrt --config "$src/deno.json" "$@" "$src/cli/main.ts"
+deno install --global -A -f -q -n bypassrt --config "$src/deno.json" --v8-flags="$v8_flags" "$@" \
+  "$src/cli/main.ts"
 root="$(cd "$root" && pwd)"
 echo "installed $root/bin/bypassrt (runs $src/cli/main.ts)"
 if [ "$(command -v bypassrt || true)" != "$root/bin/bypassrt" ]; then

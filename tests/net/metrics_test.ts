@@ -419,6 +419,7 @@ function fakeSnapshot(n: number): EngineSnapshot {
     handler: "/x/rxdrop.ts",
     xdp_mode: "native",
     bind_mode: "copy",
+    busy_poll: null,
     elapsed: n,
     queues: [q],
     total,

@@ -28,6 +28,7 @@ export function fixture(): EngineSnapshot & { blocklist: Record<string, number> 
     handler: '/tmp/my "x".ts',
     xdp_mode: "native",
     bind_mode: "copy",
+    busy_poll: null,
     elapsed: 12.3456,
     queues,
     total: {} as EngineSnapshot["total"], // not exported: Prometheus sums per-queue series
