@@ -5,7 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build.sh
-deno compile -A --no-check=remote \
+# V8 tiering flags for the polling loop: the same string as BYPASSRT_V8_FLAGS in
+# engine/v8_flags.ts (tests/unit/v8_flags_test.ts checks they agree); the binary keeps them.
+v8_flags="--invocation-count-for-maglev=50,--invocation-count-for-turbofan=200,--minimum-invocations-after-ic-update=20"
+deno compile -A --no-check=remote --v8-flags="$v8_flags" \
   --include engine/worker.ts \
   --include build/xdp_steer.o \
   --include build/libbypass_helper.so \

@@ -15,8 +15,14 @@ Deno.test("scripts/install.sh installs the shim with BYPASSRT_V8_FLAGS", () => {
   ok(sh.includes(`--v8-flags="$v8_flags"`), "install.sh does not pass v8_flags");
 });
 
+Deno.test("scripts/compile.sh bakes BYPASSRT_V8_FLAGS into the binary", () => {
+  const sh = Deno.readTextFileSync(new URL("scripts/compile.sh", root));
+  ok(sh.includes(`v8_flags="${BYPASSRT_V8_FLAGS}"`), "compile.sh v8_flags differs");
+  ok(sh.includes(`--v8-flags="$v8_flags"`), "compile.sh does not pass v8_flags");
+});
+
 Deno.test("every flag is one V8 knows (deno run rejects unknown ones)", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await new Deno.Command("deno", {
     args: ["eval", `--v8-flags=${BYPASSRT_V8_FLAGS}`, "1"],
     stderr: "piped",
   }).output();
