@@ -63,6 +63,12 @@ export function userProgramNote(s: EngineSnapshot): string {
   return u ? ` (your program ${u.name}, section ${u.section}, from ${u.file})` : "";
 }
 
+/** `, multi-buffer (MTU M, B bytes per buffer)` when the sockets chain buffers, else "". */
+export function multiBufferNote(s: EngineSnapshot): string {
+  const m = s.multi_buffer;
+  return m?.on ? `, multi-buffer (MTU ${m.mtu}, ${m.buffer_bytes} bytes per buffer)` : "";
+}
+
 /** `name value, name value, ...` of an object of numbers. */
 function list(o: Record<string, number>): string {
   return Object.entries(o).map(([k, v]) => `${k} ${v}`).join(", ");

@@ -12,7 +12,7 @@ import { LiveTable } from "./table.ts";
 import { MetricsServer, parseMetricsAddress } from "./metrics_server.ts";
 import { ControlServer } from "../engine/control_server.ts";
 import { withReload } from "../engine/control_commands.ts";
-import { userProgramNote } from "./report.ts";
+import { multiBufferNote, userProgramNote } from "./report.ts";
 
 /** Output flags of the run command. */
 export interface OutputFlags {
@@ -102,7 +102,9 @@ export async function runCommand(
         `queue ${opts.queues?.join(",")}: ` +
         `xdp ${engine.program.mode}${
           engine.program.nativeFallback ? ` (${engine.program.nativeFallback})` : ""
-        }${userProgramNote(engine.snapshot())}, bind ${engine.snapshot().bind_mode}. Ctrl-C stops.`,
+        }${userProgramNote(engine.snapshot())}, bind ${engine.snapshot().bind_mode}${
+          multiBufferNote(engine.snapshot())
+        }. Ctrl-C stops.`,
     );
   }
   // First line right away: consumers know the sockets are bound and steering is live.

@@ -28,6 +28,12 @@ export interface PortOptions {
   fillFrames?: number;
   /** fd of the XSKMAP to insert the socket into, keyed by queue (optional). */
   xsksMapFd?: number;
+  /**
+   * Bind with `XDP_USE_SG` (default false): a frame longer than one chunk (`frameSize` - 256
+   * bytes) arrives and leaves as a chain of descriptors (see `chains.ts`). Without it the
+   * kernel drops such frames (counted in XDP_STATISTICS `rx_dropped`).
+   */
+  multiBuffer?: boolean;
 }
 
 /** {@link PortOptions} with every default applied (see {@link resolvePortOptions}). */
@@ -68,6 +74,7 @@ export function resolvePortOptions(o: PortOptions): ResolvedPortOptions {
     bind: o.bind ?? "auto",
     fillFrames: 0,
     xsksMapFd: o.xsksMapFd ?? -1,
+    multiBuffer: o.multiBuffer ?? false,
   };
   if (!Number.isInteger(r.queue) || r.queue < 0 || r.queue > 63) {
     throw new BypassError(`queue ${r.queue} is invalid: --queue must be between 0 and 63`);

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type MultiBuffer, type MultiBufferMode, resolveMultiBuffer } from "./multi_buffer.ts";
 import type { FrameAudit } from "../mempool/mod.ts";
 import { BypassError } from "./errors.ts";
 import { interfaceMac } from "./iface.ts";
@@ -104,6 +105,12 @@ export interface EngineOptions {
    * queue, on the Worker's one UMEM; `b.forward` moves frames between them). Default none.
    */
   moreIfaces?: string[];
+  /**
+   * Multi-buffer (jumbo) sockets, `XDP_USE_SG` (`--multi-buffer`): `auto` (default) when a
+   * served interface's MTU plus 18 bytes does not fit one UMEM frame less 256 bytes of headroom;
+   * `on`; `off` (the kernel then drops longer frames, counted in `rx_dropped`).
+   */
+  multiBuffer?: MultiBufferMode;
 }
 
 /**
@@ -165,6 +172,11 @@ export interface EngineSnapshot {
   xdp_mode: string;
   /** AF_XDP bind mode in use: zerocopy or copy. */
   bind_mode: string;
+  /**
+   * Multi-buffer sockets (`XDP_USE_SG`, jumbo frames as chains of buffers): on or not, the
+   * largest MTU served and the bytes one buffer holds.
+   */
+  multi_buffer?: { on: boolean; mtu: number; buffer_bytes: number };
   /** Seconds since start. */
   elapsed: number;
   /** Per queue. */
@@ -249,6 +261,8 @@ export class Engine {
   readonly options: EngineOptions;
   /** The attached program: ours, or the user's (`xdpProg`). */
   readonly program: XdpProgram | UserXdpProgram;
+  /** Whether the sockets are multi-buffer (jumbo frames), decided once at start. */
+  multiBuffer: MultiBuffer = { on: false, mtu: -1, capacity: 0 };
   /** Resolves once every worker has finished (count reached, error, or stop). */
   readonly finished: Promise<void>;
   readonly #queues: QueueState[];
@@ -325,6 +339,11 @@ export class Engine {
       toKernel,
     });
     const mac = interfaceMac(options.port.iface);
+    const multiBuffer = resolveMultiBuffer(
+      options.multiBuffer,
+      [options.port.iface, ...moreIfaces],
+      resolvePortOptions(options.port).frameSize,
+    );
     const onEvent = options.onEvent ?? ((e: EngineEvent) => console.error(describeEvent(e)));
     // The capture file is created before anything is attached: a bad path attaches nothing.
     const capture = options.capture
@@ -445,7 +464,7 @@ export class Engine {
         resolveDone();
       };
       const start: WorkerStart = {
-        port: { ...options.port, queue },
+        port: { ...options.port, queue, multiBuffer: multiBuffer.on },
         loop: options.loop,
         handler: { url: handlerUrl, options: handlerOptions },
         mac,
@@ -471,6 +490,7 @@ export class Engine {
       reinjection,
     );
     engine.#more = more;
+    engine.multiBuffer = multiBuffer;
     capture?.start();
     try {
       await Promise.all(ready);
@@ -520,6 +540,11 @@ export class Engine {
       handler: decodeURIComponent(new URL(this.#handlerUrl).pathname),
       xdp_mode: this.program.mode,
       bind_mode: this.#queues.map((q) => q.bindMode).find((m) => m) ?? "",
+      multi_buffer: {
+        on: this.multiBuffer.on,
+        mtu: this.multiBuffer.mtu,
+        buffer_bytes: this.multiBuffer.capacity,
+      },
       elapsed: (performance.now() - this.#started) / 1000,
       queues,
       total,

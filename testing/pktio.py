@@ -65,9 +65,18 @@ def udp_frame(dst, src, sport, dport, payload, src_ip="10.0.0.2", dst_ip="10.0.0
     return dst + src + b"\x08\x00" + ip + udp
 
 
+SO_RCVBUFFORCE = 33
+
+
 def open_sock(iface):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    # SO_RCVBUF is capped by net.core.rmem_max (~200 KB): as root, force a buffer that holds
+    # thousands of frames, jumbo ones too (a 9 KB frame takes ~16 KB of buffer).
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
+    except OSError:
+        pass
     s.bind((iface, ETH_P_ALL))
     s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
     return s
@@ -193,7 +202,7 @@ def stream_frames(a, src):
     out = []
     for i in range(a.count):
         size = rnd.randint(a.min, a.max)
-        payload = struct.pack("!I", i) + bytes(rnd.getrandbits(8) for _ in range(size - 46))
+        payload = struct.pack("!I", i) + rnd.randbytes(size - 46)
         out.append(udp_frame(dst, src, 20000, a.port, payload))
     return out
 
