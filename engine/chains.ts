@@ -80,6 +80,8 @@ export class FrameChains {
     droppedDescs: 0,
   };
   readonly #tx: ChainTx = { frames: 0, descs: 0, chained: 0 };
+  /** The RX ring ended in an incomplete chain at the last {@link FrameChains.rx}. */
+  #waiting = false;
 
   /** Links for the frames of `pool`. */
   constructor(pool: Mempool) {
@@ -146,6 +148,9 @@ export class FrameChains {
       r.droppedDescs =
         0;
     const want = n * MAX_SEGMENTS;
+    // The last call left an incomplete chain: look for its rest now, not only once the
+    // entries already seen are used up.
+    if (this.#waiting) rx.refresh();
     const k = rx.peek(want < rx.size ? want : rx.size);
     if (k === 0) return r;
     const start = rx.cursor, next = this.next, segLen = this.segLen, shift = this.#shift;
@@ -155,7 +160,7 @@ export class FrameChains {
       let e = j;
       // The chain's last descriptor is the first without XDP_PKT_CONTD.
       while (e < k && (rx.descOptions(start + e) & XDP_PKT_CONTD) !== 0) e++;
-      if (e === k) break; // incomplete: its rest is not on the ring yet
+      if (e === k) break; // incomplete: its rest is not on the ring yet (see #waiting)
       j = e + 1;
       const headAddr = rx.descAddr(start + h), headLen = rx.descLen(start + h);
       if (e === h) {
@@ -184,8 +189,10 @@ export class FrameChains {
       lens[f++] = headLen;
       r.chained++;
     }
+    // Stopped early: at an incomplete chain (f < n), or with the burst full.
+    this.#waiting = f < n && j < k;
     rx.cancel(k - j);
-    rx.release(j);
+    if (j > 0) rx.release(j);
     this.held += r.chained;
     r.frames = f;
     r.descs = j;

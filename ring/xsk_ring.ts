@@ -195,12 +195,18 @@ export class ConsRing extends XskRing {
   }
 
   /**
-   * Give back the last `n` of the entries just peeked, unread (libxdp: `xsk_ring_cons__cancel`),
-   * and look at the producer index again: the next `peek` starts with them and sees what the
-   * producer added meanwhile (an incomplete multi-buffer chain waits for its rest this way).
+   * Give back the last `n` of the entries just peeked, unread (libxdp: `xsk_ring_cons__cancel`):
+   * the next `peek` starts with them.
    */
   cancel(n: number): void {
     this.cachedCons = (this.cachedCons - n) >>> 0;
+  }
+
+  /**
+   * Read the producer index now (acquire), even though entries are known: for a consumer
+   * waiting for the rest of what it saw (an incomplete multi-buffer chain).
+   */
+  refresh(): void {
     this.cachedProd = Atomics.load(this.producer, 0);
   }
 
