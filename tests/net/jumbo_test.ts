@@ -7,7 +7,17 @@
  * frames still pass. Counts exact, frame audit balanced.
  */
 import { ok, strictEqual } from "node:assert/strict";
-import { argv, inNs, pktio, serve, type Topology, withTopology } from "./_netns.ts";
+import {
+  argv,
+  cli,
+  inNs,
+  pktio,
+  serve,
+  type Topology,
+  withTopology,
+  xdpAttached,
+} from "./_netns.ts";
+import { compileBpf, FIXTURES } from "./_xdp.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 
@@ -167,4 +177,42 @@ Deno.test(
       // The program redirected all 100: the socket could take only the small ones.
       strictEqual(f.program.redirected, 100);
     }),
+);
+
+Deno.test(
+  'jumbo: --xdp-prog at MTU 9000: a program in SEC("xdp") is refused with one line naming ' +
+    'xdp.frags; the same program in SEC("xdp.frags") echoes jumbo frames with l2fwd',
+  T,
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "bpt-jumbo-prog-" });
+    try {
+      const plain = `${dir}/plain.o`, frags = `${dir}/frags.o`;
+      await compileBpf(`${FIXTURES}xdp_udp_subset.c`, plain);
+      const src = await Deno.readTextFile(`${FIXTURES}xdp_udp_subset.c`);
+      await Deno.writeTextFile(`${dir}/frags.c`, src.replace('SEC("xdp")', 'SEC("xdp.frags")'));
+      await compileBpf(`${dir}/frags.c`, frags);
+      await withTopology(async (t) => {
+        await setMtu(t, 9000);
+        const r = await cli(argv(`--iface ${t.dutIf} --mode l2fwd --xdp-prog ${plain}`), {
+          ns: t.dut,
+        });
+        strictEqual(r.code, 1, r.stderr);
+        strictEqual(r.stderr.trim().split("\n").length, 1, r.stderr);
+        ok(/not frags-aware .* MTU 9000.*SEC\("xdp.frags"\)/.test(r.stderr), r.stderr);
+        strictEqual(await xdpAttached(t.dut, t.dutIf), false, "nothing left attached");
+
+        let got: Record<string, number> = {};
+        const bp = await serve(t, `--mode l2fwd --xdp-prog ${frags} --json`, async () => {
+          got = await echo(t, 300, 6954, 8968, 5003);
+        });
+        strictEqual(got.matched, 300, JSON.stringify(got));
+        const f = bp.final() as Final;
+        ok(f.balanced, `audit: ${JSON.stringify(f.audits)}`);
+        strictEqual(f.xdp_mode, "native");
+        strictEqual(f.total.rx_chained, 300);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 );
