@@ -274,6 +274,26 @@ export class FrameChains {
   }
 
   /**
+   * Cut the frame starting at `addr` to its first segment: the other segments go back to the
+   * pool. Returns how many buffers that freed (0 for a frame without a chain).
+   */
+  trim(addr: number): number {
+    const next = this.next, shift = this.#shift, pool = this.pool;
+    let link = next[addr >>> shift], buffers = 0;
+    if (link === 0) return 0;
+    next[addr >>> shift] = 0;
+    while (link !== 0) {
+      const f = (link - 1) >>> shift;
+      pool.free(link - 1);
+      buffers++;
+      link = next[f];
+      next[f] = 0;
+    }
+    this.held--;
+    return buffers;
+  }
+
+  /**
    * Of the `k` COMPLETION entries just peeked, how many are a chain's second or later segment
    * (so `k` minus that is the frames completed); clears their marks. Call before the pool takes
    * them back.

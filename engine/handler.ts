@@ -44,10 +44,14 @@ export type HandlerOptions = Readonly<Record<string, unknown>>;
  * first 1792 bytes with 2048-byte UMEM frames), so a handler that only reads and writes
  * `bytes[start(i) .. start(i) + size(i))` stays correct and memory-safe; `segments(i)`,
  * `segmentStart(i, s)` and `segmentSize(i, s)` reach the rest, `totalSize(i)` is the frame's
- * length. `send`, `forward` and `drop` act on the whole chain; `len` of `send(i, len)` and
- * `forward(i, p, len)` is the first segment's new length (the others go as they are).
- * `toKernel(i)` of a chained frame drops it (counted as `chain_dropped`); `--pcap` records its
- * first segment. Single-buffer runs: `segments(i)` is always 1 and nothing else changes.
+ * length. `send(i)`, `forward(i, p)` and `drop(i)` act on the whole chain. `send(i, len)` and
+ * `forward(i, p, len)` with `len` equal to `size(i)` send the whole frame too (an echo that
+ * passes `size(i)` stays correct); with a smaller `len` the frame is cut to those `len` bytes
+ * from `start(i)` (a reply built in place) and its other segments go back to the pool.
+ * `toKernel(i)` of a chained frame drops it, counted as `chain_dropped` (`toKernel(i, len)` with
+ * a smaller `len` cuts it first, as `send`); `--pcap` records its first segment, with the whole
+ * frame's length as the original length (`--pcap-tx`: the first segment's). Single-buffer runs:
+ * `segments(i)` is always 1 and nothing else changes.
  */
 export interface Burst {
   /** Frames in this burst. */

@@ -90,6 +90,8 @@ export class BurstState implements Burst {
   readonly #toKernel: boolean;
   /** The multi-buffer links of the UMEM (null: single-buffer sockets, every frame 1 segment). */
   readonly #chains: FrameChains | null;
+  /** The port (`send(i, len)` cuts a chain through it). */
+  readonly #port: Port;
   /** The counters of the port a refused chain is counted on (`chain_dropped`). */
   readonly #portCounters: Float64Array;
 
@@ -114,6 +116,7 @@ export class BurstState implements Burst {
     this.#frameShift = Math.log2(port.options.frameSize);
     this.#toKernel = o.toKernel === true;
     this.#chains = port.chains;
+    this.#port = port;
     this.#portCounters = port.counterBlock;
   }
 
@@ -168,13 +171,18 @@ export class BurstState implements Burst {
     return this.lens[i];
   }
 
-  /** Send frame `i` with `len` bytes (default its size), up to the end of its buffer. */
+  /**
+   * Send frame `i` with `len` bytes (default its size), up to the end of its buffer. A
+   * multi-buffer frame goes whole; with a `len` below `size(i)` it is cut to those bytes.
+   */
   send(i: number, len?: number): void {
     // (i >>> 0) === i: a non-negative integer below 2^32 (not NaN, not 1.5, not -1).
     if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
     if (len !== undefined) {
       const room = roomInFrame(this.addrs[i], this.#frameSize);
       if (!(len >= 1 && len <= room && len === (len | 0))) this.#badLength(i, len, room);
+      // A shorter reply built in place from a chained frame: its other segments go.
+      if (this.#chains !== null && len < this.lens[i]) this.#port.trimChain(this.addrs[i]);
       this.lens[i] = len;
     }
     this.act[i] = SEND;
@@ -195,16 +203,21 @@ export class BurstState implements Burst {
 
   /**
    * Hand frame `i` back to the kernel stack with `len` bytes (default its size). A multi-buffer
-   * frame cannot go (the reinjection device takes one buffer): it is dropped and counted as
-   * `chain_dropped` (and, as a `drop(i)`, as `app_dropped`).
+   * frame cannot go whole (the reinjection device takes one buffer): it is dropped and counted
+   * as `chain_dropped` (and, as a `drop(i)`, as `app_dropped`), unless a `len` below `size(i)`
+   * cuts it to part of its first segment.
    */
   toKernel(i: number, len?: number): void {
     if (!this.#toKernel) this.#noKernel();
     if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
     if (this.#chains !== null && this.#chains.next[this.addrs[i] >>> this.#frameShift] !== 0) {
-      this.#portCounters[PortSlot.chainDropped]++;
-      this.act[i] = DROP;
-      return;
+      if (len === undefined || !(len < this.lens[i])) {
+        this.#portCounters[PortSlot.chainDropped]++;
+        this.act[i] = DROP;
+        return;
+      }
+      // Cut to `len` bytes of its first segment (checked below): that fits the device.
+      if (len >= 1 && len === (len | 0)) this.#port.trimChain(this.addrs[i]);
     }
     if (len !== undefined) {
       const room = roomInFrame(this.addrs[i], this.#frameSize);

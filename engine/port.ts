@@ -345,6 +345,16 @@ export class Port {
     this.#appHeld -= n;
   }
 
+  /**
+   * Cut the multi-buffer frame at `addr` (held by the caller) to its first segment, giving the
+   * other segments back to the pool. No-op for a single-buffer frame or port.
+   *
+   * @internal `b.send(i, len)` with a shorter `len` on a chained frame.
+   */
+  trimChain(addr: number): void {
+    if (this.chains !== null) this.#appHeld -= this.chains.trim(addr);
+  }
+
   /** Take up to `n` empty frames from the pool (for generating traffic); returns how many. */
   alloc(addrs: Uint32Array, n: number): number {
     const k = this.pool.allocBurst(addrs, 0, n);

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { FAKE_HEADROOM, type FakeKernel, fakePort } from "../../testing/fake_kernel.ts";
 import { XDP_PKT_CONTD } from "../../ffi/libxdp.ts";
+import { MAX_SEGMENTS } from "../../engine/chains.ts";
 import { assertBalanced } from "./_fake_assert.ts";
 import { BurstState } from "../../engine/loop.ts";
 
@@ -170,4 +171,45 @@ Deno.test("chains: a single-buffer port has no chains and a Burst of 1-segment f
   assert.throws(() => b.segmentStart(0, 1), /segment 1 of frame 0 does not exist/);
   f.port.free(b.addrs, 0, 1);
   assertBalanced(f, 0);
+});
+
+Deno.test("chains: a chain longer than MAX_SEGMENTS is dropped and counted, buffers back", () => {
+  const f = fakePort({ frames: 256, rxSize: 64, txSize: 64, multiBuffer: true });
+  const { port, kernel } = f;
+  const addrs = new Uint32Array(64), lens = new Uint32Array(64);
+  deliverChain(kernel, new Array(MAX_SEGMENTS + 1).fill(100));
+  const ok = deliverChain(kernel, new Array(MAX_SEGMENTS).fill(100));
+  assert.equal(port.rxBurst(addrs, lens, 64), 1);
+  assert.equal(addrs[0], ok[0]);
+  assert.equal(port.chains!.segments(addrs[0]), MAX_SEGMENTS);
+  assert.equal(port.counters.chainDropped, 1);
+  assert.equal(port.counters.rxPackets, 1);
+  assertBalanced(f, MAX_SEGMENTS, "the dropped chain's buffers are in the pool");
+  port.free(addrs, 0, 1);
+  assertBalanced(f, 0, "freed");
+});
+
+Deno.test("chains: send(i, len) below size(i) cuts a chain; toKernel(i) of a chain is counted", () => {
+  const f = fakePort({ frames: 256, rxSize: 64, txSize: 64, multiBuffer: true });
+  const { port, kernel } = f;
+  const b = new BurstState(port, 64, 0, { toKernel: true });
+  deliverChain(kernel, [1792, 1792, 9]);
+  deliverChain(kernel, [1792, 5]);
+  deliverChain(kernel, [1792, 1792]);
+  b.length = port.rxBurst(b.addrs, b.lens, 64);
+  assert.equal(b.length, 3);
+  assertBalanced(f, 7, "received");
+  b.send(0, 1792); // size(0): the whole frame
+  assert.equal(b.segments(0), 3);
+  b.send(1, 100); // shorter: cut to one buffer
+  assert.equal(b.segments(1), 1);
+  assert.equal(b.totalSize(1), 100);
+  assertBalanced(f, 6, "the cut segment is back in the pool");
+  b.toKernel(2);
+  assert.equal(b.act[2], -1, "dropped");
+  assert.equal(port.counters.chainDropped, 1);
+  port.free(b.addrs, 2, 1);
+  assert.equal(port.txBurst(b.addrs, b.lens, 2), 2);
+  assert.equal(kernel.tx.count(), 4);
+  assertBalanced(f, 0, "sent and freed");
 });
