@@ -430,17 +430,22 @@ export class Port {
     const rx = this.#rx, pool = this.pool;
     const addrs = seen ? new Uint32Array(rx.size) : undefined;
     const lens = seen ? new Uint32Array(rx.size) : undefined;
-    let total = 0, k: number;
+    let total = 0, k: number, inChain = 0;
     // peek() refreshes the producer index only once its cached entries are used up: loop.
     while ((k = rx.peek(rx.size)) > 0) {
       const start = rx.cursor;
       let bytes = 0;
       if (seen) {
+        // One record per frame: a multi-buffer chain by its first segment (as the loop does).
+        let m = 0;
         for (let i = 0; i < k; i++) {
-          addrs![i] = rx.descAddr(start + i);
-          lens![i] = rx.descLen(start + i);
+          if (inChain === 0) {
+            addrs![m] = rx.descAddr(start + i);
+            lens![m++] = rx.descLen(start + i);
+          }
+          inChain = rx.descOptions(start + i) & XDP_PKT_CONTD;
         }
-        seen(addrs!, lens!, k);
+        seen(addrs!, lens!, m);
       }
       let contd = 0;
       for (let i = 0; i < k; i++) {

@@ -6,7 +6,8 @@
  * kernel drops what does not fit one buffer and the run reports it (`rx_dropped`), while small
  * frames still pass. Counts exact, frame audit balanced.
  */
-import { ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { readPcapng } from "../../capture/pcapng.ts";
 import {
   argv,
   cli,
@@ -210,6 +211,42 @@ Deno.test(
         ok(f.balanced, `audit: ${JSON.stringify(f.audits)}`);
         strictEqual(f.xdp_mode, "native");
         strictEqual(f.total.rx_chained, 300);
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "jumbo: --pcap records each multi-buffer frame once: its first segment, the whole length as origlen",
+  T,
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "bpt-jumbo-pcap-" });
+    const file = `${dir}/j.pcapng`;
+    try {
+      await withTopology(async (t) => {
+        await setMtu(t, 9000);
+        let r: Record<string, number> = {};
+        const bp = await serve(
+          t,
+          `--mode l2fwd --steer udp:9000 --json --pcap ${file}`,
+          async () => {
+            r = await echo(t, 50, 6954, 8968);
+          },
+        );
+        strictEqual(r.matched, 50, JSON.stringify(r));
+        const f = bp.final() as Final;
+        ok(f.balanced);
+        const p = readPcapng(await Deno.readFile(file));
+        strictEqual(p.packets.length, 50);
+        const mac = t.dutMac.split(":").map((h) => parseInt(h, 16));
+        for (const k of p.packets) {
+          // 2048-byte UMEM frames: the first segment holds 1792 bytes.
+          strictEqual(k.caplen, 1792);
+          ok(k.origlen >= 7000 && k.origlen <= 9014, `origlen ${k.origlen}`);
+          deepStrictEqual([...k.data.subarray(0, 6)], mac);
+        }
       });
     } finally {
       await Deno.remove(dir, { recursive: true });
