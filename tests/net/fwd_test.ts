@@ -116,6 +116,11 @@ for (
     ["", "", 1],
     [", sleeping in poll() on both sockets", " --poll-ms 5", 1],
     [", two queues (a Worker each, both interfaces each)", " --queue 0,1", 2],
+    [
+      ", multi-buffer sockets at MTU 1500 (--multi-buffer on: the chain path, one buffer each)",
+      " --multi-buffer on",
+      1,
+    ],
   ] as const
 ) {
   Deno.test(
@@ -145,6 +150,10 @@ for (
         }
         strictEqual(f.program.redirected, 2 * N);
         if (extra.includes("poll")) ok(f.total.idle_polls > 0, "the Worker slept in poll()");
+        if (extra.includes("multi-buffer")) {
+          strictEqual((f as { multi_buffer?: { on: boolean } }).multi_buffer?.on, true);
+          strictEqual(f.total.rx_chained, 0);
+        }
         strictEqual(f.audits.length, queues);
       }, { second: true, queues });
     },
