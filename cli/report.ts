@@ -79,7 +79,7 @@ export function summary(r: EngineReport): string {
   const t = r.total;
   const lines = [
     `byPassRT ${r.mode === "handler" ? `handler ${r.handler}` : r.mode} on ${r.iface}: ` +
-    `xdp ${r.xdp_mode}, bind ${r.bind_mode}, ` +
+    `xdp ${r.xdp_mode}, bind ${r.bind_mode}${multiBufferNote(r)}, ` +
     `${r.elapsed.toFixed(1)} s`,
     `  counters: ${QUEUE_COUNTERS.map((d) => `${d.key} ${t[d.key]}`).join(", ")}`,
     r.program
