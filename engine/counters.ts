@@ -37,7 +37,7 @@ export const PORT_COUNTERS = [
   { name: "txBytes", help: "bytes of the completed frames", kind: "counter" },
   {
     name: "txQueued",
-    help: "TX descriptors queued; tx_queued - tx_packets are in flight",
+    help: "frames queued on TX (a multi-buffer chain once); tx_queued - tx_packets are in flight",
     kind: "counter",
   },
   {

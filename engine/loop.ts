@@ -128,9 +128,7 @@ export class BurstState implements Burst {
 
   /** UMEM offset of segment `s` of frame `i` (segment 0: `start(i)`). */
   segmentStart(i: number, s: number): number {
-    if (s === 0) return this.start(i);
-    const a = this.#segment(i, s);
-    return a;
+    return s === 0 ? this.start(i) : this.#segment(i, s);
   }
 
   /** Length of segment `s` of frame `i` (segment 0: `size(i)`). */

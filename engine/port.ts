@@ -171,7 +171,8 @@ export class Port {
 
   /**
    * Receive up to `n` frames: `addrs[i]` is the UMEM address of packet i's first byte and
-   * `lens[i]` its length. The caller now owns these frames. Also tops up the FILL ring.
+   * `lens[i]` its length (on a multi-buffer port: of its first segment; the rest of a chain is
+   * linked in {@link Port.chains} and moves with it). The caller now owns these frames. Also tops up the FILL ring.
    * Returns the number received (0..n). No allocation, at most one system call (a wake-up, only
    * when nothing arrived and the kernel asked for one).
    */
