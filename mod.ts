@@ -44,6 +44,8 @@
 export { openPort } from "./engine/open_port.ts";
 export type { Port } from "./engine/port.ts";
 export type { BindMode, PortOptions, ResolvedPortOptions } from "./engine/options.ts";
+export { MAX_SEGMENTS } from "./engine/chains.ts";
+export type { MultiBuffer, MultiBufferMode } from "./engine/multi_buffer.ts";
 export {
   type CounterDef,
   LOOP_COUNTERS,

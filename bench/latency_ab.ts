@@ -1,8 +1,10 @@
 /**
- * Interleaved A/B latency rounds at a low rate: UDP round trips through l2fwd (and, with
- * `--ping`, pings through respond) for byPassRT variants and the C reference, in alternating
- * order each round, on the benchmark's own topology. For investigating per-frame latency (the
- * full benchmark is `deno task bench`); prints one JSON line per measurement and a summary.
+ * Interleaved A/B latency rounds for byPassRT variants against the C reference: the benchmark's
+ * own rounds ({@link latencyRounds}: the same probe, warm-up, rotation and statistics as
+ * `deno task bench`), with UDP round trips through l2fwd and, with `--ping`, pings through
+ * respond. For investigating per-frame latency; prints each round as it goes and the per-round
+ * p50/p99 of every variant at the end. Needs `build/rtt_probe` and `build/xsk_ref`: a
+ * `deno task bench` run builds them (or the two gcc lines of bench/run.sh).
  *
  *   deno run -A bench/latency_ab.ts [--rounds 4] [--count 2000] [--ping]
  *     [--variant NAME=ARGS ...]   (byPassRT variants; ARGS go to BPB_BYPASSRT_ARGS, except
@@ -17,7 +19,7 @@
 import { parseArgs } from "node:util";
 import { bypassrt, type Contender, cref } from "./contenders.ts";
 import { createTopology, deleteTopology, topologyTag } from "./topology.ts";
-import { pingVia, type RttStats, udpRttVia } from "./latency.ts";
+import { type LatencyEntry, latencyPlan, latencyRounds } from "./latency.ts";
 
 const { values } = parseArgs({
   options: {
@@ -28,46 +30,47 @@ const { values } = parseArgs({
   },
 });
 const rounds = Number(values.rounds), count = Number(values.count);
-const variants: { name: string; c: Contender; args: string }[] = [];
-for (const v of values.variant ?? ["bypassrt=", "c"]) {
-  if (v === "c") variants.push({ name: "c", c: cref, args: "" });
-  else {
-    const eq = v.indexOf("=");
-    variants.push({ name: v.slice(0, eq), c: bypassrt, args: v.slice(eq + 1) });
-  }
-}
 
-const topo = await createTopology(topologyTag());
-const results: Record<string, { udp: RttStats[]; ping: RttStats[] }> = {};
-for (const v of variants) results[v.name] = { udp: [], ping: [] };
-try {
-  for (let r = 0; r < rounds; r++) {
-    const order = r % 2 === 0 ? variants : [...variants].reverse();
-    for (const v of order) {
-      const words = v.args.split(" ").filter((w) => w !== "");
-      const v8 = words.filter((w) => w.startsWith("v8:")).map((w) => w.slice(3));
+/** byPassRT started with extra run options and V8 flags (through the bench's env hooks). */
+function variant(name: string, args: string): Contender {
+  const words = args.split(" ").filter((w) => w !== "");
+  const v8 = words.filter((w) => w.startsWith("v8:")).map((w) => w.slice(3));
+  return {
+    ...bypassrt,
+    name,
+    start(mode, topo, opts) {
       Deno.env.set("BPB_BYPASSRT_ARGS", words.filter((w) => !w.startsWith("v8:")).join(" "));
       if (v8.length > 0) Deno.env.set("BPB_V8_FLAGS", v8.filter((f) => f !== "-").join(","));
       else Deno.env.delete("BPB_V8_FLAGS");
-      const udp = await udpRttVia(v.c, topo, count);
-      results[v.name].udp.push(udp);
-      console.log(JSON.stringify({ round: r, variant: v.name, kind: "udp", ...udp }));
-      if (values.ping) {
-        const ping = await pingVia(v.c, topo, count);
-        results[v.name].ping.push(ping);
-        console.log(JSON.stringify({ round: r, variant: v.name, kind: "ping", ...ping }));
-      }
+      return bypassrt.start(mode, topo, opts);
+    },
+  };
+}
+
+const contenders: Contender[] = (values.variant ?? ["bypassrt=", "c"]).map((v) => {
+  if (v === "c") return cref;
+  const eq = v.indexOf("=");
+  return eq < 0 ? variant(v, "") : variant(v.slice(0, eq), v.slice(eq + 1));
+});
+const entries: LatencyEntry[] = contenders.flatMap((c) => [
+  { kind: "udp" as const, name: c.name, contender: c },
+  ...(values.ping ? [{ kind: "ping" as const, name: c.name, contender: c }] : []),
+]);
+const plan = latencyPlan(false, { rounds, pingCount: count * rounds, rttCount: count * rounds });
+
+const topo = await createTopology(topologyTag());
+try {
+  const doc = await latencyRounds(topo, entries, plan, console.log, () => Promise.resolve());
+  for (const kind of ["udp", "ping"] as const) {
+    for (const e of entries.filter((x) => x.kind === kind)) {
+      const per = doc.rounds!.map((r) => r[kind][e.name]);
+      console.log(
+        `${e.name.padEnd(12)} ${kind} p50 ${per.map((s) => s?.p50_us).join(" ")} | p99 ${
+          per.map((s) => s?.p99_us).join(" ")
+        }`,
+      );
     }
   }
 } finally {
   await deleteTopology(topo);
-}
-const list = (xs: RttStats[], k: "p50_us" | "p99_us") => xs.map((x) => x[k] ?? NaN).join(" ");
-for (const [name, r] of Object.entries(results)) {
-  console.log(`${name.padEnd(12)} udp p50 ${list(r.udp, "p50_us")} | p99 ${list(r.udp, "p99_us")}`);
-  if (values.ping) {
-    console.log(
-      `${name.padEnd(12)} ping p50 ${list(r.ping, "p50_us")} | p99 ${list(r.ping, "p99_us")}`,
-    );
-  }
 }

@@ -372,7 +372,14 @@ static __always_inline int wanted(const struct l2 *l2, const struct bypass_confi
 	return 0;
 }
 
-SEC("xdp")
+/*
+ * "xdp.frags": libbpf loads the program with BPF_F_XDP_HAS_FRAGS, so it may be attached natively
+ * to an interface whose frames span several buffers (veth refuses a non-frags program when the
+ * peer's MTU is above 3506). The code is the same: it parses headers in the linear part
+ * (ctx->data .. ctx->data_end) only, which holds at least the first chunk of every frame, and
+ * never touches the fragments; a single-buffer frame takes exactly the same path as before.
+ */
+SEC("xdp.frags")
 int bypass_steer(struct xdp_md *ctx)
 {
 	__u32 key = 0;

@@ -73,6 +73,12 @@ export interface CaptureProducerOptions {
   direction: boolean;
   /** Counters to add to. */
   tally: CaptureTally;
+  /**
+   * Multi-buffer frames (jumbo): `addrs[i]`/`lens[i]` are a frame's first segment; this gives
+   * the bytes of its other segments, recorded as the original length (a truncated capture of
+   * the first segment, as with a snaplen). Default none: every frame is one buffer.
+   */
+  chains?: { tailBytes(addr: number): number } | null;
 }
 
 /**
@@ -132,6 +138,7 @@ export class CaptureProducer {
   readonly #capturedSlot: number;
   readonly #droppedSlot: number;
   readonly #epoch: number;
+  readonly #chains: { tailBytes(addr: number): number } | null;
   #prod: number;
   #cons: number;
 
@@ -154,6 +161,7 @@ export class CaptureProducer {
     this.#capturedSlot = o.tally.captured;
     this.#droppedSlot = o.tally.dropped;
     this.#epoch = performance.timeOrigin;
+    this.#chains = o.chains ?? null;
     this.#prod = Atomics.load(this.#idx, C.PROD) & C.INDEX_MASK;
     this.#cons = Atomics.load(this.#idx, C.CONS) & C.INDEX_MASK;
   }
@@ -175,7 +183,7 @@ export class CaptureProducer {
     const words = this.#words, umem32 = this.#umem32, tail = C.TAIL_MASK;
     const size = this.#size, mask = this.#mask, snap = this.#snaplen, extra = this.#extra;
     const iface = this.#iface, flags = this.#flags, epb = C.EPB;
-    const flagsWord = C.FLAGS_WORD, im = C.INDEX_MASK;
+    const flagsWord = C.FLAGS_WORD, im = C.INDEX_MASK, chains = this.#chains;
     let prod = this.#prod, cons = this.#cons, refreshed = false, i = 0;
     for (; i < n; i++) {
       const len = lens[i], addr = addrs[i];
@@ -203,7 +211,7 @@ export class CaptureProducer {
       words[w + 3] = tsHigh;
       words[w + 4] = tsLow;
       words[w + 5] = cap;
-      words[w + 6] = len;
+      words[w + 6] = chains === null ? len : len + chains.tailBytes(addr);
       const d = w + 7, nw = (cap + 3) >>> 2;
       if ((addr & 3) === 0) {
         const s = addr >>> 2;

@@ -92,6 +92,12 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
       new Option("--bind <mode>", "AF_XDP bind mode (auto: zero-copy, else copy)")
         .choices(["auto", "copy", "zerocopy"]).default("auto"),
     )
+    .addOption(
+      new Option(
+        "--multi-buffer <mode>",
+        "jumbo frames as chains of buffers (XDP_USE_SG); auto: when MTU + 18 > frame size - 256",
+      ).choices(["auto", "on", "off"]).default("auto"),
+    )
     .option("--poll-ms <ms>", "sleep in poll() up to this long when idle; 0 = busy-poll", "0")
     .option(
       "--busy-poll [usec]",

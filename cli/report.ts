@@ -70,6 +70,12 @@ export function busyPollNote(s: EngineSnapshot): string {
   return b ? `, busy-poll ${b.usec} us (budget ${b.budget})` : "";
 }
 
+/** `, multi-buffer (MTU M, B bytes per buffer)` when the sockets chain buffers, else "". */
+export function multiBufferNote(s: EngineSnapshot): string {
+  const m = s.multi_buffer;
+  return m?.on ? `, multi-buffer (MTU ${m.mtu}, ${m.buffer_bytes} bytes per buffer)` : "";
+}
+
 /** `name value, name value, ...` of an object of numbers. */
 function list(o: Record<string, number>): string {
   return Object.entries(o).map(([k, v]) => `${k} ${v}`).join(", ");
@@ -80,7 +86,7 @@ export function summary(r: EngineReport): string {
   const t = r.total;
   const lines = [
     `byPassRT ${r.mode === "handler" ? `handler ${r.handler}` : r.mode} on ${r.iface}: ` +
-    `xdp ${r.xdp_mode}, bind ${r.bind_mode}${busyPollNote(r)}, ` +
+    `xdp ${r.xdp_mode}, bind ${r.bind_mode}${busyPollNote(r)}${multiBufferNote(r)}, ` +
     `${r.elapsed.toFixed(1)} s`,
     `  counters: ${QUEUE_COUNTERS.map((d) => `${d.key} ${t[d.key]}`).join(", ")}`,
     r.program

@@ -12,7 +12,7 @@ import { LiveTable } from "./table.ts";
 import { MetricsServer, parseMetricsAddress } from "./metrics_server.ts";
 import { ControlServer } from "../engine/control_server.ts";
 import { withReload } from "../engine/control_commands.ts";
-import { busyPollNote, userProgramNote } from "./report.ts";
+import { busyPollNote, multiBufferNote, userProgramNote } from "./report.ts";
 
 /** Output flags of the run command. */
 export interface OutputFlags {
@@ -104,7 +104,7 @@ export async function runCommand(
           engine.program.nativeFallback ? ` (${engine.program.nativeFallback})` : ""
         }${userProgramNote(engine.snapshot())}, bind ${engine.snapshot().bind_mode}${
           busyPollNote(engine.snapshot())
-        }. Ctrl-C stops.`,
+        }${multiBufferNote(engine.snapshot())}. Ctrl-C stops.`,
     );
   }
   // First line right away: consumers know the sockets are bound and steering is live.

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import type { MultiBufferMode } from "../engine/multi_buffer.ts";
 import { checkIfaces } from "../engine/more_ports.ts";
 import { BypassError } from "../engine/errors.ts";
 import type { LoopOptions } from "../engine/loop.ts";
@@ -34,6 +35,8 @@ export interface RunFlags extends CaptureFlags {
   ringSize: string;
   xdpMode: string;
   bind: string;
+  /** `--multi-buffer`: auto, on or off. */
+  multiBuffer?: string;
   duration?: string;
   count?: string;
   pollMs: string;
@@ -197,6 +200,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     durationS: f.duration !== undefined ? int("--duration", f.duration, 1, 10 ** 7) : 0,
     capture: captureFromFlags(f),
     xdpProg: f.xdpProg !== undefined ? { path: f.xdpProg, section: f.xdpSection } : undefined,
+    multiBuffer: (f.multiBuffer ?? "auto") as MultiBufferMode,
   };
 }
 

@@ -37,7 +37,7 @@ export const PORT_COUNTERS = [
   { name: "txBytes", help: "bytes of the completed frames", kind: "counter" },
   {
     name: "txQueued",
-    help: "TX descriptors queued; tx_queued - tx_packets are in flight",
+    help: "frames queued on TX (a multi-buffer chain once); tx_queued - tx_packets are in flight",
     kind: "counter",
   },
   {
@@ -54,6 +54,22 @@ export const PORT_COUNTERS = [
     column: "kick_errors",
   },
   { name: "rxWakeups", help: "recvfrom wake-ups issued for the FILL ring", kind: "counter" },
+  {
+    name: "rxChained",
+    help: "received frames that came in more than one buffer (multi-buffer, jumbo)",
+    kind: "counter",
+  },
+  {
+    name: "txChained",
+    help: "frames queued on TX as a chain of descriptors (multi-buffer, jumbo)",
+    kind: "counter",
+  },
+  {
+    name: "chainDropped",
+    help: "multi-buffer frames the engine dropped: longer than 18 buffers, or given to " +
+      "b.toKernel (the reinjection device takes one buffer)",
+    kind: "counter",
+  },
   {
     name: "drainedAtStop",
     help: "frames still on the RX ring at shutdown, counted as received and freed",

@@ -37,6 +37,21 @@ export type HandlerOptions = Readonly<Record<string, unknown>>;
 /**
  * One received burst, as a handler sees it. Frame `i` (0 <= i < length) is
  * `bytes[start(i) .. start(i) + size(i))`; `bytes` and `view` span the whole UMEM.
+ *
+ * Multi-buffer (jumbo) frames: on an interface whose MTU does not fit one UMEM frame (see
+ * `--multi-buffer`), a long frame arrives in several buffers ("segments") and is still ONE
+ * frame `i` of the burst. `start(i)`/`size(i)` are its first segment (the headers: at least the
+ * first 1792 bytes with 2048-byte UMEM frames), so a handler that only reads and writes
+ * `bytes[start(i) .. start(i) + size(i))` stays correct and memory-safe; `segments(i)`,
+ * `segmentStart(i, s)` and `segmentSize(i, s)` reach the rest, `totalSize(i)` is the frame's
+ * length. `send(i)`, `forward(i, p)` and `drop(i)` act on the whole chain. `send(i, len)` and
+ * `forward(i, p, len)` with `len` equal to `size(i)` send the whole frame too (an echo that
+ * passes `size(i)` stays correct); with a smaller `len` the frame is cut to those `len` bytes
+ * from `start(i)` (a reply built in place) and its other segments go back to the pool.
+ * `toKernel(i)` of a chained frame drops it, counted as `chain_dropped` (`toKernel(i, len)` with
+ * a smaller `len` cuts it first, as `send`); `--pcap` records its first segment, with the whole
+ * frame's length as the original length (`--pcap-tx`: the first segment's). Single-buffer runs:
+ * `segments(i)` is always 1 and nothing else changes.
  */
 export interface Burst {
   /** Frames in this burst. */
@@ -65,6 +80,39 @@ export interface Burst {
   toKernel(i: number, len?: number): void;
   /** Give frame `i` back to the pool. */
   drop(i: number): void;
+  /**
+   * Buffers frame `i` occupies: 1 for a frame that fits one UMEM frame (always, on a
+   * single-buffer run), more for a multi-buffer (jumbo) frame. Throws a RangeError for a bad `i`.
+   *
+   * @example
+   * ```ts
+   * import type { Handler } from "../mod.ts";
+   * // Sum every byte of every frame, over all its segments, then send it back unchanged.
+   * export default {
+   *   counters: ["bytes", "sum"],
+   *   burst(b, ctx) {
+   *     for (let i = 0; i < b.length; i++) {
+   *       for (let s = 0; s < b.segments(i); s++) {
+   *         const a = b.segmentStart(i, s), n = b.segmentSize(i, s);
+   *         for (let k = 0; k < n; k++) ctx.counters[1] += b.bytes[a + k];
+   *       }
+   *       ctx.counters[0] += b.totalSize(i);
+   *       b.send(i);
+   *     }
+   *   },
+   * } satisfies Handler;
+   * ```
+   */
+  segments(i: number): number;
+  /**
+   * UMEM offset of segment `s` (0 <= s < segments(i)) of frame `i`: segment 0 is `start(i)`.
+   * Throws a RangeError for a bad `i` or `s`.
+   */
+  segmentStart(i: number, s: number): number;
+  /** Length of segment `s` of frame `i`: segment 0 is `size(i)`. Throws as `segmentStart`. */
+  segmentSize(i: number, s: number): number;
+  /** Length of frame `i` over all its segments (`size(i)` for a single-buffer frame). */
+  totalSize(i: number): number;
   /**
    * Interfaces this run serves: 1, or how many `--iface A,B,...` named (the sockets of a Worker
    * share one UMEM, so forwarding between them copies nothing).

@@ -14,6 +14,8 @@ import type { CaptureProducer } from "../capture/ring.ts";
 import { DIR_INBOUND, DIR_OUTBOUND } from "../capture/pcapng.ts";
 import { Control, Slot } from "./stats.ts";
 import type { KernelSink } from "./to_kernel.ts";
+import type { FrameChains } from "./chains.ts";
+import { PortSlot } from "./counters.ts";
 
 /** Options of {@link runLoop}. */
 export interface LoopOptions {
@@ -83,8 +85,15 @@ export class BurstState implements Burst {
   /** The port (index in `--iface` order) the frames of this burst came from. */
   rxPort = 0;
   readonly #frameSize: number;
+  readonly #frameShift: number;
   /** True when the engine has a reinjection device (`b.toKernel` works). */
   readonly #toKernel: boolean;
+  /** The multi-buffer links of the UMEM (null: single-buffer sockets, every frame 1 segment). */
+  readonly #chains: FrameChains | null;
+  /** The port (`send(i, len)` cuts a chain through it). */
+  readonly #port: Port;
+  /** The counters of the port a refused chain is counted on (`chain_dropped`). */
+  readonly #portCounters: Float64Array;
 
   /**
    * Buffers for bursts of up to `burst` frames over `port`'s UMEM, with room for `extra` more
@@ -104,7 +113,50 @@ export class BurstState implements Burst {
     this.lens = new Uint32Array(burst + extra);
     this.act = new Int32Array(burst);
     this.#frameSize = port.options.frameSize;
+    this.#frameShift = Math.log2(port.options.frameSize);
     this.#toKernel = o.toKernel === true;
+    this.#chains = port.chains;
+    this.#port = port;
+    this.#portCounters = port.counterBlock;
+  }
+
+  /** Buffers frame `i` occupies: 1, or more for a multi-buffer (jumbo) frame. */
+  segments(i: number): number {
+    if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
+    return this.#chains === null ? 1 : this.#chains.segments(this.addrs[i]);
+  }
+
+  /** UMEM offset of segment `s` of frame `i` (segment 0: `start(i)`). */
+  segmentStart(i: number, s: number): number {
+    return s === 0 ? this.start(i) : this.#segment(i, s);
+  }
+
+  /** Length of segment `s` of frame `i` (segment 0: `size(i)`). */
+  segmentSize(i: number, s: number): number {
+    if (s === 0) return this.size(i);
+    this.#segment(i, s);
+    return this.#chains!.segmentSize(this.addrs[i], s);
+  }
+
+  /** Length of frame `i` over all its segments (`size(i)` for a single-buffer frame). */
+  totalSize(i: number): number {
+    if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
+    const c = this.#chains;
+    return c === null ? this.lens[i] : this.lens[i] + c.tailBytes(this.addrs[i]);
+  }
+
+  /** Segment `s` (>= 1) of frame `i`'s address, or a RangeError. */
+  #segment(i: number, s: number): number {
+    if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
+    const a = this.#chains === null || (s >>> 0) !== s
+      ? -1
+      : this.#chains.segmentStart(this.addrs[i], s);
+    if (a < 0) {
+      throw new RangeError(
+        `segment ${s} of frame ${i} does not exist (0..${this.segments(i) - 1})`,
+      );
+    }
+    return a;
   }
 
   /** UMEM offset of frame `i`'s first byte. */
@@ -117,13 +169,18 @@ export class BurstState implements Burst {
     return this.lens[i];
   }
 
-  /** Send frame `i` with `len` bytes (default its size), up to the end of its buffer. */
+  /**
+   * Send frame `i` with `len` bytes (default its size), up to the end of its buffer. A
+   * multi-buffer frame goes whole; with a `len` below `size(i)` it is cut to those bytes.
+   */
   send(i: number, len?: number): void {
     // (i >>> 0) === i: a non-negative integer below 2^32 (not NaN, not 1.5, not -1).
     if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
     if (len !== undefined) {
       const room = roomInFrame(this.addrs[i], this.#frameSize);
       if (!(len >= 1 && len <= room && len === (len | 0))) this.#badLength(i, len, room);
+      // A shorter reply built in place from a chained frame: its other segments go.
+      if (this.#chains !== null && len < this.lens[i]) this.#port.trimChain(this.addrs[i]);
       this.lens[i] = len;
     }
     this.act[i] = SEND;
@@ -142,10 +199,24 @@ export class BurstState implements Burst {
     if (port !== this.rxPort) this.act[i] = FORWARD + port;
   }
 
-  /** Hand frame `i` back to the kernel stack with `len` bytes (default its size). */
+  /**
+   * Hand frame `i` back to the kernel stack with `len` bytes (default its size). A multi-buffer
+   * frame cannot go whole (the reinjection device takes one buffer): it is dropped and counted
+   * as `chain_dropped` (and, as a `drop(i)`, as `app_dropped`), unless a `len` below `size(i)`
+   * cuts it to part of its first segment.
+   */
   toKernel(i: number, len?: number): void {
     if (!this.#toKernel) this.#noKernel();
     if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
+    if (this.#chains !== null && this.#chains.next[this.addrs[i] >>> this.#frameShift] !== 0) {
+      if (len === undefined || !(len < this.lens[i])) {
+        this.#portCounters[PortSlot.chainDropped]++;
+        this.act[i] = DROP;
+        return;
+      }
+      // Cut to `len` bytes of its first segment (checked below): that fits the device.
+      if (len >= 1 && len === (len | 0)) this.#port.trimChain(this.addrs[i]);
+    }
     if (len !== undefined) {
       const room = roomInFrame(this.addrs[i], this.#frameSize);
       if (!(len >= 1 && len <= room && len === (len | 0))) this.#badLength(i, len, room);

@@ -24,6 +24,7 @@ import {
   XDP_OPTIONS,
   XDP_OPTIONS_ZEROCOPY,
   XDP_USE_NEED_WAKEUP,
+  XDP_USE_SG,
   XDP_ZEROCOPY,
   XSK_LAYOUT,
   XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD,
@@ -173,7 +174,9 @@ export function openPort(options: PortOptions, shareWith?: Port): Port {
     dv.setUint32(SOCK_CFG.tx_size, opts.txSize, true);
     dv.setUint32(SOCK_CFG.libxdp_flags, XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD, true);
     dv.setUint32(SOCK_CFG.xdp_flags, 0, true);
-    dv.setUint16(SOCK_CFG.bind_flags, bindFlags | XDP_USE_NEED_WAKEUP, true);
+    // libxdp passes bind_flags to bind() unchecked: XDP_USE_SG works although it lacks the name.
+    const sg = opts.multiBuffer ? XDP_USE_SG : 0;
+    dv.setUint16(SOCK_CFG.bind_flags, bindFlags | XDP_USE_NEED_WAKEUP | sg, true);
     let r = 0;
     // A queue just released by another socket can report EBUSY for a few tens of ms.
     for (let attempt = 0; attempt < 20; attempt++) {
@@ -226,6 +229,8 @@ export function openPort(options: PortOptions, shareWith?: Port): Port {
       ? `queue ${opts.queue} of ${opts.iface} is already used by another AF_XDP socket (another byPassRT?): stop it or pick another --queue`
       : r === -Errno.EINVAL
       ? `queue ${opts.queue} may not exist on ${opts.iface} (see 'ethtool -l ${opts.iface}'), or the sizes are not accepted`
+      : r === -Errno.EOPNOTSUPP && opts.multiBuffer
+      ? `${opts.iface} does not support multi-buffer AF_XDP (XDP_USE_SG, kernel 6.6+) in ${opts.bind} mode: lower the MTU to fit one frame or use --multi-buffer off`
       : r === -Errno.EOPNOTSUPP
       ? `${opts.iface} does not support ${opts.bind} mode: use --bind copy or auto`
       : r === -Errno.EPERM
@@ -286,5 +291,6 @@ export function openPort(options: PortOptions, shareWith?: Port): Port {
     bindMode: zc ? "zerocopy" : "copy",
     zeroCopyFallback,
     sharedPool: shareWith?.pool,
+    sharedChains: shareWith?.chains,
   });
 }

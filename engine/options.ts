@@ -36,6 +36,12 @@ export interface PortOptions {
   busyPollUs?: number;
   /** SO_BUSY_POLL_BUDGET with busy polling: packets per NAPI run (default 64, the burst). */
   busyPollBudget?: number;
+  /**
+   * Bind with `XDP_USE_SG` (default false): a frame longer than one chunk (`frameSize` - 256
+   * bytes) arrives and leaves as a chain of descriptors (see `chains.ts`). Without it the
+   * kernel drops such frames (counted in XDP_STATISTICS `rx_dropped`).
+   */
+  multiBuffer?: boolean;
 }
 
 /** {@link PortOptions} with every default applied (see {@link resolvePortOptions}). */
@@ -78,6 +84,7 @@ export function resolvePortOptions(o: PortOptions): ResolvedPortOptions {
     xsksMapFd: o.xsksMapFd ?? -1,
     busyPollUs: o.busyPollUs ?? 0,
     busyPollBudget: o.busyPollBudget ?? 64,
+    multiBuffer: o.multiBuffer ?? false,
   };
   if (!Number.isInteger(r.queue) || r.queue < 0 || r.queue > 63) {
     throw new BypassError(`queue ${r.queue} is invalid: --queue must be between 0 and 63`);

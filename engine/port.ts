@@ -8,12 +8,13 @@
  */
 import { Errno, type LibcHandle, MSG_DONTWAIT, POLLIN } from "../ffi/libc.ts";
 import type { Libbpf } from "../ffi/libbpf.ts";
-import type { Libxdp } from "../ffi/libxdp.ts";
+import { type Libxdp, XDP_PKT_CONTD } from "../ffi/libxdp.ts";
 import { CompRing, FillRing, type RingMemory, RxRing, TxRing, type XskRing } from "../ring/mod.ts";
 import { type FrameAudit, FrameTally, Mempool } from "../mempool/mod.ts";
 import { PORT_COUNTERS, type PortCounters, PortSlot, readCounters } from "./counters.ts";
 import { readXdpStatistics, type XdpStatistics } from "./xdp_stats.ts";
 import type { ResolvedPortOptions } from "./options.ts";
+import { FrameChains } from "./chains.ts";
 
 export type { PortCounters } from "./counters.ts";
 
@@ -44,6 +45,15 @@ export class Port {
   readonly bindMode: "zerocopy" | "copy";
   /** Why zero-copy was not used ("" when it was or was not asked for). */
   readonly zeroCopyFallback: string;
+  /**
+   * The links of multi-buffer frames when the socket is bound with `XDP_USE_SG`
+   * (`options.multiBuffer`), shared by the ports on one UMEM; null for a single-buffer port,
+   * whose burst methods then never look at chains. See `chains.ts`.
+   *
+   * @internal The burst and the loop read the links; a caller of rxBurst/txBurst/free needs
+   * nothing of it (they move and free whole chains).
+   */
+  readonly chains: FrameChains | null;
   /**
    * The software counters, one double each in {@link PORT_COUNTERS} order. A typed array, not
    * object fields: a field that grows past 2^31 changes representation (and deoptimises the
@@ -120,6 +130,8 @@ export class Port {
        * handle and its mapping then belong to that port, which closes them.
        */
       sharedPool?: Mempool;
+      /** The chains of the port whose UMEM this one shares (multi-buffer). */
+      sharedChains?: FrameChains | null;
     },
   ) {
     this.options = opts;
@@ -152,6 +164,7 @@ export class Port {
     this.pool = parts.sharedPool ?? new Mempool(opts.frames, opts.frameSize);
     this.ownsUmem = parts.sharedPool === undefined;
     this.#busyPoll = opts.busyPollUs > 0;
+    this.chains = !opts.multiBuffer ? null : parts.sharedChains ?? new FrameChains(this.pool);
     this.#frameShift = Math.log2(opts.frameSize);
     this.#txLen = new Uint32Array(opts.frames);
     new DataView(this.#pollfd.buffer).setInt32(0, this.fd, true);
@@ -164,11 +177,14 @@ export class Port {
 
   /**
    * Receive up to `n` frames: `addrs[i]` is the UMEM address of packet i's first byte and
-   * `lens[i]` its length. The caller now owns these frames. Also tops up the FILL ring.
+   * `lens[i]` its length (on a multi-buffer port: of its first segment; the rest of a chain is
+   * linked in {@link Port.chains} and moves with it). The caller now owns these frames. Also tops up the FILL ring.
    * Returns the number received (0..n). No allocation, at most one system call (a wake-up, only
    * when nothing arrived and the kernel asked for one or busy polling is on).
    */
   rxBurst(addrs: Uint32Array, lens: Uint32Array, n: number): number {
+    // A multi-buffer port: one test per burst, and the chain walk lives in chains.ts.
+    if (this.chains !== null) return this.#rxChains(addrs, lens, n, this.chains);
     const rx = this.#rx, filling = this.options.fillFrames > 0;
     const k = rx.peek(n);
     if (k === 0) {
@@ -207,6 +223,38 @@ export class Port {
     return k;
   }
 
+  /** {@link Port.rxBurst} of a multi-buffer port: whole frames, chains linked in `chains`. */
+  #rxChains(addrs: Uint32Array, lens: Uint32Array, n: number, chains: FrameChains): number {
+    const r = chains.rx(this.#rx, addrs, lens, n);
+    const filling = this.options.fillFrames > 0;
+    if (r.descs === 0) {
+      if (filling && this.#topUp) {
+        this.#topUp = this.#refill(this.#fill.size);
+        this.#owed = 0;
+      }
+      if (this.#busyPoll || (filling && this.#fill.needsWakeup())) {
+        this.counterBlock[S.rxWakeups]++;
+        this.#libc.fn.recvfrom(this.fd, null, 0n, MSG_DONTWAIT, null, null);
+      }
+      return 0;
+    }
+    if (filling) {
+      this.#owed += r.descs;
+      if (this.#owed >= this.#refillBatch) {
+        this.#refill(this.#owed);
+        this.#owed = 0;
+      }
+      this.#topUp = true;
+    }
+    const c = this.counterBlock;
+    this.#appHeld += r.descs - r.droppedDescs;
+    c[S.rxPackets] += r.frames;
+    c[S.rxBytes] += r.bytes;
+    c[S.rxChained] += r.chained;
+    if (r.dropped > 0) c[S.chainDropped] += r.dropped;
+    return r.frames;
+  }
+
   /**
    * Queue up to `n` frames for sending and kick the kernel if it asked. Frames `0..k-1` (k is the
    * return value) now belong to the port; frames `k..n-1` did not fit and are still the caller's
@@ -214,6 +262,7 @@ export class Port {
    */
   txBurst(addrs: Uint32Array, lens: Uint32Array, n: number): number {
     this.reclaim();
+    if (this.chains !== null) return this.#txChains(addrs, lens, n, this.chains);
     const tx = this.#tx;
     const k = tx.reserve(n);
     const start = tx.cursor, txLen = this.#txLen, shift = this.#frameShift;
@@ -230,6 +279,26 @@ export class Port {
       tx.submit(k);
       // Just submitted, so descriptors are pending: no need to read the kernel's index first.
       if (this.#busyPoll || tx.needsWakeup()) this.#sendKick();
+    } else {
+      this.kick();
+    }
+    return k;
+  }
+
+  /**
+   * {@link Port.txBurst} of a multi-buffer port: each frame with its whole chain, or (with the
+   * frames after it) not at all: those stay the caller's, chains intact.
+   */
+  #txChains(addrs: Uint32Array, lens: Uint32Array, n: number, chains: FrameChains): number {
+    const r = chains.tx(this.#tx, addrs, lens, n, this.#txLen);
+    const c = this.counterBlock, k = r.frames;
+    if (k < n) c[S.txRingFull] += n - k;
+    this.#appHeld -= r.descs;
+    this.#txOutstanding += r.descs;
+    c[S.txQueued] += k;
+    c[S.txChained] += r.chained;
+    if (r.descs > 0) {
+      if (this.#busyPoll || this.#tx.needsWakeup()) this.#sendKick();
     } else {
       this.kick();
     }
@@ -266,18 +335,35 @@ export class Port {
     const comp = this.#comp;
     const k = comp.peek(comp.size);
     if (k === 0) return 0;
+    // A chain completes buffer by buffer: count its first only (multi-buffer ports).
+    const tails = this.chains === null ? 0 : this.chains.completedTails(comp, k);
     const bytes = this.pool.freeFromComp(comp, k, this.#txLen);
     comp.release(k);
     this.#txOutstanding -= k;
-    this.counterBlock[S.txPackets] += k;
+    this.counterBlock[S.txPackets] += k - tails;
     this.counterBlock[S.txBytes] += bytes;
     return k;
   }
 
-  /** Give `n` frames (`addrs[off..]`) back to the pool. */
+  /** Give `n` frames (`addrs[off..]`, with their chains on a multi-buffer port) to the pool. */
   free(addrs: Uint32Array, off: number, n: number): void {
+    const chains = this.chains;
+    if (chains !== null && chains.held > 0) {
+      this.#appHeld -= chains.free(addrs, off, n);
+      return;
+    }
     this.pool.freeBurst(addrs, off, n);
     this.#appHeld -= n;
+  }
+
+  /**
+   * Cut the multi-buffer frame at `addr` (held by the caller) to its first segment, giving the
+   * other segments back to the pool. No-op for a single-buffer frame or port.
+   *
+   * @internal `b.send(i, len)` with a shorter `len` on a chained frame.
+   */
+  trimChain(addr: number): void {
+    if (this.chains !== null) this.#appHeld -= this.chains.trim(addr);
   }
 
   /** Take up to `n` empty frames from the pool (for generating traffic); returns how many. */
@@ -307,7 +393,7 @@ export class Port {
     return this.#txOutstanding;
   }
 
-  /** Frames the caller holds now. */
+  /** Buffers the caller holds now (a multi-buffer frame holds one per segment). */
   get appHeld(): number {
     return this.#appHeld;
   }
@@ -355,26 +441,34 @@ export class Port {
     const rx = this.#rx, pool = this.pool;
     const addrs = seen ? new Uint32Array(rx.size) : undefined;
     const lens = seen ? new Uint32Array(rx.size) : undefined;
-    let total = 0, k: number;
+    let total = 0, k: number, inChain = 0;
     // peek() refreshes the producer index only once its cached entries are used up: loop.
     while ((k = rx.peek(rx.size)) > 0) {
       const start = rx.cursor;
       let bytes = 0;
       if (seen) {
+        // One record per frame: a multi-buffer chain by its first segment (as the loop does).
+        let m = 0;
         for (let i = 0; i < k; i++) {
-          addrs![i] = rx.descAddr(start + i);
-          lens![i] = rx.descLen(start + i);
+          if (inChain === 0) {
+            addrs![m] = rx.descAddr(start + i);
+            lens![m++] = rx.descLen(start + i);
+          }
+          inChain = rx.descOptions(start + i) & XDP_PKT_CONTD;
         }
-        seen(addrs!, lens!, k);
+        seen(addrs!, lens!, m);
       }
+      let contd = 0;
       for (let i = 0; i < k; i++) {
         bytes += rx.descLen(start + i);
+        contd += rx.descOptions(start + i) & XDP_PKT_CONTD;
         pool.free(rx.descAddr(start + i));
       }
       rx.release(k);
-      this.counterBlock[S.rxPackets] += k;
+      // A chain is one frame: its descriptors but the last carry XDP_PKT_CONTD.
+      this.counterBlock[S.rxPackets] += k - contd;
       this.counterBlock[S.rxBytes] += bytes;
-      total += k;
+      total += k - contd;
     }
     this.counterBlock[S.drainedAtStop] += total;
     return total;

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { type MultiBuffer, type MultiBufferMode, resolveMultiBuffer } from "./multi_buffer.ts";
 import type { FrameAudit } from "../mempool/mod.ts";
 import { BypassError } from "./errors.ts";
 import { interfaceMac } from "./iface.ts";
@@ -104,6 +105,12 @@ export interface EngineOptions {
    * queue, on the Worker's one UMEM; `b.forward` moves frames between them). Default none.
    */
   moreIfaces?: string[];
+  /**
+   * Multi-buffer (jumbo) sockets, `XDP_USE_SG` (`--multi-buffer`): `auto` (default) when a
+   * served interface's MTU plus 18 bytes does not fit one UMEM frame less 256 bytes of headroom;
+   * `on`; `off` (the kernel then drops longer frames, counted in `rx_dropped`).
+   */
+  multiBuffer?: MultiBufferMode;
 }
 
 /**
@@ -167,6 +174,11 @@ export interface EngineSnapshot {
   bind_mode: string;
   /** Busy polling on the sockets (`--busy-poll`): SO_BUSY_POLL and its budget; null when off. */
   busy_poll: { usec: number; budget: number } | null;
+  /**
+   * Multi-buffer sockets (`XDP_USE_SG`, jumbo frames as chains of buffers): on or not, the
+   * largest MTU served and the bytes one buffer holds.
+   */
+  multi_buffer?: { on: boolean; mtu: number; buffer_bytes: number };
   /** Seconds since start. */
   elapsed: number;
   /** Per queue. */
@@ -251,6 +263,8 @@ export class Engine {
   readonly options: EngineOptions;
   /** The attached program: ours, or the user's (`xdpProg`). */
   readonly program: XdpProgram | UserXdpProgram;
+  /** Whether the sockets are multi-buffer (jumbo frames), decided once at start. */
+  multiBuffer: MultiBuffer = { on: false, mtu: -1, capacity: 0 };
   /** Resolves once every worker has finished (count reached, error, or stop). */
   readonly finished: Promise<void>;
   readonly #queues: QueueState[];
@@ -327,6 +341,11 @@ export class Engine {
       toKernel,
     });
     const mac = interfaceMac(options.port.iface);
+    const multiBuffer = resolveMultiBuffer(
+      options.multiBuffer,
+      [options.port.iface, ...moreIfaces],
+      resolvePortOptions(options.port).frameSize,
+    );
     const onEvent = options.onEvent ?? ((e: EngineEvent) => console.error(describeEvent(e)));
     // The capture file is created before anything is attached: a bad path attaches nothing.
     const capture = options.capture
@@ -447,7 +466,7 @@ export class Engine {
         resolveDone();
       };
       const start: WorkerStart = {
-        port: { ...options.port, queue },
+        port: { ...options.port, queue, multiBuffer: multiBuffer.on },
         loop: options.loop,
         handler: { url: handlerUrl, options: handlerOptions },
         mac,
@@ -473,6 +492,7 @@ export class Engine {
       reinjection,
     );
     engine.#more = more;
+    engine.multiBuffer = multiBuffer;
     capture?.start();
     try {
       await Promise.all(ready);
@@ -523,6 +543,11 @@ export class Engine {
       xdp_mode: this.program.mode,
       bind_mode: this.#queues.map((q) => q.bindMode).find((m) => m) ?? "",
       busy_poll: busyPollOf(this.options.port),
+      multi_buffer: {
+        on: this.multiBuffer.on,
+        mtu: this.multiBuffer.mtu,
+        buffer_bytes: this.multiBuffer.capacity,
+      },
       elapsed: (performance.now() - this.#started) / 1000,
       queues,
       total,

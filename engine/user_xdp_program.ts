@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { fragsProblem } from "./multi_buffer.ts";
 import { ifIndex } from "./_sys.ts";
 import { AttachedProgram, type AttachedProgramParts } from "./attached_program.ts";
 import { BPF_XDP, openLibbpf } from "../ffi/libbpf.ts";
@@ -132,6 +133,8 @@ export function loadUserXdpProgram(o: UserXdpProgramOptions): UserXdpProgram {
   const prog = chooseProgram(lib, obj, file, o.section, fail);
   const section = cString(lib.symbols.bpf_program__section_name(prog));
   const name = cString(lib.symbols.bpf_program__name(prog));
+  const frags = fragsProblem(file, section, o.iface, mode);
+  if (frags) fail(frags);
 
   const map = s.bpf_object__find_map_by_name(obj, cstr(XSKS_MAP));
   if (!map) {

@@ -166,6 +166,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
         snaplen: capture.snaplen,
         direction: capture.tx,
         tally: { block: stats, captured: Slot.pcapCaptured, dropped: Slot.pcapDropped },
+        chains: port.chains,
       })
       : null;
     const captureTx = capture?.tx ? cap : null;

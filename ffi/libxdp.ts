@@ -165,6 +165,13 @@ export const XDP_COPY = 1 << 1;
 export const XDP_ZEROCOPY = 1 << 2;
 /** bind flag: the kernel sets XDP_RING_NEED_WAKEUP when it must be kicked. */
 export const XDP_USE_NEED_WAKEUP = 1 << 3;
+/**
+ * Bind flag: multi-buffer socket (a frame longer than one UMEM chunk arrives and leaves as a
+ * chain of descriptors). Kernel 6.6+; Debian 12's `linux/if_xdp.h` lacks the name.
+ */
+export const XDP_USE_SG = 1 << 4;
+/** `xdp_desc.options` bit: the frame continues in the next descriptor (multi-buffer chain). */
+export const XDP_PKT_CONTD = 1 << 0;
 /** Ring flag: kick me. */
 export const XDP_RING_NEED_WAKEUP = 1;
 /** Socket level of AF_XDP options. */

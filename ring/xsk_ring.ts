@@ -134,6 +134,11 @@ export class ProdRing extends XskRing {
     return k;
   }
 
+  /** Give back the last `n` slots of the last reservation, unwritten (before `submit`). */
+  cancel(n: number): void {
+    this.cachedProd = (this.cachedProd - n) >>> 0;
+  }
+
   /** Publish `n` reserved slots to the kernel (release). */
   submit(n: number): void {
     Atomics.store(this.producer, 0, (this.producer[0] + n) >>> 0);
@@ -187,6 +192,22 @@ export class ConsRing extends XskRing {
     this.cursor = this.cachedCons;
     this.cachedCons = (this.cachedCons + k) >>> 0;
     return k;
+  }
+
+  /**
+   * Give back the last `n` of the entries just peeked, unread (libxdp: `xsk_ring_cons__cancel`):
+   * the next `peek` starts with them.
+   */
+  cancel(n: number): void {
+    this.cachedCons = (this.cachedCons - n) >>> 0;
+  }
+
+  /**
+   * Read the producer index now (acquire), even though entries are known: for a consumer
+   * waiting for the rest of what it saw (an incomplete multi-buffer chain).
+   */
+  refresh(): void {
+    this.cachedProd = Atomics.load(this.producer, 0);
   }
 
   /** Hand `n` peeked entries back to the kernel (release). */
@@ -252,6 +273,19 @@ export class TxRing extends ProdRing {
     this.entries[w] = addr;
     this.entries[w + 2] = len;
   }
+
+  /**
+   * Write descriptor `{ addr, len, options }` into entry `idx`: a multi-buffer chain has
+   * `XDP_PKT_CONTD` in every descriptor but its last. Only chains use it; a descriptor written
+   * with it must be rewritten with it (options 0) before {@link TxRing.setDesc} could reuse the slot: a port that sends
+   * chains writes every descriptor with this one.
+   */
+  setDescOptions(idx: number, addr: number, len: number, options: number): void {
+    const w = (idx & this.mask) << 2;
+    this.entries[w] = addr;
+    this.entries[w + 2] = len;
+    this.entries[w + 3] = options;
+  }
 }
 
 /**
@@ -284,6 +318,11 @@ export class RxRing extends ConsRing {
   /** Length of the frame in entry `idx` (libxdp: `xsk_ring_cons__rx_desc(..)->len`). */
   descLen(idx: number): number {
     return this.entries[((idx & this.mask) << 2) + 2];
+  }
+
+  /** Options of entry `idx` (`XDP_PKT_CONTD`: a multi-buffer frame continues in the next). */
+  descOptions(idx: number): number {
+    return this.entries[((idx & this.mask) << 2) + 3];
   }
 }
 

@@ -4,6 +4,7 @@
 Run inside a test namespace only. Prints one JSON object on stdout.
 
   pktio.py echo    --iface IF --dst-mac MAC --count N --seed S [--port P] [--timeout T] [--gap-us G]
+                   [--payload-min B --payload-max B]   (above 1400: jumbo frames)
       send N IPv4/UDP frames with random payloads (random lengths) to MAC in batches of 50 (G us
       apart), collect frames that come back, and check each is the sent frame with source and
       destination MAC swapped.
@@ -65,9 +66,18 @@ def udp_frame(dst, src, sport, dport, payload, src_ip="10.0.0.2", dst_ip="10.0.0
     return dst + src + b"\x08\x00" + ip + udp
 
 
+SO_RCVBUFFORCE = 33
+
+
 def open_sock(iface):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+    # SO_RCVBUF is capped by net.core.rmem_max (~200 KB): as root, force a buffer that holds
+    # thousands of frames, jumbo ones too (a 9 KB frame takes ~16 KB of buffer).
+    try:
+        s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 64 << 20)
+    except OSError:
+        pass
     s.bind((iface, ETH_P_ALL))
     s.setsockopt(SOL_PACKET, PACKET_AUXDATA, 1)
     return s
@@ -115,7 +125,11 @@ def cmd_echo(a):
     dst = mac_bytes(a.dst_mac)
     sent = {}
     for i in range(a.count):
-        payload = struct.pack("!I", i) + bytes(rnd.getrandbits(8) for _ in range(rnd.randint(14, 1400)))
+        if a.payload_max > 1400:
+            # Jumbo payloads: randbytes (a generator per byte is too slow for 9 KB frames).
+            payload = struct.pack("!I", i) + rnd.randbytes(rnd.randint(a.payload_min, a.payload_max))
+        else:
+            payload = struct.pack("!I", i) + bytes(rnd.getrandbits(8) for _ in range(rnd.randint(14, 1400)))
         f = udp_frame(dst, src, 10000 + (i % 1000), a.port, payload)
         sent[i] = f
     result = {"sent": 0, "received": 0, "matched": 0, "mismatched": 0, "duplicates": 0, "unexpected": 0}
@@ -193,7 +207,7 @@ def stream_frames(a, src):
     out = []
     for i in range(a.count):
         size = rnd.randint(a.min, a.max)
-        payload = struct.pack("!I", i) + bytes(rnd.getrandbits(8) for _ in range(size - 46))
+        payload = struct.pack("!I", i) + rnd.randbytes(size - 46)
         out.append(udp_frame(dst, src, 20000, a.port, payload))
     return out
 
@@ -277,6 +291,8 @@ def main():
     p.add_argument("--linger", type=float, default=0.5)
     p.add_argument("--gap-us", type=int, default=0)
     p.add_argument("--hexfile")
+    p.add_argument("--payload-min", type=int, default=14, help="echo: random payload bytes, at least")
+    p.add_argument("--payload-max", type=int, default=1400, help="echo: at most (above 1400: jumbo)")
     p.add_argument("--min", type=int, default=60)
     p.add_argument("--max", type=int, default=1514)
     p.add_argument("--src-mac", help="stream: source MAC (default the interface's); expect: the sender's")

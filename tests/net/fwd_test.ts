@@ -10,6 +10,7 @@ import {
   argv,
   Bypassrt,
   cli,
+  inNs,
   pktio,
   pktioSpawn,
   type Topology,
@@ -28,12 +29,13 @@ async function expectStream(
   port: number,
   seed: number,
   timeout = 20,
+  sizes = "",
 ) {
   const child = pktioSpawn(
     ns,
     ...argv(
       `expect --iface ${iface} --count ${N} --seed ${seed} --port ${port} --src-mac ${srcMac} ` +
-        `--timeout ${timeout} --linger 0.5`,
+        `--timeout ${timeout} --linger 0.5${sizes}`,
     ),
   );
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
@@ -61,23 +63,33 @@ async function expectStream(
 }
 
 /** Run byPassRT in dut with `args` over both dut ends; A and B stream at each other. */
-async function forwardBothWays(t: Topology, args: string, o: { aTimeout?: number } = {}) {
+async function forwardBothWays(
+  t: Topology,
+  args: string,
+  o: { aTimeout?: number; min?: number; max?: number; gapUs?: number } = {},
+) {
   const b = t.b!;
+  const sizes = o.min !== undefined ? ` --min ${o.min} --max ${o.max}` : "";
+  const gap = o.gapUs ?? 300;
   const bp = new Bypassrt(t.dut, ["--iface", `${t.dutIf},${b.dutIf}`, ...argv(args)]);
   let failure: unknown;
   let got: Record<string, number>[] = [];
   try {
     await bp.ready();
-    const atB = await expectStream(b.peer, b.peerIf, t.peerMac, 9001, 11);
-    const atA = await expectStream(t.peer, t.peerIf, b.peerMac, 9002, 22, o.aTimeout);
+    const atB = await expectStream(b.peer, b.peerIf, t.peerMac, 9001, 11, 20, sizes);
+    const atA = await expectStream(t.peer, t.peerIf, b.peerMac, 9002, 22, o.aTimeout, sizes);
     const [sa, sb] = await Promise.all([
       pktio(
         t.peer,
-        ...argv(`stream --iface ${t.peerIf} --count ${N} --seed 11 --port 9001 --gap-us 300`),
+        ...argv(
+          `stream --iface ${t.peerIf} --count ${N} --seed 11 --port 9001 --gap-us ${gap}${sizes}`,
+        ),
       ),
       pktio(
         b.peer,
-        ...argv(`stream --iface ${b.peerIf} --count ${N} --seed 22 --port 9002 --gap-us 300`),
+        ...argv(
+          `stream --iface ${b.peerIf} --count ${N} --seed 22 --port 9002 --gap-us ${gap}${sizes}`,
+        ),
       ),
     ]);
     strictEqual(sa.sent, N);
@@ -104,6 +116,11 @@ for (
     ["", "", 1],
     [", sleeping in poll() on both sockets", " --poll-ms 5", 1],
     [", two queues (a Worker each, both interfaces each)", " --queue 0,1", 2],
+    [
+      ", multi-buffer sockets at MTU 1500 (--multi-buffer on: the chain path, one buffer each)",
+      " --multi-buffer on",
+      1,
+    ],
   ] as const
 ) {
   Deno.test(
@@ -133,8 +150,63 @@ for (
         }
         strictEqual(f.program.redirected, 2 * N);
         if (extra.includes("poll")) ok(f.total.idle_polls > 0, "the Worker slept in poll()");
+        if (extra.includes("multi-buffer")) {
+          strictEqual((f as { multi_buffer?: { on: boolean } }).multi_buffer?.on, true);
+          strictEqual(f.total.rx_chained, 0);
+        }
         strictEqual(f.audits.length, queues);
       }, { second: true, queues });
+    },
+  );
+}
+
+/** Set the MTU of all four ends of the A - dut - B topology. */
+export async function setMtu(t: Topology, mtu: number): Promise<void> {
+  const b = t.b!;
+  for (
+    const [ns, dev] of [[t.dut, t.dutIf], [t.peer, t.peerIf], [t.dut, b.dutIf], [b.peer, b.peerIf]]
+  ) {
+    await inNs(ns, "ip", "link", "set", "dev", dev, "mtu", String(mtu));
+  }
+}
+
+for (const frameSize of [2048, 4096]) {
+  Deno.test(
+    `fwd: MTU 9000, 2000 frames each way of 8000-9014 bytes (multi-buffer, ${frameSize}-byte ` +
+      `UMEM frames), byte-exact and in order`,
+    T,
+    async () => {
+      await withTopology(async (t) => {
+        await setMtu(t, 9000);
+        const { bp, rb, ra } = await forwardBothWays(
+          t,
+          `--mode fwd --steer all --frame-size ${frameSize}`,
+          { min: 8000, max: 9014, gapUs: 2000 },
+        );
+        exact(rb, "A to B");
+        exact(ra, "B to A");
+        const f = bp.final() as ReturnType<Bypassrt["final"]> & {
+          interfaces: Record<string, number | string>[];
+          multi_buffer: { on: boolean; mtu: number; buffer_bytes: number };
+        };
+        ok(f.balanced, `audit: ${JSON.stringify(f.audits)}`);
+        strictEqual(f.xdp_mode, "native", "the frags-aware program attaches natively at MTU 9000");
+        strictEqual(f.multi_buffer.on, true);
+        strictEqual(f.multi_buffer.mtu, 9000);
+        strictEqual(f.multi_buffer.buffer_bytes, frameSize - 256);
+        strictEqual(f.total.rx_packets, 2 * N);
+        strictEqual(f.total.tx_packets, 2 * N);
+        // Every frame is longer than one buffer: each arrived and left as a chain.
+        strictEqual(f.total.rx_chained, 2 * N);
+        strictEqual(f.total.tx_chained, 2 * N);
+        strictEqual(f.total.chain_dropped, 0);
+        strictEqual(f.total.xdp_statistics.rx_dropped, 0);
+        strictEqual(f.handler_counters.forwarded, 2 * N);
+        for (const i of f.interfaces) {
+          strictEqual(i.rx_packets, N, JSON.stringify(i));
+          strictEqual(i.tx_packets, N, JSON.stringify(i));
+        }
+      }, { second: true });
     },
   );
 }
