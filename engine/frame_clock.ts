@@ -1,0 +1,105 @@
+/**
+ * The per-frame clock: the XDP program (`bpf/xdp_steer.c`) writes `bpf_ktime_get_ns()`
+ * (CLOCK_MONOTONIC, ns) as a u64 into the 8 bytes of XDP metadata just before each frame it
+ * redirects; the loop calls {@link FrameClock.rx} once per RX burst, just before the handler
+ * gets the frames, and {@link FrameClock.tx} once per TX burst, just before the frames it
+ * received go to the TX ring. Each call reads the clock once (`performance.now()`, a V8 fast
+ * path, no FFI) and records `now - stamp` for every frame into the queue's shared histograms
+ * ({@link recordNs}); nothing is allocated.
+ *
+ * Clocks: Deno's `performance.now()` is std's `Instant` (clock_gettime(CLOCK_MONOTONIC)) less
+ * the time origin, in ms with sub-microsecond fraction (no coarsening in Deno 2). The offset
+ * to CLOCK_MONOTONIC is measured once through FFI at the loop's start (the bracket of the
+ * tightest of 64 tries) and again at its end; both go into the block, so a report shows the
+ * drift (expected 0 +- the bracket: same clock).
+ *
+ * Stamps that cannot be right are not recorded but counted as unstamped: absent (zero
+ * headroom: the program did not stamp, e.g. a driver without metadata support), in the future
+ * (more than {@link SKEW_NS} ahead: a bad offset), or 2^32 ns (4.3 s) or more in the past
+ * (a stale stamp from an earlier use of the frame's memory).
+ *
+ * @module
+ */
+import { H, MAX_VALUE_NS, recordNs, TO_HANDLER, TO_TX } from "./latency_histogram.ts";
+import { BLOCK } from "./latency_histogram.ts";
+
+/** Bytes of XDP metadata the program writes before each frame (one u64). */
+export const META_BYTES = 8;
+/** A stamp up to this far ahead of the clock counts as 0 ns (offset uncertainty). */
+export const SKEW_NS = 2000;
+const TWO32 = 4294967296;
+
+let clockGettime: ((clk: number, ts: BigInt64Array<ArrayBuffer>) => number) | undefined;
+
+/** CLOCK_MONOTONIC minus performance.now(), in ns (FFI; not for the hot path). */
+export function monotonicOffsetNs(): number {
+  if (clockGettime === undefined) {
+    const lib = Deno.dlopen("libc.so.6", {
+      clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+    });
+    clockGettime = lib.symbols.clock_gettime;
+  }
+  const ts = new BigInt64Array(2);
+  const mono = () => {
+    clockGettime!(1, ts); // CLOCK_MONOTONIC
+    return Number(ts[0]) * 1e9 + Number(ts[1]);
+  };
+  let best = Infinity, offset = 0;
+  for (let i = 0; i < 64; i++) {
+    const a = mono();
+    const p = performance.now();
+    const b = mono();
+    if (b - a < best) {
+      best = b - a;
+      offset = (a + b) / 2 - p * 1e6;
+    }
+  }
+  return offset;
+}
+
+/** One queue's per-frame clock over its UMEM and its shared latency block. */
+export class FrameClock {
+  readonly #view: DataView;
+  readonly #h: Float64Array;
+  #offsetNs: number;
+
+  /** Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}). */
+  constructor(umem: Uint8Array, block: Float64Array) {
+    this.#view = new DataView(umem.buffer, umem.byteOffset, umem.byteLength);
+    this.#h = block;
+    this.#offsetNs = monotonicOffsetNs();
+    if (block[BLOCK.offsetStart] === 0) block[BLOCK.offsetStart] = this.#offsetNs;
+  }
+
+  /** Measure the offset again and store it as the end offset (off the hot path). */
+  recheck(): void {
+    this.#h[BLOCK.offsetEnd] = monotonicOffsetNs();
+  }
+
+  /** XDP-to-handler: record the frames at `addrs[0..n)` now. */
+  rx(addrs: Uint32Array, n: number): void {
+    this.#record(TO_HANDLER, addrs, n);
+  }
+
+  /** XDP-to-TX: record the received frames at `addrs[0..n)` now. */
+  tx(addrs: Uint32Array, n: number): void {
+    this.#record(TO_TX, addrs, n);
+  }
+
+  #record(base: number, addrs: Uint32Array, n: number): void {
+    const h = this.#h, view = this.#view;
+    const now = performance.now() * 1e6 + this.#offsetNs;
+    for (let i = 0; i < n; i++) {
+      const a = addrs[i];
+      if (a < META_BYTES) {
+        h[base + H.unstamped]++;
+        continue;
+      }
+      const stamp = view.getUint32(a - 4, true) * TWO32 + view.getUint32(a - 8, true);
+      let d = now - stamp;
+      if (d < 0 && d > -SKEW_NS) d = 0;
+      if (stamp !== 0 && d >= 0 && d < MAX_VALUE_NS) recordNs(h, base, d);
+      else h[base + H.unstamped]++;
+    }
+  }
+}
