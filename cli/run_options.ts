@@ -59,6 +59,8 @@ export interface RunFlags extends CaptureFlags {
   xdpProg?: string;
   /** Its ELF section to attach (default: its only XDP program). */
   xdpSection?: string;
+  /** false: no per-frame clock (`--no-timestamps`). */
+  timestamps?: boolean;
 }
 
 function int(name: string, v: string, min: number, max: number): number {
@@ -193,6 +195,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     durationS: f.duration !== undefined ? int("--duration", f.duration, 1, 10 ** 7) : 0,
     capture: captureFromFlags(f),
     xdpProg: f.xdpProg !== undefined ? { path: f.xdpProg, section: f.xdpSection } : undefined,
+    timestamps: f.timestamps ?? true,
   };
 }
 
