@@ -425,6 +425,7 @@ function fakeSnapshot(n: number): EngineSnapshot {
     program: { redirected: n, passed: 0, dropped: 0 } as EngineSnapshot["program"],
     blocklist: { prefixes: 2, capacity: 8, dropped: n },
     handler_counters: { 'we"ird': n },
+    latency: { enabled: false, reason: "fake" },
   } as EngineSnapshot;
 }
 
