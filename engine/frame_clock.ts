@@ -5,7 +5,7 @@
  * gets the frames, and {@link FrameClock.tx} once per TX burst, just before the frames it
  * received go to the TX ring. Each call reads the clock once (`performance.now()`, a V8 fast
  * path, no FFI) and records `now - stamp` for every frame into the queue's shared histograms
- * ({@link recordNs}); nothing is allocated.
+ * (see `latency_histogram.ts`); nothing is allocated.
  *
  * Clocks: Deno's `performance.now()` is std's `Instant` (clock_gettime(CLOCK_MONOTONIC)) less
  * the time origin, in ms with sub-microsecond fraction (no coarsening in Deno 2). The offset
@@ -20,8 +20,15 @@
  *
  * @module
  */
-import { H, MAX_VALUE_NS, recordNs, TO_HANDLER, TO_TX } from "./latency_histogram.ts";
-import { BLOCK } from "./latency_histogram.ts";
+import {
+  BLOCK,
+  bucketOf,
+  H,
+  HEADER,
+  MAX_VALUE_NS,
+  TO_HANDLER,
+  TO_TX,
+} from "./latency_histogram.ts";
 
 /** Bytes of XDP metadata the program writes before each frame (one u64). */
 export const META_BYTES = 8;
@@ -86,20 +93,36 @@ export class FrameClock {
     this.#record(TO_TX, addrs, n);
   }
 
+  /**
+   * One clock read, then per frame one bucket increment; count, sum, max and unstamped are
+   * kept in locals and stored once per burst (a read-modify-write of the same slot per frame
+   * would chain every frame on store-to-load forwarding).
+   */
   #record(base: number, addrs: Uint32Array, n: number): void {
     const h = this.#h, view = this.#view;
     const now = performance.now() * 1e6 + this.#offsetNs;
+    const buckets = base + HEADER;
+    let count = 0, sum = 0, max = h[base + H.max], unstamped = 0;
     for (let i = 0; i < n; i++) {
       const a = addrs[i];
       if (a < META_BYTES) {
-        h[base + H.unstamped]++;
+        unstamped++;
         continue;
       }
       const stamp = view.getUint32(a - 4, true) * TWO32 + view.getUint32(a - 8, true);
       let d = now - stamp;
       if (d < 0 && d > -SKEW_NS) d = 0;
-      if (stamp !== 0 && d >= 0 && d < MAX_VALUE_NS) recordNs(h, base, d);
-      else h[base + H.unstamped]++;
+      if (stamp !== 0 && d >= 0 && d < MAX_VALUE_NS) {
+        const v = d >>> 0;
+        sum += v;
+        if (v > max) max = v;
+        h[buckets + bucketOf(v)]++;
+        count++;
+      } else unstamped++;
     }
+    h[base + H.count] += count;
+    h[base + H.sum] += sum;
+    h[base + H.max] = max;
+    if (unstamped > 0) h[base + H.unstamped] += unstamped;
   }
 }

@@ -22,7 +22,8 @@ export const BUCKETS = SUB_BUCKETS + (32 - SUB_BITS) * SUB_BUCKETS;
 
 /** Header slots of one histogram (before its buckets). */
 export const H = { count: 0, sum: 1, max: 2, unstamped: 3 } as const;
-const HEADER = 4;
+/** Header slots of one histogram: its buckets start at `base + HEADER`. */
+export const HEADER = 4;
 /** Slots of one histogram: header and buckets. */
 export const HISTOGRAM_SLOTS = HEADER + BUCKETS;
 /** Histograms per block: XDP-to-handler (0) and XDP-to-TX (1). */
