@@ -7,6 +7,10 @@
  *    serves the device end with its Worker pinned (`--cpu 1`), busy-polling (default) and, as a
  *    comparison, sleeping in poll() when idle (`--poll-ms 1`); the final JSON's `latency` gives
  *    the distribution. Each round runs both, in alternating order.
+ * 3. The loop's cost, in memory (no NIC): bench/engine_loop.ts `real` (engine/loop.ts with l2fwd
+ *    on the fake kernel) against `clocked` (the same with the per-frame clock, every frame
+ *    stamped: two records per frame, XDP-to-handler and XDP-to-TX), interleaved, pinned,
+ *    with `--v8-flags=--trace-gc`: GC lines inside the timed section are counted.
  * 2. The XDP program's per-packet cost, kernel-measured: BPF_PROG_RUN (bpf_prog_test_run_opts,
  *    10^6 repeats) of bpf/xdp_steer.c loaded with the timestamp flag on and off (steering all,
  *    so the stamp is written; no socket: the redirect then fails to XDP_DROP, the same for both).
@@ -74,6 +78,7 @@ function testRun(id: number, repeat: number): number {
 
 const { values: flags } = parseArgs({
   options: {
+    "loop-packets": { type: "string", default: "8000000" },
     rounds: { type: "string", default: "3" },
     seconds: { type: "string", default: "8" },
     rate: { type: "string", default: "1000" },
@@ -99,6 +104,51 @@ interface ClockRun {
 }
 
 const VARIANTS: [string, string[]][] = [["busy-poll", []], ["poll-ms 1", ["--poll-ms", "1"]]];
+
+/** One engine_loop.ts run: ns per packet and GC lines in its timed section. */
+async function loopRun(variant: string, packets: number): Promise<{ ns: number; gc: number }> {
+  const out = await run([
+    // Line-buffered: the GC trace (C stdio) interleaves with the markers, as bench/engine.sh does.
+    ...["taskset", "-c", APP_CPU, "stdbuf", "-oL", Deno.execPath(), "run", "-A"],
+    "--v8-flags=--trace-gc",
+    ...[`${ROOT}bench/engine_loop.ts`, String(packets), "64", variant],
+  ]);
+  const lines = out.split("\n");
+  const b = lines.indexOf("== measure begin"), e = lines.indexOf("== measure end");
+  const gc =
+    lines.slice(b + 1, e).filter((l) => /^\[\d+:0x[0-9a-f]+\]\s+[\d.]+ ms: /.test(l)).length;
+  const ns = Number(/ns_per_pkt=([\d.]+)/.exec(out)?.[1]);
+  if (variant === "clocked" && !/unstamped=0\b/.test(out)) {
+    throw new Error(`clocked loop: frames went unstamped: ${out.slice(-300)}`);
+  }
+  return { ns, gc };
+}
+
+const loopRuns: {
+  round: number;
+  real: number;
+  clocked: number;
+  gc_real: number;
+  gc_clocked: number;
+}[] = [];
+for (let round = 1; round <= rounds; round++) {
+  const order = round % 2 ? ["real", "clocked"] : ["clocked", "real"];
+  const r: Record<string, { ns: number; gc: number }> = {};
+  for (const v of order) r[v] = await loopRun(v, Number(flags["loop-packets"]));
+  loopRuns.push({
+    round,
+    real: r.real.ns,
+    clocked: r.clocked.ns,
+    gc_real: r.real.gc,
+    gc_clocked: r.clocked.gc,
+  });
+  log(
+    `round ${round} loop (in memory, l2fwd): real ${r.real.ns} ns/pkt, clocked ${r.clocked.ns} ` +
+      `ns/pkt (+${
+        (r.clocked.ns - r.real.ns).toFixed(1)
+      }); GC in timed section ${r.real.gc} / ${r.clocked.gc}`,
+  );
+}
 
 const tag = topologyTag();
 const topo = await createTopology(tag);
@@ -182,7 +232,16 @@ const summary: Record<string, unknown> = {};
 for (const [variant] of VARIANTS) {
   const rs = runs.filter((r) => r.variant === variant);
   const pick = (k: "p50" | "p90" | "p99" | "p99_9" | "max") => rs.map((r) => r.xdp_to_handler[k]);
+  // Share of frames seen within 1.5 us (buckets wholly below 1536 ns), and the fastest bucket.
+  const within = rs.map((r) => {
+    const h = r.xdp_to_handler;
+    const n = (h.buckets ?? []).filter((x) => x[1] <= 1536).reduce((a, x) => a + x[2], 0);
+    return Math.round((n / Math.max(1, h.count)) * 1000) / 1000;
+  });
+  const fastest = rs.map((r) => r.xdp_to_handler.buckets?.[0]?.[0] ?? 0);
   summary[variant] = {
+    share_within_1536ns: within,
+    fastest_bucket_ns: fastest,
     p50_ns: pick("p50"),
     p90_ns: pick("p90"),
     p99_ns: pick("p99"),
@@ -193,7 +252,8 @@ for (const [variant] of VARIANTS) {
   };
   console.log(
     `${variant}: XDP->handler p50 per round ${pick("p50").map(us).join(", ")} us; p99 ` +
-      `${pick("p99").map(us).join(", ")} us; p99.9 ${pick("p99_9").map(us).join(", ")} us`,
+      `${pick("p99").map(us).join(", ")} us; p99.9 ${pick("p99_9").map(us).join(", ")} us; ` +
+      `share within 1.5 us ${within.join(", ")}; fastest bucket from ${fastest.join(", ")} ns`,
   );
 }
 progCost = progCost.filter((c) => c.on > 0);
@@ -202,9 +262,19 @@ console.log(
     progCost.map((c) => c.on).join(", ")
   }; off ${progCost.map((c) => c.off).join(", ")}`,
 );
+console.log(
+  `loop ns/pkt (in memory, l2fwd, per round): real ${loopRuns.map((r) => r.real).join(", ")}; ` +
+    `clocked ${loopRuns.map((r) => r.clocked).join(", ")}; added (median) ${
+      median(loopRuns.map((r) => r.clocked - r.real)).toFixed(1)
+    }; GC events in timed sections ${loopRuns.reduce((a, r) => a + r.gc_clocked, 0)} (clocked)`,
+);
 if (flags.json) {
   await Deno.writeTextFile(
     flags.json,
-    JSON.stringify({ rate, seconds, rounds, summary, program_ns: progCost, runs }, null, 1) + "\n",
+    JSON.stringify(
+      { rate, seconds, rounds, summary, program_ns: progCost, loop: loopRuns, runs },
+      null,
+      1,
+    ) + "\n",
   );
 }
