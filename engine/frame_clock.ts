@@ -95,13 +95,15 @@ export function monotonicOffsetNs(): number {
 
 /** One queue's per-frame clock over its UMEM and its shared latency block. */
 export class FrameClock {
-  readonly #view: DataView;
+  /** The UMEM as 32-bit words (a stamp is 8-byte aligned: two words, low first). */
+  readonly #words: Uint32Array;
   readonly #h: Float64Array;
   #offsetNs: number;
 
   /** Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}). */
   constructor(umem: Uint8Array, block: Float64Array) {
-    this.#view = new DataView(umem.buffer, umem.byteOffset, umem.byteLength);
+    if (umem.byteOffset % 4 !== 0) throw new RangeError("the UMEM must be 4-byte aligned");
+    this.#words = new Uint32Array(umem.buffer, umem.byteOffset, umem.byteLength >>> 2);
     this.#h = block;
     this.#offsetNs = monotonicOffsetNs();
     if (block[BLOCK.offsetStart] === 0) block[BLOCK.offsetStart] = this.#offsetNs;
@@ -132,17 +134,19 @@ export class FrameClock {
    * would chain every frame on store-to-load forwarding).
    */
   #record(base: number, addrs: Uint32Array, n: number): void {
-    const h = this.#h, view = this.#view;
+    const h = this.#h, words = this.#words;
     const now = performance.now() * 1e6 + this.#offsetNs;
     const buckets = base + HEADER;
     let count = 0, sum = 0, max = h[base + H.max], unstamped = 0;
     for (let i = 0; i < n; i++) {
       const a = addrs[i];
-      if (a < META_BYTES) {
+      // A frame without room for a stamp before it, or not 4-byte aligned, has none.
+      if (a < META_BYTES || (a & 3) !== 0) {
         unstamped++;
         continue;
       }
-      const stamp = view.getUint32(a - 4, true) * TWO32 + view.getUint32(a - 8, true);
+      const w = (a >>> 2) - 2;
+      const stamp = words[w + 1] * TWO32 + words[w];
       let d = now - stamp;
       if (d < 0 && d > -SKEW_NS) d = 0;
       if (stamp !== 0 && d >= 0 && d < MAX_VALUE_NS) {
