@@ -169,6 +169,17 @@ function latencyPlot(l) {
     text.textContent = t >= 1e6 ? `${t / 1e6} ms` : t >= 1e3 ? `${t / 1e3} us` : `${t} ns`;
     svg.append(text);
   }
+  // Legend: the series' colours.
+  series.forEach(([k, color], i) => {
+    const text = document.createElementNS(NS, "text");
+    text.setAttribute("x", String(W - 4));
+    text.setAttribute("y", String(10 + i * 11));
+    text.setAttribute("font-size", "9");
+    text.setAttribute("text-anchor", "end");
+    text.setAttribute("fill", color);
+    text.textContent = k === "xdp_to_handler" ? "XDP>handler" : "XDP>TX";
+    svg.append(text);
+  });
   svg.dataset.points = String(all.length);
   return svg;
 }
