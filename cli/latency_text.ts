@@ -22,8 +22,8 @@ function pair(h: LatencySummary): string {
 export const LATENCY_HEADS = ["XDP>handler p50/p99 us", "XDP>TX p50/p99 us"];
 
 /** The latency cells of queue `queue`'s row (the total's when undefined). */
-export function latencyCells(l: LatencySnapshot, queue?: number): string[] {
-  if (!l.enabled) return ["n/a", "n/a"];
+export function latencyCells(l: LatencySnapshot | undefined, queue?: number): string[] {
+  if (!l?.enabled) return ["n/a", "n/a"];
   const q = queue === undefined ? l : l.queues.find((x) => x.queue === queue);
   return q ? [pair(q.xdp_to_handler), pair(q.xdp_to_tx)] : ["-", "-"];
 }
@@ -35,7 +35,8 @@ export function describeHistogram(h: LatencySummary): string {
 }
 
 /** The summary's latency lines. */
-export function latencyLines(l: LatencySnapshot): string[] {
+export function latencyLines(l: LatencySnapshot | undefined): string[] {
+  if (!l) return ["  latency: not measured"];
   if (!l.enabled) return [`  latency: ${l.reason}`];
   return [
     `  latency XDP->handler: ${describeHistogram(l.xdp_to_handler)}`,
@@ -44,8 +45,8 @@ export function latencyLines(l: LatencySnapshot): string[] {
 }
 
 /** The plain line's latency fields (us). */
-export function latencyFields(l: LatencySnapshot): string {
-  if (!l.enabled) return "latency=off";
+export function latencyFields(l: LatencySnapshot | undefined): string {
+  if (!l?.enabled) return "latency=off";
   const h = l.xdp_to_handler, t = l.xdp_to_tx;
   return `lat_handler_p50_us=${us(h.p50)} lat_handler_p99_us=${us(h.p99)} ` +
     `lat_tx_p50_us=${us(t.p50)} lat_tx_p99_us=${us(t.p99)}`;
