@@ -136,6 +136,8 @@ export class FrameClock {
   #record(base: number, addrs: Uint32Array, n: number): void {
     const h = this.#h, words = this.#words;
     const now = performance.now() * 1e6 + this.#offsetNs;
+    // The clock as two 32-bit words: each stamp is then compared and subtracted in integers.
+    const nowHi = Math.floor(now / TWO32), nowLo = (now - nowHi * TWO32) >>> 0;
     const buckets = base + HEADER;
     let count = 0, sum = 0, max = h[base + H.max], unstamped = 0;
     for (let i = 0; i < n; i++) {
@@ -146,16 +148,23 @@ export class FrameClock {
         continue;
       }
       const w = (a >>> 2) - 2;
-      const stamp = words[w + 1] * TWO32 + words[w];
-      let d = now - stamp;
-      if (d < 0 && d > -SKEW_NS) d = 0;
-      if (stamp !== 0 && d >= 0 && d < MAX_VALUE_NS) {
-        const v = d >>> 0;
-        sum += v;
-        if (v > max) max = v;
-        h[buckets + bucketOf(v)]++;
-        count++;
-      } else unstamped++;
+      const lo = words[w], hi = words[w + 1];
+      // age = (nowHi - hi) * 2^32 + nowLo - lo: kept when 0 <= age < 2^32, i.e. when the high
+      // words differ by exactly the borrow of the low ones; its low 32 bits are then the age.
+      let v = (nowLo - lo) >>> 0;
+      const borrow = nowLo < lo ? 1 : 0;
+      if (hi + borrow !== nowHi || (hi | lo) === 0) {
+        // In the future by less than the offset's uncertainty: 0 ns. Else not plausible.
+        if (hi === nowHi && lo - nowLo < SKEW_NS) v = 0;
+        else {
+          unstamped++;
+          continue;
+        }
+      }
+      sum += v;
+      if (v > max) max = v;
+      h[buckets + bucketOf(v)]++;
+      count++;
     }
     h[base + H.count] += count;
     h[base + H.sum] += sum;
