@@ -20,15 +20,7 @@
  *
  * @module
  */
-import {
-  BLOCK,
-  bucketOf,
-  H,
-  HEADER,
-  MAX_VALUE_NS,
-  TO_HANDLER,
-  TO_TX,
-} from "./latency_histogram.ts";
+import { BLOCK, bucketOf, H, HEADER, TO_HANDLER, TO_TX } from "./latency_histogram.ts";
 
 /** Bytes of XDP metadata the program writes before each frame (one u64). */
 export const META_BYTES = 8;
