@@ -84,6 +84,8 @@ export {
   type QueueSnapshot,
 } from "./engine/runtime.ts";
 export { PROMETHEUS_CONTENT_TYPE, prometheusText } from "./engine/metrics.ts";
+export type { LatencyPair, LatencySnapshot } from "./engine/latency_report.ts";
+export type { LatencySummary } from "./engine/latency_histogram.ts";
 export type { LoopExit, LoopOptions } from "./engine/loop.ts";
 export type { InterfaceSnapshot } from "./engine/more_ports.ts";
 export { builtinHandler, type HandlerSpec, type Mode, MODES } from "./engine/modes.ts";

@@ -181,6 +181,18 @@ function v8Flags(): string[] {
   return flags === "" ? [] : [`--v8-flags=${flags}`];
 }
 
+/**
+ * byPassRT with `--no-timestamps` (no stamping code in the XDP program, no per-frame clock in
+ * the loop): the clock's cost, side by side with {@link bypassrt} (`--only bypassrt,nots`).
+ */
+export const bypassrtNoTimestamps: Contender = {
+  name: "byPassRT --no-timestamps",
+  modes: ["rxdrop", "l2fwd"],
+  unavailable: () => Promise.resolve(undefined),
+  start: (mode, topo, opts) =>
+    startBypassrt("byPassRT --no-timestamps", mode, topo, opts, ["--no-timestamps"]),
+};
+
 /** Start byPassRT as contender `name` in `mode` with `extra` run options. */
 async function startBypassrt(
   name: string,

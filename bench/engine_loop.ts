@@ -7,6 +7,10 @@
  * - `direct` (a reference, for the cost of the handler indirection): the same port, the same
  *   wake-up protocol, rx burst → MAC swap → tx burst written out, no handler, no verdicts, no
  *   frame budget, no counter publication.
+ * - `clocked`: `real` with the per-frame clock on (engine/frame_clock.ts, as without
+ *   `--no-timestamps`): every frame carries an XDP metadata stamp written before the timed run
+ *   ({@link stampFrames}), so both histograms record every frame. `clocked` against `real` is
+ *   what the clock costs the loop.
  *
  * The fake kernel runs only inside the port's own system calls, as a real one under
  * need_wakeup ({@link driveOnWakeups}): when a poll finds RX empty the port makes the FILL wake-up
@@ -20,7 +24,7 @@
  * the fake port's stub libc (a closure, then the hook's closure) and one FFI call: see
  * `bench/engine_bench.ts` for what that path costs against a plain FFI call.
  *
- * Run: `deno run -A bench/engine_loop.ts [packets=50000000] [burst=64] [real|direct]
+ * Run: `deno run -A bench/engine_loop.ts [packets=50000000] [burst=64] [real|direct|clocked]
  * [loaded|wakeup]`. Prints `ts: variant=V protocol=P packets=N burst=B ns_per_pkt=X mpps=Y
  * wakeups_per_burst=W kicks_per_burst=K ...`;
  * the timed section is bracketed by the lines `== measure begin` / `== measure end` so that
@@ -32,7 +36,9 @@ import { importHandler } from "../engine/handler.ts";
 import type { Port } from "../engine/port.ts";
 import { Slot } from "../engine/stats.ts";
 import { macSwapAligned } from "../packet/ether.ts";
-import { driveOnWakeups, type FakePort, fakePort } from "../testing/fake_kernel.ts";
+import { driveOnWakeups, FAKE_HEADROOM, type FakePort, fakePort } from "../testing/fake_kernel.ts";
+import { FrameClock, META_BYTES, monotonicOffsetNs } from "../engine/frame_clock.ts";
+import { H, newLatencyBlock, TO_HANDLER, TO_TX } from "../engine/latency_histogram.ts";
 import { type HandlerLoop, handlerLoop } from "../testing/handler_loop.ts";
 
 /** Packet length the fake kernel puts in each RX descriptor. */
@@ -42,7 +48,7 @@ export const LOOP_PKT_LEN = 64;
 export const L2FWD_URL: string = new URL("../handlers/l2fwd.ts", import.meta.url).href;
 
 /** Which loop to time. */
-export type LoopVariant = "real" | "direct";
+export type LoopVariant = "real" | "direct" | "clocked";
 
 /** A loop set up on a fresh wake-up driven fake port, ready to run. */
 export interface BenchLoop {
@@ -78,13 +84,18 @@ export function benchPort(burst: number, protocol: Protocol = "loaded"): FakePor
 export async function realLoop(
   burst: number,
   protocol: Protocol = "loaded",
-): Promise<BenchLoop & { h: HandlerLoop }> {
+  clocked = false,
+): Promise<BenchLoop & { h: HandlerLoop; latency?: Float64Array; stamp(): void }> {
   const f = benchPort(burst, protocol);
   const { handler } = await importHandler(L2FWD_URL, {});
-  const h = await handlerLoop(f.port, handler, { burst });
+  const latency = clocked ? newLatencyBlock() : undefined;
+  const clock = latency ? new FrameClock(f.port.umem, latency) : undefined;
+  const h = await handlerLoop(f.port, handler, { burst, clock });
   return {
     f,
     h,
+    latency,
+    stamp: () => stampFrames(f.port.umem, f.port.options.frameSize),
     run(packets) {
       const before = f.port.rxPackets;
       h.loop.count = before + packets; // a total since the port was made
@@ -132,6 +143,21 @@ export function directLoop(burst: number, protocol: Protocol = "loaded"): BenchL
   return { f, run: (packets) => directBursts(f.port, addrs, lens, burst, packets) };
 }
 
+/**
+ * Write the current CLOCK_MONOTONIC time as an XDP metadata stamp (u64 little-endian) before
+ * every frame's packet (frame + headroom - 8), as our XDP program does: the `clocked` variant's
+ * frames then carry plausible stamps (their age grows with the run: keep it under 4 s).
+ */
+export function stampFrames(umem: Uint8Array, frameSize: number): void {
+  const now = performance.now() * 1e6 + monotonicOffsetNs();
+  const v = new DataView(umem.buffer, umem.byteOffset, umem.byteLength);
+  for (let base = 0; base < umem.byteLength; base += frameSize) {
+    const at = base + FAKE_HEADROOM - META_BYTES;
+    v.setUint32(at, now % 4294967296, true);
+    v.setUint32(at + 4, Math.floor(now / 4294967296), true);
+  }
+}
+
 async function main(): Promise<void> {
   const packets = Number(Deno.args[0] ?? 50_000_000);
   const burst = Number(Deno.args[1] ?? 64);
@@ -139,15 +165,18 @@ async function main(): Promise<void> {
   const protocol = (Deno.args[3] ?? "loaded") as Protocol;
   if (
     !(packets >= burst) || !Number.isInteger(burst) || burst < 1 || burst > 1024 ||
-    (variant !== "real" && variant !== "direct") ||
+    (variant !== "real" && variant !== "direct" && variant !== "clocked") ||
     (protocol !== "loaded" && protocol !== "wakeup")
   ) {
     console.error(
-      "usage: engine_loop.ts [packets >= burst] [burst 1..1024] [real|direct] [loaded|wakeup]",
+      "usage: engine_loop.ts [packets >= burst] [burst 1..1024] [real|direct|clocked] " +
+        "[loaded|wakeup]",
     );
     Deno.exit(2);
   }
-  const real = variant === "real" ? await realLoop(burst, protocol) : undefined;
+  const real = variant !== "direct"
+    ? await realLoop(burst, protocol, variant === "clocked")
+    : undefined;
   const loop: BenchLoop = real ?? directLoop(burst, protocol);
   const { port, kernel, calls } = loop.f;
   // Whole bursts only: the kernel delivers `burst` per wake-up and the loop stops on a count.
@@ -156,7 +185,11 @@ async function main(): Promise<void> {
   // first on stack replacement, then as a function entered again, as after a handler reload.
   const warm = Math.floor(Math.max(4_000_000, timed / 10) / burst / 4) * burst;
   let warmed = 0;
+  real?.stamp(); // clocked: the warm-up sees stamped frames too (the JIT learns that path)
   for (let i = 0; i < 4; i++) warmed += loop.run(warm);
+  // Fresh stamps (clocked): the timed run's frames are at most its duration old.
+  real?.stamp();
+  if (real?.latency) real.latency.fill(0);
   console.log("== measure begin");
   const t0 = performance.now();
   const done = loop.run(timed);
@@ -195,8 +228,15 @@ async function main(): Promise<void> {
       (calls.recvfrom / bursts).toFixed(3)
     } kicks_per_burst=${(calls.sendto / bursts).toFixed(3)} loops_per_burst=${
       (loops / bursts).toFixed(3)
-    } tx_completed=${c.txPackets} audit=balanced`,
+    } tx_completed=${c.txPackets} audit=balanced${clockFields(real?.latency)}`,
   );
 }
 
 if (import.meta.main) await main();
+
+/** ` clock_rx=N clock_tx=N unstamped=N` for the clocked variant (timed section only), else "". */
+function clockFields(latency?: Float64Array): string {
+  if (!latency) return "";
+  return ` clock_rx=${latency[TO_HANDLER + H.count]} clock_tx=${latency[TO_TX + H.count]} ` +
+    `unstamped=${latency[TO_HANDLER + H.unstamped] + latency[TO_TX + H.unstamped]}`;
+}

@@ -13,6 +13,7 @@
 import { parseArgs } from "node:util";
 import {
   bypassrt,
+  bypassrtNoTimestamps,
   bypassrtPcap,
   type Contender,
   cref,
@@ -49,9 +50,10 @@ const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
                      (default bench/out/latest.json) and the SVG charts next to it
   --duration S       seconds measured per run (default 10; quick 2)
   --reps N           repetitions, median reported (default 3; quick 1)
-  --only LIST        contenders to run, comma separated: bypassrt,c,testpmd,kernel,pcap
+  --only LIST        contenders to run, comma separated: bypassrt,c,testpmd,kernel,pcap,nots
                      (pcap: byPassRT with --pcap to a file in BPB_PCAP_DIR or /tmp; not run
-                     unless named: bench/pcap.sh runs it against bypassrt)
+                     unless named: bench/pcap.sh runs it against bypassrt; nots: byPassRT
+                     with --no-timestamps, not run unless named)
   --modes LIST       throughput modes: rxdrop,l2fwd (default both)
   --ping-count N     ping samples per responder, over all rounds (default 2000; quick 200)
   --rtt-count N      UDP round trips per forwarder, over all rounds (default 2000; quick 200)
@@ -129,9 +131,11 @@ function parseOptions(args: string[]): Options {
     return n;
   };
   const opt = (v: number) => Number.isNaN(v) ? undefined : Math.round(v);
-  const all = ["bypassrt", "c", "testpmd", "kernel", "pcap"];
+  const all = ["bypassrt", "c", "testpmd", "kernel", "pcap", "nots"];
   const only = new Set(
-    (values.only ?? all.filter((c) => c !== "pcap").join(",")).split(",").map((s) => s.trim()),
+    (values.only ?? all.filter((c) => c !== "pcap" && c !== "nots").join(",")).split(",").map((s) =>
+      s.trim()
+    ),
   );
   for (const o of only) {
     if (!all.includes(o)) throw new Error(`--only: unknown contender "${o}" (${all.join(", ")})`);
@@ -363,6 +367,7 @@ async function main(): Promise<number> {
     testpmd,
     kernel: kernelDrop,
     pcap: bypassrtPcap,
+    nots: bypassrtNoTimestamps,
   };
   const contenders = Object.entries(all).filter(([k]) => opts.only.has(k)).map(([, c]) => c);
   const skip = new Map<Contender, string>();

@@ -31,6 +31,12 @@
  * (--block-max, default 1 << 20): the tries allocate per prefix (BPF_F_NO_PREALLOC), the counter
  * array is allocated up front: entries x (8 bytes x possible CPUs + an 8-byte pointer), so
  * 1 << 20 entries take 24 MiB on 2 CPUs, 1 GiB on 128 (the kernel's memlock figure).
+ *
+ * Timestamps (`stamp_frames`, read-only data set by user space before load, so the verifier
+ * removes the code when it is 0): each frame about to be redirected gets 8 bytes of XDP
+ * metadata (bpf_xdp_adjust_meta) holding bpf_ktime_get_ns() (CLOCK_MONOTONIC), which lands in
+ * the UMEM just before the frame (user space reads the u64 at addr - 8). A driver without
+ * metadata support refuses adjust_meta: the frame goes on unstamped.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -101,6 +107,9 @@ struct bypass_config {
 	__u32 has_ip6;        /* 1: steer ND/ICMPv6 echo for respond_ip6 */
 	__u8 respond_ip6[16]; /* network order */
 };
+
+/* 1: stamp each redirected frame (set by engine/xdp_program.ts before load; --no-timestamps: 0). */
+const volatile __u32 stamp_frames = 0;
 
 enum { CNT_REDIRECTED = 0, CNT_PASSED = 1, CNT_DROPPED = 2, CNT_BLOCKED = 3, CNT_MAX = 4 };
 
@@ -372,6 +381,19 @@ static __always_inline int wanted(const struct l2 *l2, const struct bypass_confi
 	return 0;
 }
 
+/* Write bpf_ktime_get_ns() into 8 bytes of metadata before the frame; no-op if refused. */
+static __always_inline void stamp(struct xdp_md *ctx)
+{
+	__u64 *meta;
+
+	if (bpf_xdp_adjust_meta(ctx, -(int)sizeof(__u64)) != 0)
+		return;
+	meta = (void *)(long)ctx->data_meta;
+	if ((void *)(meta + 1) > (void *)(long)ctx->data)
+		return;
+	*meta = bpf_ktime_get_ns();
+}
+
 /*
  * "xdp.frags": libbpf loads the program with BPF_F_XDP_HAS_FRAGS, so it may be attached natively
  * to an interface whose frames span several buffers (veth refuses a non-frags program when the
@@ -395,6 +417,8 @@ int bypass_steer(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&config, &key);
 	if (!cfg || !wanted(&l2, cfg))
 		return count(CNT_PASSED, XDP_PASS);
+	if (stamp_frames)
+		stamp(ctx);
 	if (bpf_redirect_map(&xsks_map, ctx->rx_queue_index, XDP_DROP) == XDP_REDIRECT)
 		return count(CNT_REDIRECTED, XDP_REDIRECT);
 	return count(CNT_DROPPED, XDP_DROP);

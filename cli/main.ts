@@ -108,6 +108,10 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .option("--count <n>", "stop after this many frames received or originated (txonly: sent)")
     .option("--force", "replace an XDP program already attached to the interface")
     .option(
+      "--no-timestamps",
+      "no per-frame clock: the XDP program does not stamp frames, no latency histograms",
+    )
+    .option(
       "--cpu <n[,n]>",
       "pin each queue's polling Worker to a CPU (one per queue); the process's other threads " +
         "are moved off those CPUs",

@@ -6,6 +6,7 @@
  */
 import type { EngineReport, EngineSnapshot } from "../engine/runtime.ts";
 import { QUEUE_COUNTERS } from "../engine/counters.ts";
+import { latencyFields, latencyLines } from "./latency_text.ts";
 
 /** The counters shown in the table and the plain line: those with a `column` label. */
 export const SHOWN_COUNTERS: readonly (typeof QUEUE_COUNTERS)[number][] = QUEUE_COUNTERS.filter((
@@ -46,7 +47,10 @@ export function plainLine(s: EngineSnapshot, r: Rates): string {
   return `t=${s.elapsed.toFixed(1)}s ${counters.join(" ")} ` +
     `rx_pps=${r.rx_pps} tx_pps=${r.tx_pps} ${programFields(s)} ` +
     `kernel_rx_dropped=${t.xdp_statistics.rx_dropped} xdp=${s.xdp_mode} bind=${s.bind_mode}` +
-    (s.busy_poll ? ` busy_poll_us=${s.busy_poll.usec} busy_poll_budget=${s.busy_poll.budget}` : "");
+    (s.busy_poll
+      ? ` busy_poll_us=${s.busy_poll.usec} busy_poll_budget=${s.busy_poll.budget}`
+      : "") +
+    " " + latencyFields(s.latency);
 }
 
 /** Our program's counters as `xdp_KEY=N` fields; `xdp_program=n/a` for a user's program. */
@@ -96,6 +100,7 @@ export function summary(r: EngineReport): string {
       }): counters n/a`,
     `  blocklist: ${r.blocklist ? list({ ...r.blocklist }) : "n/a"}`,
     `  kernel: ${list({ ...t.xdp_statistics })}`,
+    ...latencyLines(r.latency),
   ];
   const hc = Object.fromEntries(Object.entries(r.handler_counters).filter(([, v]) => v !== 0));
   if (Object.keys(hc).length) lines.push(`  handler counters: ${list(hc)}`);

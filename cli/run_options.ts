@@ -65,6 +65,8 @@ export interface RunFlags extends CaptureFlags {
   xdpProg?: string;
   /** Its ELF section to attach (default: its only XDP program). */
   xdpSection?: string;
+  /** false: no per-frame clock (`--no-timestamps`). */
+  timestamps?: boolean;
 }
 
 function int(name: string, v: string, min: number, max: number): number {
@@ -201,6 +203,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     capture: captureFromFlags(f),
     xdpProg: f.xdpProg !== undefined ? { path: f.xdpProg, section: f.xdpSection } : undefined,
     multiBuffer: (f.multiBuffer ?? "auto") as MultiBufferMode,
+    timestamps: f.timestamps ?? true,
   };
 }
 

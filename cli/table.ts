@@ -7,6 +7,7 @@
 import Table from "cli-table3";
 import type { EngineSnapshot } from "../engine/runtime.ts";
 import { type Rates, SHOWN_COUNTERS } from "./report.ts";
+import { LATENCY_HEADS, latencyCells } from "./latency_text.ts";
 
 const enc = new TextEncoder();
 
@@ -27,12 +28,18 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
       "fill_empty",
       "tx_empty",
       "invalid rx/tx",
+      ...LATENCY_HEADS,
     ],
     style: { head: [], border: [] },
   });
   const dt = prev ? s.elapsed - prev.elapsed : s.elapsed;
   const per = (cur: number, old: number | undefined) => (dt > 0 ? (cur - (old ?? 0)) / dt : 0);
-  const row = (name: string, q: EngineSnapshot["total"], p?: EngineSnapshot["total"]) => [
+  const row = (
+    name: string,
+    q: EngineSnapshot["total"],
+    p?: EngineSnapshot["total"],
+    queue?: number,
+  ) => [
     name,
     ...SHOWN_COUNTERS.map((d) => n(q[d.key])),
     n(Math.round(per(q.rx_packets, p?.rx_packets))),
@@ -42,9 +49,10 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
     n(q.xdp_statistics.rx_fill_ring_empty_descs),
     n(q.xdp_statistics.tx_ring_empty_descs),
     `${q.xdp_statistics.rx_invalid_descs}/${q.xdp_statistics.tx_invalid_descs}`,
+    ...latencyCells(s.latency, queue),
   ];
   for (const q of s.queues) {
-    t.push(row(String(q.queue), q, prev?.queues.find((x) => x.queue === q.queue)));
+    t.push(row(String(q.queue), q, prev?.queues.find((x) => x.queue === q.queue), q.queue));
   }
   t.push(row("total", s.total, prev?.total));
   // The handler's counters (respond: its drop reasons): all of a handler file's, the non-zero

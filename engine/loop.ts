@@ -16,6 +16,7 @@ import { Control, Slot } from "./stats.ts";
 import type { KernelSink } from "./to_kernel.ts";
 import type { FrameChains } from "./chains.ts";
 import { PortSlot } from "./counters.ts";
+import type { FrameClock } from "./frame_clock.ts";
 
 /** Options of {@link runLoop}. */
 export interface LoopOptions {
@@ -386,6 +387,8 @@ export interface LoopRun {
   capture?: CaptureProducer | null;
   /** Where `b.toKernel` frames go (the reinjection device), or null when the run has none. */
   toKernel?: KernelSink | null;
+  /** The per-frame clock (XDP stamp to handler, to TX), or null (`--no-timestamps`). */
+  clock?: FrameClock | null;
 }
 
 /**
@@ -400,12 +403,14 @@ export function runLoop(r: LoopRun): LoopExit {
   r.ctx.flush();
   r.port.drainTx(200);
   publish(r.port, r.stats);
+  r.clock?.recheck();
   return exit;
 }
 
 function loop(r: LoopRun): LoopExit {
   const { port, handler, b, ctx, opts, control, stats, generation, onError } = r;
   const capRx = r.capture ?? null, capTx = ctx.captureTx, sink = r.toKernel ?? null;
+  const clock = r.clock ?? null;
   if (Atomics.load(control, Control.stop) !== 0) return "stop";
   if (Atomics.load(control, Control.reload) !== generation) return "reload";
   const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
@@ -432,6 +437,7 @@ function loop(r: LoopRun): LoopExit {
       ctx.budget -= n;
       b.length = n;
       for (let i = 0; i < n; i++) act[i] = UNDECIDED;
+      if (clock !== null) clock.rx(addrs, n);
       let threw = false;
       try {
         handler.burst(b, ctx);
@@ -471,6 +477,8 @@ function loop(r: LoopRun): LoopExit {
         if (took < kn) stats[Slot.toKernelFailed] += kn - took;
         port.free(kAddrs, 0, kn);
       }
+      // The received frames to send (addrs[0..k)) reach TX now; originated ones are not stamped.
+      if (clock !== null && k > 0) clock.tx(addrs, k);
       // Originated frames go out with this burst: one TX burst, at most one kick.
       const p = ctx.pending;
       if (p > 0) {

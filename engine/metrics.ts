@@ -6,7 +6,8 @@
  * every key of `snapshot.program` `bypassrt_xdp_program_<key>_total{iface}`; the handler's named
  * counters `bypassrt_handler_count_total{iface,queue,name}`; the blocklist's totals (never one
  * series per prefix) `bypassrt_blocklist_<key>...{iface}`; and `bypassrt_up`, `bypassrt_info`,
- * `bypassrt_uptime_seconds`. With several interfaces (`--iface A,B`) each one's port counters
+ * `bypassrt_uptime_seconds`; the per-frame clock's histograms `bypassrt_xdp_to_handler_seconds`
+ * and `bypassrt_xdp_to_tx_seconds` (see `latency_metrics.ts`). With several interfaces (`--iface A,B`) each one's port counters
  * also come as `bypassrt_interface_<key>_total{iface}`. Keys added to the snapshot later
  * (program, blocklist) appear without a change here.
  *
@@ -14,6 +15,7 @@
  */
 import { PORT_COUNTERS, QUEUE_COUNTERS, snakeCase } from "./counters.ts";
 import type { EngineSnapshot } from "./runtime.ts";
+import { latencyExposition } from "./latency_metrics.ts";
 
 /** Content-Type of the text exposition format. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -86,6 +88,11 @@ class Exposition {
       const l = Object.entries(labels).map(([k, x]) => `${k}="${escapeLabel(String(x))}"`);
       this.#lines.push(`${name}{${l.join(",")}} ${value(v)}`);
     }
+  }
+
+  /** Lines written by another module's exposition (whole families). */
+  raw(lines: string[]): void {
+    this.#lines.push(...lines);
   }
 
   text(): string {
@@ -201,5 +208,7 @@ export function prometheusText(s: EngineSnapshot): string {
     "the handler's named counters (for respond: its drop reasons), by name",
     handlerSamples,
   );
+  // The per-frame clock's histograms (latency_metrics.ts); a snapshot without it has none.
+  if (s.latency) out.raw(latencyExposition(iface, s.latency));
   return out.text();
 }

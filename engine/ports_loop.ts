@@ -55,12 +55,14 @@ export function runPortsLoop(r: PortsLoopRun): LoopExit {
   r.ctx.flush();
   for (const p of r.ports) p.drainTx(200);
   publishPorts(r.ports, r.stats, r.portStats);
+  r.clock?.recheck();
   return exit;
 }
 
 function loop(r: PortsLoopRun): LoopExit {
   const { ports, handler, b, ctx, opts, control, stats, generation, onError } = r;
   const capRx = r.capture ?? null, capTx = ctx.captureTx, sink = r.toKernel ?? null;
+  const clock = r.clock ?? null;
   if (Atomics.load(control, Control.stop) !== 0) return "stop";
   if (Atomics.load(control, Control.reload) !== generation) return "reload";
   const np = ports.length;
@@ -97,6 +99,7 @@ function loop(r: PortsLoopRun): LoopExit {
       b.length = n;
       b.rxPort = rp;
       for (let i = 0; i < n; i++) act[i] = UNDECIDED;
+      if (clock !== null) clock.rx(addrs, n);
       let threw = false;
       try {
         handler.burst(b, ctx);
@@ -133,6 +136,8 @@ function loop(r: PortsLoopRun): LoopExit {
         if (took < kn) stats[Slot.toKernelFailed] += kn - took;
         port.free(kAddrs, 0, kn);
       }
+      // The received frames to send reach TX now (originated ones, appended below, carry no stamp).
+      if (clock !== null) { for (let t = 0; t < np; t++) if (txN[t] > 0) clock.tx(txA[t], txN[t]); }
       // Originated frames leave through port 0 with this round's frames for it.
       const pend = ctx.pending;
       if (pend > 0) {

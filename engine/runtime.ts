@@ -33,6 +33,13 @@ import {
 } from "./xdp_stats.ts";
 import { Control, newControlBlock, newStatsBlock, Slot } from "./stats.ts";
 import { checkXskLayout } from "./xsk_layout.ts";
+import { newLatencyBlock } from "./latency_histogram.ts";
+import {
+  type LatencySnapshot,
+  latencySnapshot,
+  NO_TIMESTAMPS,
+  USER_PROGRAM_NO_TIMESTAMPS,
+} from "./latency_report.ts";
 import { type CaptureOptions, CaptureSession, type CaptureStatus } from "../capture/session.ts";
 import type { HandlerCounterBlock, WorkerMessage, WorkerStart } from "./worker.ts";
 import { openReinjection, type Reinjection } from "./to_kernel.ts";
@@ -111,6 +118,12 @@ export interface EngineOptions {
    * `on`; `off` (the kernel then drops longer frames, counted in `rx_dropped`).
    */
   multiBuffer?: MultiBufferMode;
+  /**
+   * The per-frame clock (default true): our XDP program stamps each redirected frame and every
+   * queue keeps XDP-to-handler and XDP-to-TX histograms (snapshot `latency`). false: neither
+   * the program nor the loop carries any of it (`--no-timestamps`).
+   */
+  timestamps?: boolean;
 }
 
 /**
@@ -205,6 +218,8 @@ export interface EngineSnapshot {
   to_kernel_device?: string;
   /** Per interface (`--iface A,B,...` order) its port counters summed over the queues. */
   interfaces?: InterfaceSnapshot[];
+  /** The per-frame clock's histograms (ns), or why there are none. */
+  latency: LatencySnapshot;
 }
 
 /** The final report: last snapshot plus audits. */
@@ -240,6 +255,8 @@ interface QueueState {
   reloadDone?: () => void;
   /** Per-interface counter blocks (`--iface A,B,...`): one per interface. */
   portStats: Float64Array<SharedArrayBuffer>[];
+  /** The queue's latency histograms, when the run has the per-frame clock. */
+  latency?: Float64Array<SharedArrayBuffer>;
 }
 
 /**
@@ -377,6 +394,7 @@ export class Engine {
           force: options.force,
           blockMax: options.blockMax,
           block,
+          timestamps: options.timestamps !== false,
         });
       if (reinjection && program.mode !== "native") {
         const why = `native XDP failed on ${options.port.iface} (${program.nativeFallback})`;
@@ -396,6 +414,7 @@ export class Engine {
         force: options.force,
         blockMax: options.blockMax,
         block,
+        timestamps: options.timestamps !== false,
       });
     } catch (e) {
       program.close();
@@ -404,6 +423,7 @@ export class Engine {
     }
     const states: QueueState[] = [];
     const ready: Promise<void>[] = [];
+    const clocked = options.timestamps !== false && !options.xdpProg;
     for (const queue of queues) {
       const control = newControlBlock();
       const stats = newStatsBlock();
@@ -426,6 +446,7 @@ export class Engine {
         portStats: moreIfaces.length > 0
           ? [options.port.iface, ...moreIfaces].map(() => newStatsBlock())
           : [],
+        latency: clocked ? newLatencyBlock() : undefined,
       };
       worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
         const m = e.data;
@@ -478,6 +499,7 @@ export class Engine {
         toKernel: reinjection ? { fd: reinjection.fd, helper: reinjection.helper } : undefined,
         morePorts: moreIfaces.map((iface, k) => ({ iface, xsksMapFd: more[k].xsksMapFd })),
         portStats: state.portStats,
+        latency: state.latency,
       };
       worker.postMessage(start);
       states.push(state);
@@ -572,7 +594,18 @@ export class Engine {
           ),
         }
         : {}),
+      latency: this.#latency(),
     };
+  }
+
+  /** The per-frame clock's histograms, or why there are none. */
+  #latency(): LatencySnapshot {
+    if (this.options.xdpProg) return { enabled: false, reason: USER_PROGRAM_NO_TIMESTAMPS };
+    if (this.options.timestamps === false) return { enabled: false, reason: NO_TIMESTAMPS };
+    return latencySnapshot(
+      this.#queues.map((q) => q.queue),
+      this.#queues.map((q) => q.latency!),
+    );
   }
 
   /**

@@ -28,6 +28,7 @@ import { CaptureProducer } from "../capture/ring.ts";
 import type { CaptureProducerSpec } from "../capture/session.ts";
 import { DIR_INBOUND } from "../capture/pcapng.ts";
 import { TapSink } from "./to_kernel.ts";
+import { FrameClock } from "./frame_clock.ts";
 
 /** The message that starts a worker. */
 export interface WorkerStart {
@@ -53,6 +54,8 @@ export interface WorkerStart {
   morePorts?: { iface: string; xsksMapFd: number }[];
   /** Per-interface counter blocks (one per interface, `--iface` order), with `morePorts`. */
   portStats?: Float64Array<SharedArrayBuffer>[];
+  /** This queue's latency histograms (see `latency_histogram.ts`); absent: no per-frame clock. */
+  latency?: Float64Array<SharedArrayBuffer>;
 }
 
 /** The handler's counters as the main thread reads them: names and their shared slots. */
@@ -188,6 +191,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     } catch (err) {
       throw new HandlerError(`handler ${where}: init threw: ${firstLine(err)}`);
     }
+    const clock = e.data.latency ? new FrameClock(port.umem, e.data.latency) : null;
     sink = reinject ? new TapSink(reinject.fd, reinject.helper, port.umem, loop.burst) : undefined;
     const b = new BurstState(port, loop.burst, loop.burst, {
       toKernel: sink !== undefined,
@@ -230,6 +234,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
         onError,
         capture: cap,
         toKernel: sink ?? null,
+        clock,
       };
       exit = others.length === 0
         ? runLoop(run)

@@ -75,6 +75,11 @@ export interface XdpProgramOptions {
   blockMax?: number;
   /** Prefixes to block, written before the program is attached. */
   block?: Cidr[];
+  /**
+   * Stamp each redirected frame with bpf_ktime_get_ns() in 8 bytes of XDP metadata (default
+   * true; false: the program carries no stamping code at all).
+   */
+  timestamps?: boolean;
 }
 
 /** A loaded and attached steering program. */
@@ -269,6 +274,17 @@ export function loadXdpProgram(o: XdpProgramOptions): XdpProgram {
       `${path}: its config map holds ${configSize} bytes, byPassRT writes ${CONFIG_SIZE}: ` +
         "the object is stale, rebuild with 'deno task build'",
     );
+  }
+  // The program's read-only data (const volatile stamp_frames), fixed before load.
+  const rodata = s.bpf_object__find_map_by_name(obj, cstr(".rodata"));
+  if (!rodata || s.bpf_map__value_size(rodata) !== 4) {
+    fail(
+      `${path} has no 4-byte .rodata (stamp_frames): the object is stale, rebuild with 'deno task build'`,
+    );
+  }
+  const stampFrames = Uint32Array.of(o.timestamps === false ? 0 : 1);
+  if (s.bpf_map__set_initial_value(rodata, stampFrames, 4n) !== 0) {
+    fail("cannot set the XDP program's timestamp flag (.rodata)");
   }
   const loaded = s.bpf_object__load(obj);
   if (loaded < 0) {

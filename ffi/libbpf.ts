@@ -29,6 +29,8 @@ export const LIBBPF_SYMBOLS = {
   bpf_object__find_map_by_name: { parameters: ["pointer", "buffer"], result: "pointer" },
   bpf_map__set_max_entries: { parameters: ["pointer", "u32"], result: "i32" },
   bpf_map__value_size: { parameters: ["pointer"], result: "u32" },
+  /** (map, data, size): the initial contents of a global-data map (.rodata), before load */
+  bpf_map__set_initial_value: { parameters: ["pointer", "buffer", "usize"], result: "i32" },
   bpf_link_create: { parameters: ["i32", "i32", "u32", "buffer"], result: "i32" },
   bpf_xdp_query_id: { parameters: ["i32", "i32", "buffer"], result: "i32" },
   bpf_prog_get_fd_by_id: { parameters: ["u32"], result: "i32" },

@@ -17,6 +17,7 @@ import type { Port } from "../engine/port.ts";
 import { newControlBlock, newStatsBlock } from "../engine/stats.ts";
 import type { CaptureProducer } from "../capture/ring.ts";
 import type { KernelSink } from "../engine/to_kernel.ts";
+import type { FrameClock } from "../engine/frame_clock.ts";
 
 /** A handler set up on a port, ready to run the loop (as often as wanted). */
 export interface HandlerLoop {
@@ -58,6 +59,8 @@ export interface HandlerLoopOptions {
   captureTx?: boolean;
   /** Where `b.toKernel` frames go (a fake reinjection device); none: `b.toKernel` throws. */
   toKernel?: KernelSink;
+  /** The per-frame clock (default none, as `--no-timestamps`). */
+  clock?: FrameClock;
 }
 
 /**
@@ -113,6 +116,7 @@ export async function handlerLoop(
         generation: 0,
         capture: o.capture ?? null,
         toKernel: o.toKernel ?? null,
+        clock: o.clock ?? null,
         onError: onError ?? ((e) => {
           first ??= e;
         }),

@@ -93,7 +93,95 @@ function renderFigures(s) {
   for (const [k, v] of numbers(s.total.xdp_statistics)) {
     setRow($("kernel"), `total.xdp_statistics.${k}`, k, v);
   }
+  renderLatency(s.latency);
   renderQueues(s);
+}
+
+/** Percentiles of the per-frame clock (snapshot ns, shown in us) and their distributions. */
+function renderLatency(l) {
+  const table = $("latency");
+  if (!l || !l.enabled) {
+    note(table, l ? `per-frame clock ${l.reason}` : "not measured");
+    $("latency-plot").textContent = "";
+    return;
+  }
+  for (const [key, label] of [["xdp_to_handler", "XDP>handler"], ["xdp_to_tx", "XDP>TX"]]) {
+    const h = l[key];
+    setRow(table, `latency.${key}.count`, `${label} frames`, h.count);
+    for (const p of ["p50", "p90", "p99", "p99_9", "max"]) {
+      setRow(table, `latency.${key}.${p}`, `${label} ${p.replace("_", ".")} (us)`, h[p] / 1000);
+    }
+    if (h.unstamped > 0) {
+      setRow(table, `latency.${key}.unstamped`, `${label} unstamped`, h.unstamped);
+    }
+  }
+  $("latency-plot").replaceChildren(latencyPlot(l));
+}
+
+/**
+ * Both distributions as step curves on one log-scale time axis (SVG): the share of frames per
+ * bucket, each bucket drawn over its own width in log2(ns).
+ */
+function latencyPlot(l) {
+  const NS = "http://www.w3.org/2000/svg";
+  const W = 320, H = 120, pad = 18;
+  const svg = document.createElementNS(NS, "svg");
+  svg.setAttribute("viewBox", `0 0 ${W} ${H + pad}`);
+  svg.setAttribute("width", "100%");
+  svg.dataset.points = "0";
+  const series = [["xdp_to_handler", COLORS[0]], ["xdp_to_tx", COLORS[1]]];
+  const all = series.flatMap(([k]) => l[k].buckets);
+  if (all.length === 0) return svg;
+  const lo = Math.log2(Math.max(1, Math.min(...all.map((b) => b[0])))) - 0.5;
+  const hi = Math.log2(Math.max(...all.map((b) => b[1]))) + 0.5;
+  const x = (ns) => ((Math.log2(Math.max(1, ns)) - lo) / (hi - lo)) * W;
+  let top = 0;
+  const dens = series.map(([k]) =>
+    l[k].buckets.map(([a, b, c]) => {
+      const d = c / l[k].count / (Math.log2(b) - Math.log2(Math.max(1, a)) || 1);
+      top = Math.max(top, d);
+      return [a, b, d];
+    })
+  );
+  series.forEach(([k, color], i) => {
+    if (dens[i].length === 0) return;
+    let d = "";
+    for (const [a, b, v] of dens[i]) {
+      const y = H - (v / top) * (H - 4);
+      d += `M${x(a).toFixed(1)},${H}V${y.toFixed(1)}H${x(b).toFixed(1)}V${H}`;
+    }
+    const path = document.createElementNS(NS, "path");
+    path.setAttribute("d", d);
+    path.setAttribute("fill", color);
+    path.setAttribute("fill-opacity", "0.35");
+    path.setAttribute("stroke", color);
+    path.dataset.series = k;
+    svg.append(path);
+  });
+  // Axis ticks at powers of ten (ns).
+  for (let t = 10; t < 2 ** hi; t *= 10) {
+    if (Math.log2(t) < lo) continue;
+    const text = document.createElementNS(NS, "text");
+    text.setAttribute("x", x(t).toFixed(1));
+    text.setAttribute("y", String(H + 14));
+    text.setAttribute("font-size", "10");
+    text.setAttribute("text-anchor", "middle");
+    text.textContent = t >= 1e6 ? `${t / 1e6} ms` : t >= 1e3 ? `${t / 1e3} us` : `${t} ns`;
+    svg.append(text);
+  }
+  // Legend: the series' colours.
+  series.forEach(([k, color], i) => {
+    const text = document.createElementNS(NS, "text");
+    text.setAttribute("x", String(W - 4));
+    text.setAttribute("y", String(10 + i * 11));
+    text.setAttribute("font-size", "9");
+    text.setAttribute("text-anchor", "end");
+    text.setAttribute("fill", color);
+    text.textContent = k === "xdp_to_handler" ? "XDP>handler" : "XDP>TX";
+    svg.append(text);
+  });
+  svg.dataset.points = String(all.length);
+  return svg;
 }
 
 /** The per-queue table: one column per queue, one row per counter. */

@@ -5,6 +5,7 @@
  * in order; the counts are exact (per interface too) and the frame audit balances. A user's
  * handler does the same with `b.forward`/`b.port`. Bad interface lists are refused with one line.
  */
+import type { LatencySnapshot } from "../../engine/latency_report.ts";
 import { ok, strictEqual } from "node:assert/strict";
 import {
   argv,
@@ -149,6 +150,12 @@ for (
           strictEqual(i.xdp_redirected, N, JSON.stringify(i));
         }
         strictEqual(f.program.redirected, 2 * N);
+        // The per-frame clock over both ports: every frame stamped, handled and forwarded.
+        const l = (f as unknown as { latency: LatencySnapshot }).latency;
+        ok(l.enabled);
+        strictEqual(l.xdp_to_handler.count, 2 * N);
+        strictEqual(l.xdp_to_tx.count, 2 * N);
+        strictEqual(l.xdp_to_handler.unstamped + l.xdp_to_tx.unstamped, 0);
         if (extra.includes("poll")) ok(f.total.idle_polls > 0, "the Worker slept in poll()");
         if (extra.includes("multi-buffer")) {
           strictEqual((f as { multi_buffer?: { on: boolean } }).multi_buffer?.on, true);

@@ -183,6 +183,10 @@ Deno.test(
         strictEqual(f.total.rx_packets, 300, "rx == the frames in the subset, exactly");
         strictEqual(f.total.tx_packets, 300);
         strictEqual(f.program, null);
+        // Your program does not stamp frames: the clock is "not available", never zeros.
+        const latency = (f as unknown as { latency: { enabled: boolean; reason: string } }).latency;
+        strictEqual(latency.enabled, false);
+        ok(latency.reason.startsWith("not available"), latency.reason);
         strictEqual(f.balanced, true);
         // After exit: nothing attached, and the object (xsks_map with it) is unloaded.
         strictEqual(await xdpAttached(t.dut, t.dutIf), false);

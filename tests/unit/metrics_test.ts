@@ -105,7 +105,13 @@ Deno.test("exposition: each family once, HELP then TYPE then its samples togethe
       assert.ok(line.startsWith(`# TYPE ${current} `), line);
       continue;
     }
-    assert.ok(line.startsWith(`${current}{`), `${line} outside its family ${current}`);
+    // A histogram's samples are NAME_bucket, NAME_sum and NAME_count.
+    const name = /^(\w+?)(_bucket|_sum|_count)?\{/.exec(line);
+    assert.ok(
+      line.startsWith(`${current}{`) ||
+        (current.endsWith("_seconds") && name?.[1] === current && name[2] !== undefined),
+      `${line} outside its family ${current}`,
+    );
   }
 });
 

@@ -1,0 +1,166 @@
+/**
+ * The per-frame clock: the XDP program (`bpf/xdp_steer.c`) writes `bpf_ktime_get_ns()`
+ * (CLOCK_MONOTONIC, ns) as a u64 into the 8 bytes of XDP metadata just before each frame it
+ * redirects; the loop calls {@link FrameClock.rx} once per RX burst, just before the handler
+ * gets the frames, and {@link FrameClock.tx} once per TX burst, just before the frames it
+ * received go to the TX ring. Each call reads the clock once (`performance.now()`, a V8 fast
+ * path, no FFI) and records `now - stamp` for every frame into the queue's shared histograms
+ * (see `latency_histogram.ts`); nothing is allocated.
+ *
+ * Clocks: Deno's `performance.now()` is std's `Instant` (clock_gettime(CLOCK_MONOTONIC)) less
+ * the time origin, in ms with sub-microsecond fraction (no coarsening in Deno 2). The offset
+ * to CLOCK_MONOTONIC is measured once through FFI at the loop's start (the bracket of the
+ * tightest of 64 tries) and again at its end; both go into the block, so a report shows the
+ * drift (expected 0 +- the bracket: same clock).
+ *
+ * Stamps that cannot be right are not recorded but counted as unstamped: absent (zero
+ * headroom: the program did not stamp, e.g. a driver without metadata support), in the future
+ * (more than {@link SKEW_NS} ahead: a bad offset), or 2^32 ns (4.3 s) or more in the past
+ * (a stale stamp from an earlier use of the frame's memory).
+ *
+ * @module
+ */
+import { BLOCK, bucketOf, H, HEADER, TO_HANDLER, TO_TX } from "./latency_histogram.ts";
+
+/** Bytes of XDP metadata the program writes before each frame (one u64). */
+export const META_BYTES = 8;
+/** A stamp up to this far ahead of the clock counts as 0 ns (offset uncertainty). */
+export const SKEW_NS = 2000;
+const TWO32 = 4294967296;
+/** Whether this isolate's frame clocks have been through {@link warmUp}. */
+let warmed = false;
+
+/**
+ * Run a scratch clock (own memory, own histograms) over every kind of stamp, before any real
+ * frame: fresh, old enough that a burst's sum of ages passes 2^31 ns, absent, in the future,
+ * stale. V8 then optimises `#record` with every branch and number type already seen, instead of
+ * deoptimising (and allocating while it runs unoptimised) the first time a live frame takes a
+ * new branch, e.g. the first frame that arrives unstamped.
+ */
+function warmUp(offsetNs: number): void {
+  const frames = 16, size = 256;
+  const mem = new Uint8Array(frames * size);
+  const view = new DataView(mem.buffer);
+  const clock = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1));
+  const addrs = Uint32Array.from({ length: frames }, (_, i) => i * size + 128);
+  const ages = [500, 3_000, 40_000, 1e6, 2e8, 3e9, 0, -1e9, 1e10];
+  for (let round = 0; round < 300; round++) {
+    const now = performance.now() * 1e6 + offsetNs;
+    for (let i = 0; i < frames; i++) {
+      const age = ages[(i + round) % ages.length];
+      const stamp = age === 0 ? 0 : now - age;
+      view.setUint32(addrs[i] - 8, stamp % TWO32, true);
+      view.setUint32(addrs[i] - 4, Math.floor(stamp / TWO32), true);
+    }
+    clock.rx(addrs, frames);
+    clock.tx(addrs, frames);
+  }
+}
+
+let clockGettime: ((clk: number, ts: BigInt64Array<ArrayBuffer>) => number) | undefined;
+
+/** CLOCK_MONOTONIC minus performance.now(), in ns (FFI; not for the hot path). */
+export function monotonicOffsetNs(): number {
+  if (clockGettime === undefined) {
+    const lib = Deno.dlopen("libc.so.6", {
+      clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
+    });
+    clockGettime = lib.symbols.clock_gettime;
+  }
+  const ts = new BigInt64Array(2);
+  const mono = () => {
+    clockGettime!(1, ts); // CLOCK_MONOTONIC
+    return Number(ts[0]) * 1e9 + Number(ts[1]);
+  };
+  let best = Infinity, offset = 0;
+  for (let i = 0; i < 64; i++) {
+    const a = mono();
+    const p = performance.now();
+    const b = mono();
+    if (b - a < best) {
+      best = b - a;
+      offset = (a + b) / 2 - p * 1e6;
+    }
+  }
+  return offset;
+}
+
+/** One queue's per-frame clock over its UMEM and its shared latency block. */
+export class FrameClock {
+  /** The UMEM as 32-bit words (a stamp is 8-byte aligned: two words, low first). */
+  readonly #words: Uint32Array;
+  readonly #h: Float64Array;
+  #offsetNs: number;
+
+  /** Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}). */
+  constructor(umem: Uint8Array, block: Float64Array) {
+    if (umem.byteOffset % 4 !== 0) throw new RangeError("the UMEM must be 4-byte aligned");
+    this.#words = new Uint32Array(umem.buffer, umem.byteOffset, umem.byteLength >>> 2);
+    this.#h = block;
+    this.#offsetNs = monotonicOffsetNs();
+    if (block[BLOCK.offsetStart] === 0) block[BLOCK.offsetStart] = this.#offsetNs;
+    if (!warmed) {
+      warmed = true;
+      warmUp(this.#offsetNs);
+    }
+  }
+
+  /** Measure the offset again and store it as the end offset (off the hot path). */
+  recheck(): void {
+    this.#h[BLOCK.offsetEnd] = monotonicOffsetNs();
+  }
+
+  /** XDP-to-handler: record the frames at `addrs[0..n)` now. */
+  rx(addrs: Uint32Array, n: number): void {
+    this.#record(TO_HANDLER, addrs, n);
+  }
+
+  /** XDP-to-TX: record the received frames at `addrs[0..n)` now. */
+  tx(addrs: Uint32Array, n: number): void {
+    this.#record(TO_TX, addrs, n);
+  }
+
+  /**
+   * One clock read, then per frame one bucket increment; count, sum, max and unstamped are
+   * kept in locals and stored once per burst (a read-modify-write of the same slot per frame
+   * would chain every frame on store-to-load forwarding).
+   */
+  #record(base: number, addrs: Uint32Array, n: number): void {
+    const h = this.#h, words = this.#words;
+    const now = performance.now() * 1e6 + this.#offsetNs;
+    // The clock as two 32-bit words: each stamp is then compared and subtracted in integers.
+    const nowHi = Math.floor(now / TWO32), nowLo = (now - nowHi * TWO32) >>> 0;
+    const buckets = base + HEADER;
+    let count = 0, sum = 0, max = h[base + H.max], unstamped = 0;
+    for (let i = 0; i < n; i++) {
+      const a = addrs[i];
+      // A frame without room for a stamp before it, or not 4-byte aligned, has none.
+      if (a < META_BYTES || (a & 3) !== 0) {
+        unstamped++;
+        continue;
+      }
+      const w = (a >>> 2) - 2;
+      const lo = words[w], hi = words[w + 1];
+      // age = (nowHi - hi) * 2^32 + nowLo - lo: kept when 0 <= age < 2^32, i.e. when the high
+      // words differ by exactly the borrow of the low ones; its low 32 bits are then the age.
+      let v = (nowLo - lo) >>> 0;
+      const borrow = nowLo < lo ? 1 : 0;
+      if (hi + borrow !== nowHi || (hi | lo) === 0) {
+        // In the future by less than the offset's uncertainty: 0 ns. Else not plausible.
+        if (hi === nowHi && lo - nowLo < SKEW_NS) v = 0;
+        else {
+          unstamped++;
+          continue;
+        }
+      }
+      sum += v;
+      if (v > max) max = v;
+      h[buckets + bucketOf(v)]++;
+      count++;
+    }
+    h[base + H.count] += count;
+    h[base + H.sum] += sum;
+    h[base + H.max] = max;
+    if (unstamped > 0) h[base + H.unstamped] += unstamped;
+  }
+}
