@@ -14,10 +14,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { deleteVethPair, ensureVethPair, inNs } from "../topology/veth.ts";
+import { inNs } from "../topology/veth.ts";
 import { APP_CPU, bypassrt, Generator } from "./contenders.ts";
 import { Proc, run, sleep, stopAll } from "./proc.ts";
-import { type Topology, topologyTag } from "./topology.ts";
+import {
+  createFwdTopology,
+  deleteFwdTopology,
+  fwdNames,
+  ifaceCounter,
+  median,
+} from "./fwd_topology.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -28,16 +34,11 @@ const { values: a } = parseArgs({
   },
 });
 const rounds = Number(a.rounds), warmupS = Number(a.warmup), durationS = Number(a.duration);
-const tag = topologyTag();
-const ns = { gen: `bpb-${tag}-gen`, dut: `bpb-${tag}-dut`, snk: `bpb-${tag}-snk` };
-const ifs = { gen: `bpbg${tag}`, d0: `bpba${tag}`, d1: `bpbb${tag}`, snk: `bpbs${tag}` };
+const names = fwdNames(), { ns, ifs } = names;
 const log = (s: string) => console.error(`[fwd bench] ${s}`);
 
 /** The sink interface's received frames (the kernel's counter). */
-async function sinkRx(): Promise<number> {
-  const out = await run(inNs(ns.snk, "cat", `/sys/class/net/${ifs.snk}/statistics/rx_packets`));
-  return Number(out.trim());
-}
+const sinkRx = () => ifaceCounter(ns.snk, ifs.snk, "rx_packets");
 
 /** testpmd `io` forwarding between two AF_XDP vdevs (ports 0 and 1 forward to each other). */
 async function startTestpmd(): Promise<Proc> {
@@ -97,31 +98,9 @@ async function measure(
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-};
-
 const results: Result[] = [];
 try {
-  const p0 = await ensureVethPair({
-    dev: ifs.d0,
-    peer: ifs.gen,
-    devNs: ns.dut,
-    peerNs: ns.gen,
-    peerAddr: "10.0.0.2/24",
-    ipv6: false,
-  });
-  await ensureVethPair({ dev: ifs.d1, peer: ifs.snk, devNs: ns.dut, peerNs: ns.snk, ipv6: false });
-  const topo: Topology = {
-    gen: ns.gen,
-    dut: ns.dut,
-    genIf: ifs.gen,
-    dutIf: ifs.d0,
-    genMac: p0.peerMac,
-    dutMac: p0.devMac,
-    threaded: "0",
-  };
+  const { topo } = await createFwdTopology(names);
   const gen = new Generator(topo, 1 << 24);
   await gen.ready();
   log(`generator up (${gen.via})`);
@@ -153,8 +132,7 @@ try {
   await gen.quit();
 } finally {
   await stopAll();
-  await deleteVethPair({ devNs: ns.dut, peerNs: ns.gen }, { namespaces: true });
-  await deleteVethPair({ devNs: ns.snk }, { namespaces: true });
+  await deleteFwdTopology(names);
 }
 const summary: Record<string, number> = {};
 for (const name of ["byPassRT fwd", "DPDK testpmd io"]) {

@@ -16,10 +16,16 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { deleteVethPair, ensureVethPair, inNs } from "../topology/veth.ts";
+import { inNs } from "../topology/veth.ts";
 import { APP_CPU, bypassrt } from "./contenders.ts";
 import { Proc, run, sleep, stopAll } from "./proc.ts";
-import { type Topology, topologyTag } from "./topology.ts";
+import {
+  createFwdTopology,
+  deleteFwdTopology,
+  fwdNames,
+  ifaceCounter as counter,
+  median,
+} from "./fwd_topology.ts";
 
 const { values: a } = parseArgs({
   options: {
@@ -33,15 +39,9 @@ const { values: a } = parseArgs({
 });
 const size = Number(a.size), rounds = Number(a.rounds);
 const warmupS = Number(a.warmup), durationS = Number(a.duration);
-const tag = topologyTag();
-const ns = { gen: `bpb-${tag}-gen`, dut: `bpb-${tag}-dut`, snk: `bpb-${tag}-snk` };
-const ifs = { gen: `bpbg${tag}`, d0: `bpba${tag}`, d1: `bpbb${tag}`, snk: `bpbs${tag}` };
+const names = fwdNames(), { ns, ifs } = names;
 const log = (s: string) => console.error(`[fwd jumbo bench] ${s}`);
 const ROOT = new URL("../", import.meta.url).pathname;
-
-async function counter(n: string, iface: string, what: string): Promise<number> {
-  return Number((await run(inNs(n, "cat", `/sys/class/net/${iface}/statistics/${what}`))).trim());
-}
 
 /** The kernel's bridge between d0 and d1 (the reference), removed again by `stop`. */
 async function startBridge(): Promise<{ stop(): Promise<unknown> }> {
@@ -123,11 +123,6 @@ async function measure(
   }
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((x, y) => x - y);
-  return s.length ? s[Math.floor(s.length / 2)] : NaN;
-};
-
 const results: Result[] = [];
 try {
   await run([
@@ -140,33 +135,7 @@ try {
     `${ROOT}build/jumbo_gen`,
     `${ROOT}bench/jumbo_gen.c`,
   ]);
-  const p0 = await ensureVethPair({
-    dev: ifs.d0,
-    peer: ifs.gen,
-    devNs: ns.dut,
-    peerNs: ns.gen,
-    peerAddr: "10.0.0.2/24",
-    ipv6: false,
-  });
-  const p1 = await ensureVethPair({
-    dev: ifs.d1,
-    peer: ifs.snk,
-    devNs: ns.dut,
-    peerNs: ns.snk,
-    ipv6: false,
-  });
-  for (const [n, i] of [[ns.gen, ifs.gen], [ns.dut, ifs.d0], [ns.dut, ifs.d1], [ns.snk, ifs.snk]]) {
-    await run(["ip", "-n", n, "link", "set", i, "mtu", "9000"]);
-  }
-  const topo: Topology = {
-    gen: ns.gen,
-    dut: ns.dut,
-    genIf: ifs.gen,
-    dutIf: ifs.d0,
-    genMac: p0.peerMac,
-    dutMac: p0.devMac,
-    threaded: "0",
-  };
+  const { topo, sinkMac } = await createFwdTopology(names, { mtu: 9000 });
   const contenders: [string, () => Promise<{ stop(): Promise<unknown> }>][] = [
     [
       "byPassRT fwd",
@@ -178,15 +147,14 @@ try {
     const order = round % 2 === 0 ? contenders : [...contenders].reverse();
     for (const [name, start] of order) {
       // To the sink's MAC: the bridge forwards it (a frame to d0's own MAC would stay local).
-      const r = await measure(name, start, p1.peerMac, round);
+      const r = await measure(name, start, sinkMac, round);
       log(JSON.stringify(r));
       results.push(r);
     }
   }
 } finally {
   await stopAll();
-  await deleteVethPair({ devNs: ns.dut, peerNs: ns.gen }, { namespaces: true });
-  await deleteVethPair({ devNs: ns.snk }, { namespaces: true });
+  await deleteFwdTopology(names);
 }
 const summary: Record<string, number> = {};
 for (const name of ["byPassRT fwd", "kernel bridge"]) {
