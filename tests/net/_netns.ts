@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { deepStrictEqual } from "node:assert/strict";
 import { deleteVethPair, ensureVethPair } from "../../topology/veth.ts";
 
 /** A pair of namespaces and the veth between them. */
@@ -321,6 +322,25 @@ export async function sendUdp(t: Topology, count: number, port: number, extra = 
     ),
   );
   if (r.sent !== count) throw new Error(`pktio sent ${r.sent} of ${count}`);
+}
+
+/**
+ * pktio `echo` from the peer to the dut MAC: `count` random UDP frames to `port` (`extra` adds
+ * pktio flags, e.g. `--seed 7`), each expected back byte-exact with the MACs swapped (an l2fwd
+ * on the dut). Throws unless every frame came back exactly once and nothing else arrived.
+ */
+export async function echoUdp(t: Topology, count: number, port: number, extra = ""): Promise<void> {
+  const r = await pktio(
+    t.peer,
+    "echo",
+    ...argv(
+      `--iface ${t.peerIf} --dst-mac ${t.dutMac} --count ${count} --port ${port} ` +
+        `--timeout 20 ${extra}`,
+    ),
+  );
+  const want = { sent: count, received: count, matched: count };
+  const clean = { mismatched: 0, duplicates: 0, unexpected: 0 };
+  deepStrictEqual(r, { ...want, ...clean });
 }
 
 /** The entries of `counters` that are not 0 (e.g. respond's drop reasons that happened). */

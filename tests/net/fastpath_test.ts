@@ -6,8 +6,8 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
   argv,
   Bypassrt,
+  echoUdp,
   inNs,
-  pktio,
   pktioSpawn,
   run,
   sendUdp,
@@ -44,25 +44,8 @@ Deno.test(
   T,
   () =>
     withTopology(async (t) => {
-      let r: Record<string, number> = {};
-      const b = await serve(t, "--mode l2fwd --steer udp:9000", async () => {
-        r = await pktio(
-          t.peer,
-          "echo",
-          ...argv(
-            `--iface ${t.peerIf} --dst-mac ${t.dutMac} ` +
-              `--count 1000 --port 9000 --seed 7 --timeout 20`,
-          ),
-        );
-      });
-      deepStrictEqual(r, {
-        sent: 1000,
-        received: 1000,
-        matched: 1000,
-        mismatched: 0,
-        duplicates: 0,
-        unexpected: 0,
-      });
+      const b = await serve(t, "--mode l2fwd --steer udp:9000", () =>
+        echoUdp(t, 1000, 9000, "--seed 7"));
       const f = b.final();
       strictEqual(f.total.rx_packets, 1000);
       strictEqual(f.total.tx_packets, 1000);
