@@ -124,13 +124,23 @@ const ALL_VARIANTS: [string, string[] | "C"][] = [
   ["C xsk_ref", "C"],
   ["poll-ms 1", ["--poll-ms", "1"]],
 ];
+// A/B experiments: BPB_CLOCK_VARIANTS='[{"name": "...", "args": [...], "env": {...}, "v8": "..."}]'
+// adds byPassRT variants with their own run options, environment and V8 flags.
+interface ExtraVariant {
+  name: string;
+  args?: string[];
+  env?: Record<string, string>;
+  v8?: string;
+}
+const extraVariants: ExtraVariant[] = JSON.parse(Deno.env.get("BPB_CLOCK_VARIANTS") ?? "[]");
+for (const x of extraVariants) ALL_VARIANTS.push([x.name, x.args ?? []]);
 const only = flags.only?.split(",");
 const VARIANTS = ALL_VARIANTS.filter(([v]) => only === undefined || only.includes(v));
 if (VARIANTS.length === 0) {
   console.error(`bench:clock: --only names no variant (known: ${ALL_VARIANTS.map((v) => v[0])})`);
   Deno.exit(2);
 }
-const v8 = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
+const v8Default = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
 const extraArgs = (Deno.env.get("BPB_BYPASSRT_ARGS") ?? "").split(" ").filter((a) => a !== "");
 if (VARIANTS.some(([, x]) => x === "C")) {
   await run([
@@ -215,6 +225,9 @@ try {
     const k = (round - 1) % VARIANTS.length;
     const order = [...VARIANTS.slice(k), ...VARIANTS.slice(0, k)];
     for (const [variant, extra] of order) {
+      const xv = extraVariants.find((x) => x.name === variant);
+      for (const [k, v] of Object.entries(xv?.env ?? {})) Deno.env.set(k, v);
+      const v8 = xv?.v8 ?? v8Default;
       const proc = extra === "C"
         ? new Proc(variant, [
           ...["taskset", "-c", APP_CPU],
@@ -227,6 +240,7 @@ try {
           ...[`${ROOT}cli/main.ts`, "--iface", topo.dutIf, "--mode", "rxdrop"],
           ...["--cpu", APP_CPU, "--json", "--interval", "1", ...extra, ...extraArgs],
         ]);
+      for (const k of Object.keys(xv?.env ?? {})) Deno.env.delete(k);
       await proc.waitFor((l) => l.text.startsWith("{"), 30000);
       await sleep(500);
       const f0 = foreignCpuNs(), t0 = performance.now();
