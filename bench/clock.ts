@@ -6,7 +6,12 @@
  *    (default 1000/s) for S s (default 8) from the generator namespace; byPassRT `--mode rxdrop`
  *    serves the device end with its Worker pinned (`--cpu 1`), busy-polling (default) and, as a
  *    comparison, sleeping in poll() when idle (`--poll-ms 1`); the final JSON's `latency` gives
- *    the distribution. Each round runs both, in alternating order.
+ *    the distribution. byPassRT runs with its V8 flags (engine/v8_flags.ts; BPB_V8_FLAGS
+ *    replaces them, BPB_BYPASSRT_ARGS adds run options, for A/B runs). Side by side, the C
+ *    reference (bench/xsk_ref.c `--stamp`: our program with the stamp on, one CLOCK_MONOTONIC
+ *    read per burst, the same histogram) busy-spins on the same CPU against the same generator.
+ *    Each round runs every variant, in rotating order. `--only A,B` picks variants;
+ *    `--no-loop` skips part 3.
  * 3. The loop's cost, in memory (no NIC): bench/engine_loop.ts `real` (engine/loop.ts with l2fwd
  *    on the fake kernel) against `clocked` (the same with the per-frame clock, every frame
  *    stamped: two records per frame, XDP-to-handler and XDP-to-TX), interleaved, pinned,
@@ -23,11 +28,19 @@
 import { parseArgs } from "node:util";
 import { createTopology, deleteTopology, inNs, topologyTag } from "./topology.ts";
 import { foreignCpuNs, foreignDelta, Proc, run, sleep, stopAll } from "./proc.ts";
-import { APP_CPU, GEN_CPU } from "./contenders.ts";
+import { APP_CPU, BUILD, GEN_CPU } from "./contenders.ts";
 import { loadXdpProgram } from "../engine/xdp_program.ts";
 import { openLibbpf } from "../ffi/libbpf.ts";
 import type { LatencySnapshot } from "../engine/latency_report.ts";
-import type { LatencySummary } from "../engine/latency_histogram.ts";
+import {
+  BLOCK_SLOTS,
+  H,
+  HEADER,
+  type LatencySummary,
+  summarize,
+  TO_HANDLER,
+} from "../engine/latency_histogram.ts";
+import { BYPASSRT_V8_FLAGS } from "../engine/v8_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -83,6 +96,8 @@ const { values: flags } = parseArgs({
     seconds: { type: "string", default: "8" },
     rate: { type: "string", default: "1000" },
     json: { type: "string" },
+    only: { type: "string" },
+    "no-loop": { type: "boolean", default: false },
   },
 });
 const rounds = Number(flags.rounds), seconds = Number(flags.seconds), rate = Number(flags.rate);
@@ -103,7 +118,53 @@ interface ClockRun {
   xdp_to_handler: Omit<LatencySummary, "buckets"> & { buckets?: LatencySummary["buckets"] };
 }
 
-const VARIANTS: [string, string[]][] = [["busy-poll", []], ["poll-ms 1", ["--poll-ms", "1"]]];
+/** A variant's run options (byPassRT), or "C" for the C reference. */
+const ALL_VARIANTS: [string, string[] | "C"][] = [
+  ["busy-poll", []],
+  ["C xsk_ref", "C"],
+  ["poll-ms 1", ["--poll-ms", "1"]],
+];
+// A/B experiments: BPB_CLOCK_VARIANTS='[{"name": "...", "args": [...], "env": {...}, "v8": "..."}]'
+// adds byPassRT variants with their own run options, environment and V8 flags.
+interface ExtraVariant {
+  name: string;
+  args?: string[];
+  env?: Record<string, string>;
+  v8?: string;
+}
+const extraVariants: ExtraVariant[] = JSON.parse(Deno.env.get("BPB_CLOCK_VARIANTS") ?? "[]");
+for (const x of extraVariants) ALL_VARIANTS.push([x.name, x.args ?? []]);
+const only = flags.only?.split(",");
+const VARIANTS = ALL_VARIANTS.filter(([v]) => only === undefined || only.includes(v));
+if (VARIANTS.length === 0) {
+  console.error(`bench:clock: --only names no variant (known: ${ALL_VARIANTS.map((v) => v[0])})`);
+  Deno.exit(2);
+}
+const v8Default = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
+const extraArgs = (Deno.env.get("BPB_BYPASSRT_ARGS") ?? "").split(" ").filter((a) => a !== "");
+if (VARIANTS.some(([, x]) => x === "C")) {
+  await run([
+    ...["gcc", "-O2", "-g", "-Wall", "-Wextra", "-Werror", `${ROOT}bench/xsk_ref.c`],
+    ...["-o", `${BUILD}xsk_ref`, "-lxdp", "-lbpf"],
+  ]);
+}
+
+/** The C reference's `xdp_to_handler` ([bucket, count] pairs) as byPassRT's summary. */
+function cSummary(x: {
+  count: number;
+  sum: number;
+  max: number;
+  unstamped: number;
+  buckets: [number, number][];
+}): LatencySummary {
+  const block = new Float64Array(BLOCK_SLOTS);
+  block[TO_HANDLER + H.count] = x.count;
+  block[TO_HANDLER + H.sum] = x.sum;
+  block[TO_HANDLER + H.max] = x.max;
+  block[TO_HANDLER + H.unstamped] = x.unstamped;
+  for (const [b, n] of x.buckets) block[TO_HANDLER + HEADER + b] = n;
+  return summarize([block], TO_HANDLER);
+}
 
 /** One engine_loop.ts run: ns per packet and GC lines in its timed section. */
 async function loopRun(
@@ -134,7 +195,7 @@ const loopRuns: {
   gc_clocked: number;
   unstamped: number;
 }[] = [];
-for (let round = 1; round <= rounds; round++) {
+for (let round = 1; round <= (flags["no-loop"] ? 0 : rounds); round++) {
   const order = round % 2 ? ["real", "clocked"] : ["clocked", "real"];
   const r: Record<string, { ns: number; gc: number; unstamped: number }> = {};
   for (const v of order) r[v] = await loopRun(v, Number(flags["loop-packets"]));
@@ -160,13 +221,26 @@ const runs: ClockRun[] = [];
 let progCost: { on: number; off: number }[] = [];
 try {
   for (let round = 1; round <= rounds; round++) {
-    const order = round % 2 ? VARIANTS : [...VARIANTS].reverse();
+    // Rotated each round, so no variant always runs first (or right after the same one).
+    const k = (round - 1) % VARIANTS.length;
+    const order = [...VARIANTS.slice(k), ...VARIANTS.slice(0, k)];
     for (const [variant, extra] of order) {
-      const proc = new Proc("byPassRT", [
-        ...inNs(topo.dut, Deno.execPath(), "run", "-A", `${ROOT}cli/main.ts`),
-        ...["--iface", topo.dutIf, "--mode", "rxdrop", "--cpu", APP_CPU, "--json"],
-        ...["--interval", "1", ...extra],
-      ]);
+      const xv = extraVariants.find((x) => x.name === variant);
+      for (const [k, v] of Object.entries(xv?.env ?? {})) Deno.env.set(k, v);
+      const v8 = xv?.v8 ?? v8Default;
+      const proc = extra === "C"
+        ? new Proc(variant, [
+          ...["taskset", "-c", APP_CPU],
+          ...inNs(topo.dut, `${BUILD}xsk_ref`, "--iface", topo.dutIf, "--mode", "rxdrop"),
+          ...["--interval", "1", "--stamp", "--obj", `${BUILD}xdp_steer.o`],
+        ])
+        : new Proc("byPassRT", [
+          ...inNs(topo.dut, Deno.execPath(), "run", "-A"),
+          ...(v8 === "" ? [] : [`--v8-flags=${v8}`]),
+          ...[`${ROOT}cli/main.ts`, "--iface", topo.dutIf, "--mode", "rxdrop"],
+          ...["--cpu", APP_CPU, "--json", "--interval", "1", ...extra, ...extraArgs],
+        ]);
+      for (const k of Object.keys(xv?.env ?? {})) Deno.env.delete(k);
       await proc.waitFor((l) => l.text.startsWith("{"), 30000);
       await sleep(500);
       const f0 = foreignCpuNs(), t0 = performance.now();
@@ -188,19 +262,25 @@ try {
       await proc.stop("SIGINT", 10000);
       const fin = proc.lines.map((l) => l.text).filter((t) => t.startsWith("{"))
         .map((t) => JSON.parse(t)).find((o) => o.final === true);
-      if (!fin) throw new Error(`byPassRT gave no final JSON: ${proc.stderr}`);
+      if (!fin) throw new Error(`${variant} gave no final JSON: ${proc.stderr}`);
       const sent = JSON.parse(
         sender.lines.map((l) => l.text).filter((t) => t.startsWith("{")).pop()!,
       );
-      const l = fin.latency as LatencySnapshot;
-      if (!l.enabled) throw new Error("byPassRT ran without its per-frame clock");
-      const h = l.xdp_to_handler;
+      let h: LatencySummary;
+      if (extra === "C") {
+        if (!fin.xdp_to_handler) throw new Error("xsk_ref --stamp gave no xdp_to_handler");
+        h = cSummary(fin.xdp_to_handler);
+      } else {
+        const l = fin.latency as LatencySnapshot;
+        if (!l.enabled) throw new Error("byPassRT ran without its per-frame clock");
+        h = l.xdp_to_handler;
+      }
       runs.push({
         variant,
         round,
         sent: sent.sent,
         rate: sent.rate,
-        rx: fin.total.rx_packets,
+        rx: extra === "C" ? fin.rx_packets : fin.total.rx_packets,
         busy_share: Math.round(busy * 1000) / 1000,
         xdp_to_handler: h,
       });
@@ -266,12 +346,14 @@ console.log(
     progCost.map((c) => c.on).join(", ")
   }; off ${progCost.map((c) => c.off).join(", ")}`,
 );
-console.log(
-  `loop ns/pkt (in memory, l2fwd, per round): real ${loopRuns.map((r) => r.real).join(", ")}; ` +
-    `clocked ${loopRuns.map((r) => r.clocked).join(", ")}; added (median) ${
-      median(loopRuns.map((r) => r.clocked - r.real)).toFixed(1)
-    }; GC events in timed sections ${loopRuns.reduce((a, r) => a + r.gc_clocked, 0)} (clocked)`,
-);
+if (loopRuns.length > 0) {
+  console.log(
+    `loop ns/pkt (in memory, l2fwd, per round): real ${loopRuns.map((r) => r.real).join(", ")}; ` +
+      `clocked ${loopRuns.map((r) => r.clocked).join(", ")}; added (median) ${
+        median(loopRuns.map((r) => r.clocked - r.real)).toFixed(1)
+      }; GC events in timed sections ${loopRuns.reduce((a, r) => a + r.gc_clocked, 0)} (clocked)`,
+  );
+}
 if (flags.json) {
   await Deno.writeTextFile(
     flags.json,

@@ -21,8 +21,15 @@
  * Output (stdout, NDJSON, flushed): every --interval {"elapsed", "rx_packets", "tx_packets"},
  * then a line with "final": true on SIGINT/SIGTERM or after --duration seconds.
  *
+ * --stamp (rxdrop): loads our program with its timestamp flag on (stamp_frames = 1, as byPassRT
+ * does without --no-timestamps) and, like byPassRT's per-frame clock, reads CLOCK_MONOTONIC once
+ * per RX burst and records each frame's age (now - the u64 stamp at umem + addr - 8) into the
+ * same log-linear histogram (engine/latency_histogram.ts: 16 exact buckets, then 16 per power of
+ * two); the final line carries "xdp_to_handler": {"count", "sum", "max", "unstamped",
+ * "buckets": [[bucket, count], ...]}. bench/clock.ts runs it side by side with byPassRT.
+ *
  *   xsk_ref --iface IF --mode rxdrop|l2fwd|respond [--ip A.B.C.D] [--duration S] [--interval S]
- *           [--obj build/xdp_steer.o]
+ *           [--obj build/xdp_steer.o] [--stamp]
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -53,6 +60,25 @@
 enum mode { RXDROP, L2FWD, RESPOND };
 
 static volatile sig_atomic_t stop_flag;
+
+/* The per-frame clock's histogram (engine/latency_histogram.ts's layout). */
+#define SUB_BUCKETS 16
+#define SUB_BITS 4
+#define HBUCKETS (SUB_BUCKETS + (32 - SUB_BITS) * SUB_BUCKETS)
+static struct {
+	uint64_t count, sum, max, unstamped;
+	uint64_t b[HBUCKETS];
+} H;
+
+static inline uint32_t bucket_of(uint32_t v)
+{
+	uint32_t k;
+
+	if (v < SUB_BUCKETS)
+		return v;
+	k = 31 - (uint32_t)__builtin_clz(v);
+	return SUB_BUCKETS + ((k - SUB_BITS) << SUB_BITS) + ((v >> (k - SUB_BITS)) & (SUB_BUCKETS - 1));
+}
 
 static struct {
 	struct xsk_ring_prod fill, tx;
@@ -87,6 +113,35 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One clock read per burst, then each frame's age; the same plausibility rules as frame_clock.ts. */
+static void stamp_burst(uint32_t idx, uint32_t n)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t addr = xsk_ring_cons__rx_desc(&P.rx, idx + i)->addr, stamp, age;
+
+		if (addr < 8) {
+			H.unstamped++;
+			continue;
+		}
+		memcpy(&stamp, P.area + addr - 8, 8);
+		if (stamp == 0 || stamp > now + 2000 || now - stamp >= (1ull << 32)) {
+			H.unstamped++;
+			continue;
+		}
+		age = stamp > now ? 0 : now - stamp;
+		H.count++;
+		H.sum += age;
+		if (age > H.max)
+			H.max = age;
+		H.b[bucket_of((uint32_t)age)]++;
+	}
 }
 
 static void refill(void)
@@ -220,6 +275,20 @@ static void print_line(double t0, int final)
 	       "\"free_frames\":%u",
 	       now_s() - t0, (unsigned long long)P.rx_packets, (unsigned long long)P.tx_packets,
 	       (unsigned long long)P.tx_kicks, P.top);
+	if (final && H.count + H.unstamped > 0) {
+		const char *sep = "";
+
+		printf(",\"xdp_to_handler\":{\"count\":%llu,\"sum\":%llu,\"max\":%llu,"
+		       "\"unstamped\":%llu,\"buckets\":[",
+		       (unsigned long long)H.count, (unsigned long long)H.sum,
+		       (unsigned long long)H.max, (unsigned long long)H.unstamped);
+		for (uint32_t b = 0; b < HBUCKETS; b++)
+			if (H.b[b]) {
+				printf("%s[%u,%llu]", sep, b, (unsigned long long)H.b[b]);
+				sep = ",";
+			}
+		printf("]}");
+	}
 	if (final)
 		printf(",\"xdp_statistics\":{\"rx_dropped\":%llu,\"rx_invalid_descs\":%llu,"
 		       "\"rx_ring_full\":%llu,\"rx_fill_ring_empty_descs\":%llu}",
@@ -235,10 +304,12 @@ int main(int argc, char **argv)
 	const char *iface = NULL, *obj_path = "build/xdp_steer.o", *ip_str = NULL;
 	double duration = 0, interval = 1;
 	enum mode mode = RXDROP;
+	int stamp = 0;
 	static const struct option longopts[] = {
 		{ "iface", required_argument, 0, 'i' },    { "mode", required_argument, 0, 'm' },
 		{ "ip", required_argument, 0, 'a' },       { "duration", required_argument, 0, 'd' },
 		{ "interval", required_argument, 0, 't' }, { "obj", required_argument, 0, 'o' },
+		{ "stamp", no_argument, 0, 's' },
 		{ 0, 0, 0, 0 },
 	};
 	int c;
@@ -250,6 +321,7 @@ int main(int argc, char **argv)
 		case 'd': duration = atof(optarg); break;
 		case 't': interval = atof(optarg); break;
 		case 'o': obj_path = optarg; break;
+		case 's': stamp = 1; break;
 		case 'm':
 			if (!strcmp(optarg, "rxdrop"))
 				mode = RXDROP;
@@ -264,7 +336,7 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (!iface || (mode == RESPOND && !ip_str) || interval <= 0)
+	if (!iface || (mode == RESPOND && !ip_str) || interval <= 0 || (stamp && mode != RXDROP))
 		goto usage;
 	if (ip_str && inet_pton(AF_INET, ip_str, &P.ip) != 1)
 		goto usage;
@@ -290,6 +362,13 @@ int main(int argc, char **argv)
 	struct bpf_object *obj = bpf_object__open_file(obj_path, NULL);
 	if (!obj)
 		die(obj_path, errno);
+	/* The timestamp flag (const volatile stamp_frames, the program's 4-byte .rodata). */
+	struct bpf_map *rodata = bpf_object__find_map_by_name(obj, ".rodata");
+	uint32_t stamp_frames = (uint32_t)stamp;
+	if (!rodata || bpf_map__value_size(rodata) != 4 ||
+	    bpf_map__set_initial_value(rodata, &stamp_frames, 4))
+		die("xdp_steer.o: no 4-byte .rodata (stamp_frames); rebuild with 'deno task build'",
+		    EINVAL);
 	int err = bpf_object__load(obj);
 	if (err)
 		die("bpf_object__load", -err);
@@ -370,6 +449,8 @@ int main(int argc, char **argv)
 				reclaim();
 			}
 		} else if (mode == RXDROP) {
+			if (stamp)
+				stamp_burst(idx, n);
 			for (uint32_t i = 0; i < n; i++)
 				P.stack[P.top++] = xsk_ring_cons__rx_desc(&P.rx, idx + i)->addr &
 						   ~(uint64_t)(FRAME_SIZE - 1);
@@ -423,6 +504,6 @@ int main(int argc, char **argv)
 
 usage:
 	fprintf(stderr, "usage: xsk_ref --iface IF --mode rxdrop|l2fwd|respond [--ip A.B.C.D] "
-			"[--duration S] [--interval S] [--obj build/xdp_steer.o]\n");
+			"[--duration S] [--interval S] [--obj build/xdp_steer.o] [--stamp (rxdrop)]\n");
 	return 2;
 }

@@ -91,6 +91,8 @@ export class FrameClock {
   readonly #words: Uint32Array;
   readonly #h: Float64Array;
   #offsetNs: number;
+  /** Where {@link FrameClock.keepWarm} drops its reading (a field would box the double). */
+  readonly #scratch = new Float64Array(1);
 
   /** Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}). */
   constructor(umem: Uint8Array, block: Float64Array) {
@@ -108,6 +110,17 @@ export class FrameClock {
   /** Measure the offset again and store it as the end offset (off the hot path). */
   recheck(): void {
     this.#h[BLOCK.offsetEnd] = monotonicOffsetNs();
+  }
+
+  /**
+   * Read the clock and drop the result: the loop calls this every few dozen empty polls, so
+   * the clock read of the next frame's burst runs warm. `performance.now()` is a call into
+   * Deno's runtime that costs about 0.1 us when called often but 1-3 us when it has not run
+   * for a millisecond (measured in a Worker here; BENCHMARKS.md "Per-frame clock"), and at a
+   * low frame rate that cold call would land inside every frame's XDP-to-handler time.
+   */
+  keepWarm(): void {
+    this.#scratch[0] = performance.now();
   }
 
   /** XDP-to-handler: record the frames at `addrs[0..n)` now. */

@@ -65,3 +65,14 @@ Deno.test("frame clock: fresh stamps are recorded with their age; others are uns
   // measuring error only.
   assert.ok(Math.abs(block[BLOCK.offsetEnd] - block[BLOCK.offsetStart]) < 1e9);
 });
+
+Deno.test("frame clock: keepWarm reads the clock and records nothing", () => {
+  const umem = new Uint8Array(2 * FRAME);
+  const block = newLatencyBlock();
+  const clock = new FrameClock(umem, block);
+  const before = Float64Array.from(block);
+  for (let i = 0; i < 1000; i++) clock.keepWarm();
+  assert.deepEqual(Float64Array.from(block), before);
+  assert.equal(summarize([block], TO_HANDLER).count, 0);
+  assert.equal(summarize([block], TO_TX).count, 0);
+});
