@@ -178,7 +178,8 @@ export class Port {
   /**
    * Receive up to `n` frames: `addrs[i]` is the UMEM address of packet i's first byte and
    * `lens[i]` its length (on a multi-buffer port: of its first segment; the rest of a chain is
-   * linked in {@link Port.chains} and moves with it). The caller now owns these frames. Also tops up the FILL ring.
+   * linked in {@link Port.chains} and moves with it). The caller now owns these frames. Also
+   * tops up the FILL ring.
    * Returns the number received (0..n). No allocation, at most one system call (a wake-up, only
    * when nothing arrived and the kernel asked for one or busy polling is on).
    */
@@ -187,19 +188,7 @@ export class Port {
     if (this.chains !== null) return this.#rxChains(addrs, lens, n, this.chains);
     const rx = this.#rx, filling = this.options.fillFrames > 0;
     const k = rx.peek(n);
-    if (k === 0) {
-      // The kernel takes FILL entries only as frames arrive, which we would see on RX: with
-      // nothing received, FILL needs frames once after traffic, and while the pool is short.
-      if (filling && this.#topUp) {
-        this.#topUp = this.#refill(this.#fill.size);
-        this.#owed = 0;
-      }
-      if (this.#busyPoll || (filling && this.#fill.needsWakeup())) {
-        this.counterBlock[S.rxWakeups]++;
-        this.#libc.fn.recvfrom(this.fd, null, 0n, MSG_DONTWAIT, null, null);
-      }
-      return 0;
-    }
+    if (k === 0) return this.#rxEmpty(filling);
     const start = rx.cursor;
     let bytes = 0;
     for (let i = 0; i < k; i++) {
@@ -209,14 +198,7 @@ export class Port {
       bytes += len;
     }
     rx.release(k);
-    if (filling) {
-      this.#owed += k;
-      if (this.#owed >= this.#refillBatch) {
-        this.#refill(this.#owed);
-        this.#owed = 0;
-      }
-      this.#topUp = true;
-    }
+    if (filling) this.#owe(k);
     this.#appHeld += k;
     this.counterBlock[S.rxPackets] += k;
     this.counterBlock[S.rxBytes] += bytes;
@@ -227,25 +209,8 @@ export class Port {
   #rxChains(addrs: Uint32Array, lens: Uint32Array, n: number, chains: FrameChains): number {
     const r = chains.rx(this.#rx, addrs, lens, n);
     const filling = this.options.fillFrames > 0;
-    if (r.descs === 0) {
-      if (filling && this.#topUp) {
-        this.#topUp = this.#refill(this.#fill.size);
-        this.#owed = 0;
-      }
-      if (this.#busyPoll || (filling && this.#fill.needsWakeup())) {
-        this.counterBlock[S.rxWakeups]++;
-        this.#libc.fn.recvfrom(this.fd, null, 0n, MSG_DONTWAIT, null, null);
-      }
-      return 0;
-    }
-    if (filling) {
-      this.#owed += r.descs;
-      if (this.#owed >= this.#refillBatch) {
-        this.#refill(this.#owed);
-        this.#owed = 0;
-      }
-      this.#topUp = true;
-    }
+    if (r.descs === 0) return this.#rxEmpty(filling);
+    if (filling) this.#owe(r.descs);
     const c = this.counterBlock;
     this.#appHeld += r.descs - r.droppedDescs;
     c[S.rxPackets] += r.frames;
@@ -253,6 +218,33 @@ export class Port {
     c[S.rxChained] += r.chained;
     if (r.dropped > 0) c[S.chainDropped] += r.dropped;
     return r.frames;
+  }
+
+  /**
+   * An RX poll that found nothing: the kernel takes FILL entries only as frames arrive, which we
+   * would see on RX, so FILL needs frames once after traffic and while the pool is short; wake
+   * the kernel if it asked (or always, busy polling). Returns 0 (frames received).
+   */
+  #rxEmpty(filling: boolean): number {
+    if (filling && this.#topUp) {
+      this.#topUp = this.#refill(this.#fill.size);
+      this.#owed = 0;
+    }
+    if (this.#busyPoll || (filling && this.#fill.needsWakeup())) {
+      this.counterBlock[S.rxWakeups]++;
+      this.#libc.fn.recvfrom(this.fd, null, 0n, MSG_DONTWAIT, null, null);
+    }
+    return 0;
+  }
+
+  /** `k` buffers were received: they are owed to FILL, refilled once a batch is owed. */
+  #owe(k: number): void {
+    this.#owed += k;
+    if (this.#owed >= this.#refillBatch) {
+      this.#refill(this.#owed);
+      this.#owed = 0;
+    }
+    this.#topUp = true;
   }
 
   /**
