@@ -167,6 +167,8 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     }
     const p = port;
     const ports = [port, ...others];
+    // Per-interface counters: only a run over several interfaces has them.
+    const portStats = others.length > 0 ? e.data.portStats : undefined;
     const cap = capture
       ? new CaptureProducer(capture.ring, {
         umem: port.umem,
@@ -230,7 +232,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
       const run = {
         port,
         ports,
-        portStats: e.data.portStats,
+        portStats,
         handler,
         b,
         ctx,
@@ -285,7 +287,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     }
     for (const q of ports) q.drainTx(200);
     // The final counters (drained frames included) in the block the main thread reads.
-    publishPorts(ports, stats, e.data.portStats);
+    publishPorts(ports, stats, portStats);
     // One UMEM: its pool and the rings of every socket on it.
     const audit = port.auditWith(others);
     const xdpStatistics = sumXdpStatistics(ports.map((q) => q.statistics()));
