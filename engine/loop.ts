@@ -634,6 +634,19 @@ function onEmpty(
   stats: Float64Array,
   portStats: readonly Float64Array[] | undefined,
 ): void {
+  if (pollfds === null) {
+    // One port: the same steps without the loop (this path runs once per burst under wake-ups).
+    const port = ports[0];
+    if (port.txOutstanding > 0) {
+      port.kick();
+      port.reclaim();
+    } else if (opts.idlePollMs > 0) {
+      publish(port, stats);
+      stats[Slot.idlePolls]++;
+      port.waitReadable(opts.idlePollMs);
+    }
+    return;
+  }
   let outstanding = false;
   for (let p = 0; p < ports.length; p++) {
     const port = ports[p];
@@ -646,7 +659,6 @@ function onEmpty(
   if (!outstanding && opts.idlePollMs > 0) {
     publishPorts(ports, stats, portStats);
     stats[Slot.idlePolls]++;
-    if (pollfds === null) ports[0].waitReadable(opts.idlePollMs);
-    else Port.waitAnyReadable(ports, pollfds, opts.idlePollMs);
+    Port.waitAnyReadable(ports, pollfds, opts.idlePollMs);
   }
 }
