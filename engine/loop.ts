@@ -1,21 +1,27 @@
 /**
- * The polling loop: one flat loop for every mode and handler, in the manner of DPDK's l2fwd.
- * RX burst, hand the burst to the handler, send what it sent and free what it dropped (one TX
- * burst, at most one kick), repeat; call the handler's `idle` when a poll brought nothing.
- * Nothing is allocated inside the loop: the burst arrays, the {@link Burst} and the
- * {@link HandlerContext} are created once per Worker. Counters go to the shared block every
- * {@link PUBLISH_EVERY} loops, before each idle sleep, and at the end.
+ * The polling loop: one flat loop for every mode, every handler and any number of ports, in the
+ * manner of DPDK's l2fwd. RX burst, hand the burst to the handler, send what it sent and free
+ * what it dropped (one TX burst, at most one kick, per target port), repeat; call the handler's
+ * `idle` when a round brought nothing. A run over one interface is a run over `ports = [port]`;
+ * with `--iface A,B,...` one Worker serves one socket per interface, all on one shared UMEM, so
+ * forwarding between them (`b.forward(i, p)`) moves descriptors and copies nothing: each round
+ * takes an RX burst from every port in turn, and completions of every port return frames to the
+ * one shared pool. Frames going back out of their own port are compacted in place; only
+ * forwarded ones are copied into their target port's arrays. Nothing is allocated inside the
+ * loop: the burst arrays, the {@link Burst} and the {@link HandlerContext} are created once per
+ * Worker. Counters go to the shared block every {@link PUBLISH_EVERY} loops, before each idle
+ * sleep, and at the end.
  *
  * @module
  */
 import type { Burst, Handler, HandlerContext, HandlerOptions } from "./handler.ts";
-import type { Port } from "./port.ts";
+import { Port } from "./port.ts";
 import type { CaptureProducer } from "../capture/ring.ts";
 import { DIR_INBOUND, DIR_OUTBOUND } from "../capture/pcapng.ts";
 import { Control, Slot } from "./stats.ts";
 import type { KernelSink } from "./to_kernel.ts";
 import type { FrameChains } from "./chains.ts";
-import { PortSlot } from "./counters.ts";
+import { PORT_COUNTERS, PortSlot } from "./counters.ts";
 import type { FrameClock } from "./frame_clock.ts";
 
 /** Options of {@link runLoop}. */
@@ -39,6 +45,8 @@ export type LoopExit = "stop" | "count" | "reload" | "error";
  */
 export const PUBLISH_EVERY = 64;
 const TICK_MASK = PUBLISH_EVERY - 1;
+/** Counters of a port (the first slots of a stats block). */
+const NPORT = PORT_COUNTERS.length;
 
 /**
  * Verdicts in {@link BurstState.act}: 0 undecided, -1 dropped, 1 send (`lens[i]` bytes, out of
@@ -365,8 +373,15 @@ export type OnHandlerError = (err: unknown) => void;
 
 /** What one run of the polling loop works with (see {@link runLoop}). */
 export interface LoopRun {
-  /** The port (one queue). */
+  /** The port (one queue); with `ports`, the first of them (it owns the UMEM and the pool). */
   port: Port;
+  /**
+   * Every port of the run, in `--iface` order, all on `port`'s UMEM (`--iface A,B,...`);
+   * default `[port]`. Originated frames (`ctx.send`) leave through `ports[0]`.
+   */
+  ports?: readonly Port[];
+  /** One block per port that gets that port's counters (per-interface counters), or none. */
+  portStats?: readonly Float64Array[];
   /** The handler module's default export. */
   handler: Handler;
   /** The burst object handed to `handler.burst` (one per Worker). */
@@ -392,33 +407,84 @@ export interface LoopRun {
 }
 
 /**
- * Run the polling loop on `r.port` with `r.handler` until the control block asks to stop
- * (`Control.stop`) or to reload (`Control.reload` differs from `r.generation`), `r.opts.count`
- * frames were received or originated, or (strict) the handler threw. Counters are published to
- * `r.stats` every {@link PUBLISH_EVERY} loops, before each idle sleep, and at the end.
+ * Publish the ports' counters into `stats` (the queue's block: their sum over several ports)
+ * and each port's own counters into `portStats[p]` (not per packet).
+ */
+export function publishPorts(
+  ports: readonly Port[],
+  stats: Float64Array,
+  portStats?: readonly Float64Array[],
+): void {
+  if (ports.length === 1) publish(ports[0], stats);
+  else {
+    for (let j = 0; j < NPORT; j++) {
+      let sum = 0;
+      for (let p = 0; p < ports.length; p++) sum += ports[p].counterBlock[j];
+      stats[j] = sum;
+    }
+    stats[Slot.freeFrames] = ports[0].pool.available;
+  }
+  if (portStats) { for (let p = 0; p < ports.length; p++) portStats[p].set(ports[p].counterBlock); }
+}
+
+/**
+ * Run the polling loop over `r.ports` (default `[r.port]`) with `r.handler` until the control
+ * block asks to stop (`Control.stop`) or to reload (`Control.reload` differs from
+ * `r.generation`), `r.opts.count` frames were received or originated, or (strict) the handler
+ * threw. Each round takes an RX burst from every port in turn (`b.port(i)` is that port); the
+ * frames the handler sends or forwards go out in one TX burst per target port, so at most one
+ * kick per port per RX burst. Counters are published to `r.stats` every {@link PUBLISH_EVERY}
+ * loops, before each idle sleep, and at the end.
  */
 export function runLoop(r: LoopRun): LoopExit {
   Atomics.store(r.control, Control.state, 1);
-  const exit = loop(r);
+  const ports = r.ports ?? [r.port];
+  if (ports[0] !== r.port) throw new RangeError("the run's `port` must be `ports[0]`");
+  const exit = loop(r, ports);
   r.ctx.flush();
-  r.port.drainTx(200);
-  publish(r.port, r.stats);
+  for (const p of ports) p.drainTx(200);
+  publishPorts(ports, r.stats, r.portStats);
   r.clock?.recheck();
   return exit;
 }
 
-function loop(r: LoopRun): LoopExit {
-  const { port, handler, b, ctx, opts, control, stats, generation, onError } = r;
+/** Send `a/l[0..k)` out of `port` (one TX burst); capture what went, free what did not fit. */
+function transmit(
+  port: Port,
+  a: Uint32Array,
+  l: Uint32Array,
+  k: number,
+  capTx: CaptureProducer | null,
+): void {
+  const sent = port.txBurst(a, l, k);
+  if (capTx !== null) capTx.burst(a, l, sent, DIR_OUTBOUND);
+  if (sent < k) port.free(a, sent, k - sent);
+}
+
+function loop(r: LoopRun, ports: readonly Port[]): LoopExit {
+  const { handler, b, ctx, opts, control, stats, generation, onError } = r;
   const capRx = r.capture ?? null, capTx = ctx.captureTx, sink = r.toKernel ?? null;
-  const clock = r.clock ?? null;
+  const clock = r.clock ?? null, portStats = r.portStats;
   if (Atomics.load(control, Control.stop) !== 0) return "stop";
   if (Atomics.load(control, Control.reload) !== generation) return "reload";
+  const np = ports.length;
   const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
   const addrs = b.addrs, lens = b.lens, act = b.act;
-  if (addrs.length < burst + ctx.pendAddrs.length) {
+  const cap = burst + ctx.pendAddrs.length;
+  if (addrs.length < cap) {
     throw new RangeError("the burst's arrays need room for the originated frames too");
   }
-  // Frames to free (those to send are compacted in place in addrs/lens).
+  // Frames sent out of the port they came from are compacted in place in addrs/lens; frames
+  // forwarded to another port (several ports only) wait in that port's arrays, with the
+  // originated ones when the frames came from another port than ports[0].
+  const txA: Uint32Array[] = [], txL: Uint32Array[] = [];
+  for (let p = 0; p < np; p++) {
+    txA.push(np === 1 ? addrs : new Uint32Array(cap));
+    txL.push(np === 1 ? lens : new Uint32Array(cap));
+  }
+  const txN = new Int32Array(np);
+  const pollfds = np === 1 ? null : Port.pollfds(ports);
+  // Frames to free.
   const dropAddrs = new Uint32Array(burst);
   // Frames for the kernel: the sink's own arrays (an empty stand-in when the run has none:
   // b.toKernel then throws before any frame gets that verdict).
@@ -426,16 +492,23 @@ function loop(r: LoopRun): LoopExit {
   if (kAddrs.length < burst || kLens.length < burst) {
     throw new RangeError("the kernel sink's arrays need room for a whole burst");
   }
-  ctx.budget = opts.count > 0 ? opts.count - port.rxPackets - stats[Slot.originated] : Infinity;
+  let received = 0;
+  for (let p = 0; p < np; p++) received += ports[p].rxPackets;
+  ctx.budget = opts.count > 0 ? opts.count - received - stats[Slot.originated] : Infinity;
   let loops = 0;
   while (ctx.budget >= 1) {
-    const room = ctx.budget;
-    const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
-    if (n > 0) {
+    let got = 0;
+    for (let rp = 0; rp < np && ctx.budget >= 1; rp++) {
+      const port = ports[rp];
+      const room = ctx.budget;
+      const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
+      if (n === 0) continue;
+      got += n;
       // The frames as received, before the handler changes them.
       if (capRx !== null) capRx.burst(addrs, lens, n, DIR_INBOUND);
       ctx.budget -= n;
       b.length = n;
+      b.rxPort = rp;
       for (let i = 0; i < n; i++) act[i] = UNDECIDED;
       if (clock !== null) clock.rx(addrs, n);
       let threw = false;
@@ -446,9 +519,10 @@ function loop(r: LoopRun): LoopExit {
         stats[Slot.handlerErrors]++;
         onError(err);
       }
-      // Frames to send move to the front, in order (in place: k <= i); those for the kernel go
-      // to the sink's batch; the rest are freed.
-      let k = 0, d = 0, dropped = 0, kn = 0;
+      // Frames to send out of their own port move to the front, in order (in place: k <= i);
+      // forwarded ones go to their target port's arrays, those for the kernel to the sink's
+      // batch; the rest are freed.
+      let k = 0, f = 0, d = 0, dropped = 0, kn = 0;
       for (let i = 0; i < n; i++) {
         const v = act[i];
         if (v === SEND) {
@@ -460,11 +534,17 @@ function loop(r: LoopRun): LoopExit {
         } else if (v === TO_KERNEL) {
           kAddrs[kn] = addrs[i];
           kLens[kn++] = lens[i];
+        } else if (v >= FORWARD) {
+          const t = v - FORWARD, j = txN[t]++;
+          txA[t][j] = addrs[i];
+          txL[t][j] = lens[i];
+          f++;
         } else {
           dropAddrs[d++] = addrs[i];
           if (v === DROP) dropped++;
         }
       }
+      // One pool: any port's free() returns frames to it.
       if (d > 0) {
         port.free(dropAddrs, 0, d);
         if (dropped > 0) stats[Slot.appDropped] += dropped;
@@ -477,25 +557,49 @@ function loop(r: LoopRun): LoopExit {
         if (took < kn) stats[Slot.toKernelFailed] += kn - took;
         port.free(kAddrs, 0, kn);
       }
-      // The received frames to send (addrs[0..k)) reach TX now; originated ones are not stamped.
-      if (clock !== null && k > 0) clock.tx(addrs, k);
-      // Originated frames go out with this burst: one TX burst, at most one kick.
+      // The received frames to send reach TX now; originated ones (appended below) are not stamped.
+      if (clock !== null) {
+        if (k > 0) clock.tx(addrs, k);
+        if (f > 0) { for (let t = 0; t < np; t++) if (txN[t] > 0) clock.tx(txA[t], txN[t]); }
+      }
+      // Originated frames leave through ports[0] with this burst's frames for it.
       const p = ctx.pending;
       if (p > 0) {
         const pa = ctx.pendAddrs, pl = ctx.pendLens;
-        for (let j = 0; j < p; j++) {
-          addrs[k] = pa[j];
-          lens[k++] = pl[j];
+        if (rp === 0) {
+          for (let j = 0; j < p; j++) {
+            addrs[k] = pa[j];
+            lens[k++] = pl[j];
+          }
+        } else {
+          const a0 = txA[0], l0 = txL[0];
+          let j0 = txN[0];
+          for (let j = 0; j < p; j++) {
+            a0[j0] = pa[j];
+            l0[j0++] = pl[j];
+          }
+          txN[0] = j0;
+          f += p;
         }
         ctx.pending = 0;
       }
-      if (k > 0) {
-        const sent = port.txBurst(addrs, lens, k);
-        if (capTx !== null) capTx.burst(addrs, lens, sent, DIR_OUTBOUND);
-        if (sent < k) port.free(addrs, sent, k - sent);
+      // One TX burst per target port, in port order.
+      if (f === 0) {
+        if (k > 0) transmit(port, addrs, lens, k, capTx);
+      } else {
+        for (let t = 0; t < np; t++) {
+          if (t === rp) {
+            if (k > 0) transmit(port, addrs, lens, k, capTx);
+          } else if (txN[t] > 0) {
+            const j = txN[t];
+            txN[t] = 0;
+            transmit(ports[t], txA[t], txL[t], j, capTx);
+          }
+        }
       }
       if (threw && strict) return "error";
-    } else {
+    }
+    if (got === 0) {
       if (idle !== undefined) {
         try {
           idle.call(handler, ctx);
@@ -506,13 +610,13 @@ function loop(r: LoopRun): LoopExit {
         }
       }
       if (ctx.pending > 0) ctx.flush();
-      onEmpty(port, opts, stats);
+      onEmpty(ports, pollfds, opts, stats, portStats);
     }
     if ((++loops & TICK_MASK) === 0) {
       // The clock read of a sparse frame's burst would otherwise run cold (1-3 us).
       if (clock !== null) clock.keepWarm();
       stats[Slot.loops] += PUBLISH_EVERY;
-      publish(port, stats);
+      publishPorts(ports, stats, portStats);
       if (Atomics.load(control, Control.stop) !== 0) return "stop";
       if (Atomics.load(control, Control.reload) !== generation) return "reload";
     }
@@ -522,16 +626,41 @@ function loop(r: LoopRun): LoopExit {
 }
 
 /**
- * After an empty poll: finish TX while frames are in flight (kick, reclaim); otherwise, with
- * `idlePollMs`, publish and sleep in poll() until a frame arrives.
+ * After a round with no frame: finish TX while frames are in flight (kick, reclaim, per port);
+ * otherwise, with `idlePollMs`, publish and sleep in poll() until a frame arrives on any port.
  */
-function onEmpty(port: Port, opts: LoopOptions, stats: Float64Array): void {
-  if (port.txOutstanding > 0) {
-    port.kick();
-    port.reclaim();
-  } else if (opts.idlePollMs > 0) {
-    publish(port, stats);
+function onEmpty(
+  ports: readonly Port[],
+  pollfds: Uint8Array | null,
+  opts: LoopOptions,
+  stats: Float64Array,
+  portStats: readonly Float64Array[] | undefined,
+): void {
+  if (pollfds === null) {
+    // One port: the same steps without the loop (this path runs once per burst under wake-ups).
+    const port = ports[0];
+    if (port.txOutstanding > 0) {
+      port.kick();
+      port.reclaim();
+    } else if (opts.idlePollMs > 0) {
+      publish(port, stats);
+      stats[Slot.idlePolls]++;
+      port.waitReadable(opts.idlePollMs);
+    }
+    return;
+  }
+  let outstanding = false;
+  for (let p = 0; p < ports.length; p++) {
+    const port = ports[p];
+    if (port.txOutstanding > 0) {
+      outstanding = true;
+      port.kick();
+      port.reclaim();
+    }
+  }
+  if (!outstanding && opts.idlePollMs > 0) {
+    publishPorts(ports, stats, portStats);
     stats[Slot.idlePolls]++;
-    port.waitReadable(opts.idlePollMs);
+    Port.waitAnyReadable(ports, pollfds, opts.idlePollMs);
   }
 }

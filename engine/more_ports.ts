@@ -1,8 +1,8 @@
 /**
  * Several interfaces (`--iface A,B,...`): the checks, one steering program per extra interface
  * (the same steering as the first's, each with its own XSKMAP), and the per-interface counters
- * of the snapshot. The first interface keeps the engine's own program; see
- * `engine/ports_loop.ts` for how one Worker serves them all on one UMEM.
+ * of the snapshot. The first interface keeps the engine's own program; see `engine/loop.ts`
+ * (`runLoop` over several ports) for how one Worker serves them all on one UMEM.
  *
  * @module
  */

@@ -15,9 +15,14 @@ import { pinThread, threadId } from "./affinity.ts";
 import type { FrameAudit } from "../mempool/mod.ts";
 import { BypassError } from "./errors.ts";
 import { type Handler, HandlerError, type HandlerOptions, importHandler } from "./handler.ts";
-import { BurstState, LoopContext, type LoopExit, type LoopOptions, runLoop } from "./loop.ts";
-import { publishPorts, runPortsLoop } from "./ports_loop.ts";
-import { publish } from "./loop.ts";
+import {
+  BurstState,
+  LoopContext,
+  type LoopExit,
+  type LoopOptions,
+  publishPorts,
+  runLoop,
+} from "./loop.ts";
 import type { PortOptions } from "./options.ts";
 import { openPort } from "./open_port.ts";
 import type { Port } from "./port.ts";
@@ -162,6 +167,8 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     }
     const p = port;
     const ports = [port, ...others];
+    // Per-interface counters: only a run over several interfaces has them.
+    const portStats = others.length > 0 ? e.data.portStats : undefined;
     const cap = capture
       ? new CaptureProducer(capture.ring, {
         umem: port.umem,
@@ -224,6 +231,8 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     for (;;) {
       const run = {
         port,
+        ports,
+        portStats,
         handler,
         b,
         ctx,
@@ -236,9 +245,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
         toKernel: sink ?? null,
         clock,
       };
-      exit = others.length === 0
-        ? runLoop(run)
-        : runPortsLoop({ ...run, ports, portStats: e.data.portStats });
+      exit = runLoop(run);
       if (exit !== "reload") break;
       generation = Atomics.load(control, Control.reload);
       try {
@@ -280,8 +287,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     }
     for (const q of ports) q.drainTx(200);
     // The final counters (drained frames included) in the block the main thread reads.
-    if (others.length === 0) publish(port, stats);
-    else publishPorts(ports, stats, e.data.portStats);
+    publishPorts(ports, stats, portStats);
     // One UMEM: its pool and the rings of every socket on it.
     const audit = port.auditWith(others);
     const xdpStatistics = sumXdpStatistics(ports.map((q) => q.statistics()));
