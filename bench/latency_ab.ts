@@ -9,7 +9,8 @@
  *   deno run -A bench/latency_ab.ts [--rounds 4] [--count 2000] [--ping]
  *     [--variant NAME=ARGS ...]   (byPassRT variants; ARGS go to BPB_BYPASSRT_ARGS, except
  *                                  words `v8:FLAG`, which replace byPassRT's V8 flags through
- *                                  BPB_V8_FLAGS; `v8:-` alone: V8's defaults)
+ *                                  BPB_V8_FLAGS; `v8:-` alone: V8's defaults; words
+ *                                  `env:K=V` set K=V in byPassRT's environment)
  *
  * Without `--variant`: `bypassrt` (no extra args) and `c`. `--variant c` includes the C
  * reference next to named variants.
@@ -18,6 +19,7 @@
  */
 import { parseArgs } from "node:util";
 import { bypassrt, type Contender, cref } from "./contenders.ts";
+import { stopAll } from "./proc.ts";
 import { createTopology, deleteTopology, topologyTag } from "./topology.ts";
 import { type LatencyEntry, latencyPlan, latencyRounds } from "./latency.ts";
 
@@ -35,11 +37,14 @@ const rounds = Number(values.rounds), count = Number(values.count);
 function variant(name: string, args: string): Contender {
   const words = args.split(" ").filter((w) => w !== "");
   const v8 = words.filter((w) => w.startsWith("v8:")).map((w) => w.slice(3));
+  const env = words.filter((w) => w.startsWith("env:")).map((w) => w.slice(4).split("="));
   return {
     ...bypassrt,
     name,
     start(mode, topo, opts) {
-      Deno.env.set("BPB_BYPASSRT_ARGS", words.filter((w) => !w.startsWith("v8:")).join(" "));
+      const args = words.filter((w) => !w.startsWith("v8:") && !w.startsWith("env:"));
+      Deno.env.set("BPB_BYPASSRT_ARGS", args.join(" "));
+      for (const [k, v] of env) Deno.env.set(k, v);
       if (v8.length > 0) Deno.env.set("BPB_V8_FLAGS", v8.filter((f) => f !== "-").join(","));
       else Deno.env.delete("BPB_V8_FLAGS");
       return bypassrt.start(mode, topo, opts);
@@ -59,6 +64,14 @@ const entries: LatencyEntry[] = contenders.flatMap((c) => [
 const plan = latencyPlan(false, { rounds, pingCount: count * rounds, rttCount: count * rounds });
 
 const topo = await createTopology(topologyTag());
+// Ctrl-C or SIGTERM: stop the contenders and remove the namespaces before leaving.
+const onSignal = async () => {
+  await stopAll();
+  await deleteTopology(topo);
+  Deno.exit(130);
+};
+Deno.addSignalListener("SIGINT", onSignal);
+Deno.addSignalListener("SIGTERM", onSignal);
 try {
   const doc = await latencyRounds(topo, entries, plan, console.log, () => Promise.resolve());
   for (const kind of ["udp", "ping"] as const) {
@@ -71,6 +84,23 @@ try {
       );
     }
   }
+  // byPassRT's own per-frame clock of each run (XDP stamp to handler, to TX), when it has one.
+  type H = { p50: number; p99: number; count: number };
+  for (const f of doc.per_frame ?? []) {
+    const l = f.latency as { enabled?: boolean; xdp_to_handler?: H; xdp_to_tx?: H };
+    if (!l.enabled || !l.xdp_to_handler || !l.xdp_to_tx) continue;
+    const us = (ns: number) => (ns / 1000).toFixed(2);
+    console.log(
+      `${f.contender.padEnd(12)} ${f.kind} round ${f.round} per frame: XDP->handler p50 ${
+        us(l.xdp_to_handler.p50)
+      } p99 ${us(l.xdp_to_handler.p99)} us, XDP->TX p50 ${us(l.xdp_to_tx.p50)} p99 ${
+        us(l.xdp_to_tx.p99)
+      } us`,
+    );
+  }
 } finally {
+  await stopAll();
   await deleteTopology(topo);
+  Deno.removeSignalListener("SIGINT", onSignal);
+  Deno.removeSignalListener("SIGTERM", onSignal);
 }
