@@ -3,6 +3,7 @@
  */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Bypassrt, CLI, cli as runCli, inNs, run, sendUdp, serve, withTopology } from "./_netns.ts";
+import { BYPASSRT_V8_FLAGS } from "../../engine/v8_flags.ts";
 
 const T = { sanitizeResources: false, sanitizeOps: false };
 const README = new URL("../../README.md", import.meta.url).pathname;
@@ -60,7 +61,12 @@ Deno.test("the README's `deno task start` works, with or without a `--`, quietly
     ], `${dashes.join(" ")}: ${stderr}`);
   }
   const tasks = JSON.parse(await Deno.readTextFile(config)).tasks;
-  for (const t of ["start", "setup-veth", "teardown-veth"]) {
+  // start runs the engine, with byPassRT's V8 flags (engine/v8_flags.ts); the others do not.
+  ok(
+    tasks.start.startsWith(`deno run -A -q --v8-flags=${BYPASSRT_V8_FLAGS} cli/main.ts`),
+    `start: ${tasks.start}`,
+  );
+  for (const t of ["setup-veth", "teardown-veth"]) {
     ok(tasks[t].startsWith("deno run -A -q cli/main.ts"), `${t}: ${tasks[t]}`);
   }
 });
@@ -208,6 +214,8 @@ Deno.test(
           "config",
           "counters",
           "udp_ports",
+          // libbpf's map for the program's `const volatile` settings (the clock's stamp flag).
+          "xdp_stee.rodata",
           "xsks_map",
         ]);
         strictEqual(s.held_by.length, 1, r.stdout);
