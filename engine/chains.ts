@@ -252,23 +252,13 @@ export class FrameChains {
 
   /** Give `n` frames (`addrs[off..]`) and their chains back to the pool; returns the buffers. */
   free(addrs: Uint32Array, off: number, n: number): number {
-    const next = this.next, shift = this.#shift, pool = this.pool;
-    let buffers = 0;
+    const pool = this.pool;
+    let buffers = n;
     for (let i = off; i < off + n; i++) {
       const addr = addrs[i];
-      let link = next[addr >>> shift];
       pool.free(addr);
-      buffers++;
-      if (link === 0) continue;
-      next[addr >>> shift] = 0;
-      while (link !== 0) {
-        const f = (link - 1) >>> shift;
-        pool.free(link - 1);
-        buffers++;
-        link = next[f];
-        next[f] = 0;
-      }
-      this.held--;
+      // The rest of its chain, if any (trim frees the other segments and unlinks them).
+      buffers += this.trim(addr);
     }
     return buffers;
   }
