@@ -96,6 +96,8 @@ export function latencyPlan(
 interface ProbeOut {
   samples: number;
   lost: number;
+  /** It stopped early: no answer to 100 round trips in a row (the contender is gone). */
+  gave_up?: boolean;
   tx_fallback: number;
   rtt_ns: number[];
   user_rtt_ns: number[];
@@ -144,6 +146,9 @@ async function probe(
     tx_fallback: p.tx_fallback,
     foreign_cpu_share: Math.round(noise * 1000) / 1000,
     samples_us: us,
+    ...(p.gave_up
+      ? { error: "no answer to 100 round trips in a row: the contender stopped answering" }
+      : {}),
   };
 }
 

@@ -4,13 +4,15 @@
  * generator namespace only, on the benchmark's own veth).
  *
  *   rtt_probe --iface IF --dst-mac MAC --kind udp|icmp --count N [--warmup W]
- *             [--gap-us G] [--warmup-gap-us G] [--timeout-ms T]
+ *             [--gap-us G] [--warmup-gap-us G] [--timeout-ms T] [--give-up K]
  *
  * Sends one 60-byte IPv4 frame at a time over AF_PACKET to MAC (10.0.0.2 -> 10.0.0.1): a UDP
  * datagram to port 9001 carrying a sequence number (for a MAC-swapping forwarder), or an ICMP
  * echo request (for a responder or the kernel), and waits for the matching frame to come back
  * (UDP: same port and sequence; ICMP: echo reply, same id and sequence). W warm-up round trips
- * first (not recorded, --warmup-gap-us apart), then N measured ones, --gap-us apart.
+ * first (not recorded, --warmup-gap-us apart), then N measured ones, --gap-us apart. After K
+ * round trips in a row without an answer (default 100: the responder is gone) it stops and counts
+ * every measured round trip left as lost ("gave_up": true), instead of waiting out each timeout.
  *
  * Each round trip is timed twice:
  * - kernel: the veth's software TX timestamp (skb_tx_timestamp in veth_xmit, read back from the
@@ -21,7 +23,8 @@
  * - user: CLOCK_MONOTONIC before send() to after recvmsg() returned, for comparison.
  * A missing TX stamp falls back to the user send time (counted in "tx_fallback").
  *
- * Prints one JSON line: {"kind","samples","lost","tx_fallback","rtt_ns":[...],"user_rtt_ns":[...]}.
+ * Prints one JSON line:
+ * {"kind","samples","lost","gave_up","tx_fallback","rtt_ns":[...],"user_rtt_ns":[...]}.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -57,7 +60,7 @@ static void die(const char *what) {
 static void usage(const char *why) {
 	fprintf(stderr,
 		"rtt_probe: %s\nusage: rtt_probe --iface IF --dst-mac MAC --kind udp|icmp --count N "
-		"[--warmup W] [--gap-us G] [--warmup-gap-us G] [--timeout-ms T]\n",
+		"[--warmup W] [--gap-us G] [--warmup-gap-us G] [--timeout-ms T] [--give-up K]\n",
 		why);
 	exit(2);
 }
@@ -199,6 +202,7 @@ int main(int argc, char **argv) {
 	uint8_t dst[6], src[6];
 	int have_dst = 0;
 	long count = 0, warmup = 0, gap_us = 1000, warmup_gap_us = 20, timeout_ms = 100;
+	long give_up = 100;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (i + 1 >= argc) usage("every option takes a value");
@@ -211,6 +215,7 @@ int main(int argc, char **argv) {
 		else if (!strcmp(a, "--gap-us")) gap_us = num(a, v, 0, 10000000);
 		else if (!strcmp(a, "--warmup-gap-us")) warmup_gap_us = num(a, v, 0, 10000000);
 		else if (!strcmp(a, "--timeout-ms")) timeout_ms = num(a, v, 1, 60000);
+		else if (!strcmp(a, "--give-up")) give_up = num(a, v, 1, 1000000000);
 		else usage("unknown option");
 	}
 	if (!iface || !have_dst || !kind || !count) usage("--iface, --dst-mac, --kind, --count needed");
@@ -237,7 +242,7 @@ int main(int argc, char **argv) {
 
 	int64_t *rtt = calloc(count, sizeof *rtt), *user = calloc(count, sizeof *user);
 	if (!rtt || !user) die("calloc");
-	long samples = 0, lost = 0, fallback = 0;
+	long samples = 0, lost = 0, fallback = 0, streak = 0, gave_up = 0;
 	uint8_t frame[FRAME_LEN], buf[2048], ctrl[512];
 	for (long i = 0; i < warmup + count; i++) {
 		uint32_t seq = (uint32_t)i;
@@ -272,6 +277,13 @@ int main(int argc, char **argv) {
 		}
 		/* veth stamps in veth_xmit, inside send(): read it now, off the timed path. */
 		int64_t t0 = tx_stamp(fd, 10);
+		/* No answer to --give-up frames in a row: the responder is gone; count the rest lost. */
+		streak = got ? 0 : streak + 1;
+		if (streak >= give_up) {
+			lost += i >= warmup ? warmup + count - i : count;
+			gave_up = 1;
+			break;
+		}
 		if (i >= warmup) {
 			if (!got) {
 				lost++;
@@ -284,8 +296,8 @@ int main(int argc, char **argv) {
 		}
 		sleep_us(i + 1 < warmup ? warmup_gap_us : gap_us);
 	}
-	printf("{\"kind\":\"%s\",\"samples\":%ld,\"lost\":%ld,\"tx_fallback\":%ld", kind, samples, lost,
-	       fallback);
+	printf("{\"kind\":\"%s\",\"samples\":%ld,\"lost\":%ld,\"gave_up\":%s,\"tx_fallback\":%ld",
+	       kind, samples, lost, gave_up ? "true" : "false", fallback);
 	print_list("rtt_ns", rtt, samples);
 	print_list("user_rtt_ns", user, samples);
 	printf("}\n");
