@@ -180,27 +180,19 @@ export function openPort(options: PortOptions, shareWith?: Port): Port {
     let r = 0;
     // A queue just released by another socket can report EBUSY for a few tens of ms.
     for (let attempt = 0; attempt < 20; attempt++) {
-      r = shared
-        ? xdp.symbols.xsk_socket__create_shared(
-          xskOut,
-          cstr(opts.iface),
-          opts.queue,
-          umemHandle,
-          rx,
-          tx,
-          fill,
-          comp,
-          cfg,
-        )
-        : xdp.symbols.xsk_socket__create(
-          xskOut,
-          cstr(opts.iface),
-          opts.queue,
-          umemHandle,
-          rx,
-          tx,
-          cfg,
-        );
+      // One call for both cases: xsk_socket__create is create_shared with the UMEM's own
+      // FILL/COMPLETION structs, which is what `fill`/`comp` are for the UMEM's owner.
+      r = xdp.symbols.xsk_socket__create_shared(
+        xskOut,
+        cstr(opts.iface),
+        opts.queue,
+        umemHandle,
+        rx,
+        tx,
+        fill,
+        comp,
+        cfg,
+      );
       if (r !== -Errno.EBUSY) break;
       const until = performance.now() + 10;
       while (performance.now() < until) { /* brief spin: setup path only */ }

@@ -12,10 +12,6 @@ export const LIBXDP_SYMBOLS = {
     result: "i32",
   },
   xsk_umem__delete: { parameters: ["pointer"], result: "i32" },
-  xsk_socket__create: {
-    parameters: ["buffer", "buffer", "u32", "pointer", "buffer", "buffer", "buffer"],
-    result: "i32",
-  },
   xsk_socket__create_shared: {
     parameters: [
       "buffer",
@@ -73,7 +69,7 @@ const XSK_RING = {
 /**
  * The libxdp 1.3 struct layouts byPassRT relies on (x86-64/aarch64 LP64), the one place they are
  * written: engine/port.ts builds the structs it passes to `xsk_umem__create` and
- * `xsk_socket__create` and reads the ring structs libxdp fills in from these offsets.
+ * `xsk_socket__create_shared` and reads the ring structs libxdp fills in from these offsets.
  * {@link xskLayoutMismatch} compares them with what the C helper was compiled against.
  *
  * @example

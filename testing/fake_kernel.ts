@@ -521,7 +521,7 @@ export function fakePort(opts: FakePortOptions = {}): FakePort {
         return 0;
       },
       xsk_socket__fd: () => -1,
-      xsk_socket__create: () => -1,
+      xsk_socket__create_shared: () => -1,
       xsk_umem__create: () => -1,
     },
     close: () => {
