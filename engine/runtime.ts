@@ -375,6 +375,15 @@ export class Engine {
       : undefined;
     let program: XdpProgram | UserXdpProgram;
     let reinjection: Reinjection | undefined;
+    // How our program is loaded, on the first interface and on every other one.
+    const ours = {
+      mode: options.xdpMode,
+      steering: options.steering,
+      force: options.force,
+      blockMax: options.blockMax,
+      block,
+      timestamps: options.timestamps !== false,
+    };
     try {
       // Before the program: frames steered to a toKernel handler always have their way back.
       if (toKernel) reinjection = openReinjection(options.port.iface);
@@ -387,15 +396,7 @@ export class Engine {
           mode: options.xdpMode,
           force: options.force,
         })
-        : loadXdpProgram({
-          iface: options.port.iface,
-          mode: options.xdpMode,
-          steering: options.steering,
-          force: options.force,
-          blockMax: options.blockMax,
-          block,
-          timestamps: options.timestamps !== false,
-        });
+        : loadXdpProgram({ ...ours, iface: options.port.iface });
       if (reinjection && program.mode !== "native") {
         const why = `native XDP failed on ${options.port.iface} (${program.nativeFallback})`;
         program.close();
@@ -408,14 +409,7 @@ export class Engine {
     }
     let more: XdpProgram[];
     try {
-      more = loadMorePrograms(moreIfaces, {
-        mode: options.xdpMode,
-        steering: options.steering,
-        force: options.force,
-        blockMax: options.blockMax,
-        block,
-        timestamps: options.timestamps !== false,
-      });
+      more = loadMorePrograms(moreIfaces, ours);
     } catch (e) {
       program.close();
       capture?.close();
