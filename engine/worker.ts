@@ -217,6 +217,9 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
       post({ type: "handler-error", queue, message, suppressed });
       suppressed = 0;
     };
+    // The counters and the pool level as they are now, before anyone is told the queue is up:
+    // a snapshot taken right after start must not read the block's initial zeros.
+    publishPorts(ports, stats, portStats);
     post({
       type: "ready",
       queue,
