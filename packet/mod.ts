@@ -74,6 +74,7 @@ export {
   respondArp,
 } from "./arp.ts";
 export {
+  echoReplyFast,
   ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,
   ICMP_HLEN,

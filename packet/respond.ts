@@ -8,7 +8,7 @@
 import { respondArp } from "./arp.ts";
 import { DropReason } from "./drop.ts";
 import { ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6 } from "./ether.ts";
-import { respondIcmpEcho } from "./icmp.ts";
+import { echoReplyFast, respondIcmpEcho } from "./icmp.ts";
 import { respondIcmp6 } from "./icmp6.ts";
 import { l3EtherType } from "./_l2.ts";
 
@@ -49,6 +49,9 @@ export function respondInPlace(
   ip6?: Uint8Array,
   cap: number = len,
 ): number {
+  // A plain ping to us, the commonest frame here, in a few cache lines of code.
+  const fast = echoReplyFast(buf, off, len, ip, mac);
+  if (fast > 0) return fast;
   const et = l3EtherType(buf, off, len);
   if (et < 0) return et;
   if (et === ETHERTYPE_IPV4) return respondIcmpEcho(buf, off, len, ip, mac);

@@ -4,7 +4,13 @@
  * of the reply Linux gives (or that none is due), byte for byte.
  */
 import assert from "node:assert/strict";
-import { DROP_REASON_NAMES, DropReason, respondInPlace } from "../../packet/mod.ts";
+import {
+  DROP_REASON_NAMES,
+  DropReason,
+  echoReplyFast,
+  respondIcmpEcho,
+  respondInPlace,
+} from "../../packet/mod.ts";
 import { guarded } from "./_guarded.ts";
 
 const OUR_IP = 0xc0000201; // 192.0.2.1
@@ -482,4 +488,35 @@ Deno.test("fuzz: respondInPlace on 200k random and mutated frames", () => {
   for (let i = 1; i <= DropReason.ip_bad_options; i++) {
     assert.ok(reasons[i] > 0, `drop reason ${DROP_REASON_NAMES[i]} never reached`);
   }
+});
+
+Deno.test("fuzz: echoReplyFast answers exactly as respondIcmpEcho, or leaves the frame alone", () => {
+  const rng = new Rng(SEED ^ 0x5bd1e995);
+  const orig = new Uint8Array(MAX_LEN);
+  const a = new Uint8Array(MAX_LEN), b = new Uint8Array(MAX_LEN);
+  let fast = 0, deferred = 0;
+  for (let iter = 0; iter < 100_000; iter++) {
+    const base = writeEchoRequest(rng, orig);
+    const len = rng.below(4) === 0 ? base : mutate(rng, orig, base);
+    a.set(orig.subarray(0, len));
+    b.set(orig.subarray(0, len));
+    const f = echoReplyFast(a, 0, len, OUR_IP, OUR_MAC);
+    if (f > 0) {
+      fast++;
+      const r = respondIcmpEcho(b, 0, len, OUR_IP, OUR_MAC);
+      assert.equal(f, r, `iter ${iter}: fast ${f}, full ${r}`);
+      for (let i = 0; i < len; i++) {
+        if (a[i] !== b[i]) assert.fail(`iter ${iter}: replies differ at byte ${i}`);
+      }
+    } else {
+      assert.equal(f, 0, `iter ${iter}: fast path returned ${f}`);
+      deferred++;
+      for (let i = 0; i < len; i++) {
+        if (a[i] !== orig[i]) assert.fail(`iter ${iter}: deferred frame modified at ${i}`);
+      }
+    }
+  }
+  // Both ways are exercised: plain requests take the fast path, mutated ones mostly do not.
+  assert.ok(fast > 10_000, `fast path answered ${fast}`);
+  assert.ok(deferred > 10_000, `fast path deferred ${deferred}`);
 });
