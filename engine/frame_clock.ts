@@ -4,8 +4,12 @@
  * redirects; the loop calls {@link FrameClock.rx} once per RX burst, just before the handler
  * gets the frames, and {@link FrameClock.tx} once per TX burst, just before the frames it
  * received go to the TX ring. Each call reads the clock once (`performance.now()`, a V8 fast
- * path, no FFI) and records `now - stamp` for every frame into the queue's shared histograms
- * (see `latency_histogram.ts`); nothing is allocated.
+ * path, no FFI) and notes the frames; {@link FrameClock.flush}, which the loop calls once the
+ * burst's frames are on their way (after the kick), records `now - stamp` for every noted
+ * frame into the queue's shared histograms (see `latency_histogram.ts`). So reading the stamps
+ * and counting them into buckets is not part of any frame's latency: between a frame's arrival
+ * and its kick the clock costs two clock reads and two copies of the burst's addresses.
+ * Nothing is allocated.
  *
  * Clocks: Deno's `performance.now()` is std's `Instant` (clock_gettime(CLOCK_MONOTONIC)) less
  * the time origin, in ms with sub-microsecond fraction (no coarsening in Deno 2). The offset
@@ -27,6 +31,8 @@ export const META_BYTES = 8;
 /** A stamp up to this far ahead of the clock counts as 0 ns (offset uncertainty). */
 export const SKEW_NS = 2000;
 const TWO32 = 4294967296;
+/** Frames one flush can hold per point (the largest burst). */
+const NOTE_MAX = 1024;
 /** Whether this isolate's frame clocks have been through {@link warmUp}. */
 let warmed = false;
 
@@ -54,6 +60,7 @@ function warmUp(offsetNs: number): void {
     }
     clock.rx(addrs, frames);
     clock.tx(addrs, frames);
+    clock.flush();
   }
 }
 
@@ -93,6 +100,14 @@ export class FrameClock {
   #offsetNs: number;
   /** Where {@link FrameClock.keepWarm} drops its reading (a field would box the double). */
   readonly #scratch = new Float64Array(1);
+  /** The clock (ns, CLOCK_MONOTONIC) at the noted RX point [0] and TX point [1]. */
+  readonly #at = new Float64Array(2);
+  /** Frames noted at the RX point since the last flush. */
+  readonly #rxAddrs = new Uint32Array(NOTE_MAX);
+  #rxN = 0;
+  /** Frames noted at the TX point since the last flush. */
+  readonly #txAddrs = new Uint32Array(NOTE_MAX);
+  #txN = 0;
 
   /** Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}). */
   constructor(umem: Uint8Array, block: Float64Array) {
@@ -123,24 +138,53 @@ export class FrameClock {
     this.#scratch[0] = performance.now();
   }
 
-  /** XDP-to-handler: record the frames at `addrs[0..n)` now. */
+  /**
+   * XDP-to-handler: read the clock and note the frames at `addrs[0..n)`; {@link flush}
+   * records them. Each call is a new RX point (the loop calls it once per RX burst).
+   */
   rx(addrs: Uint32Array, n: number): void {
-    this.#record(TO_HANDLER, addrs, n);
-  }
-
-  /** XDP-to-TX: record the received frames at `addrs[0..n)` now. */
-  tx(addrs: Uint32Array, n: number): void {
-    this.#record(TO_TX, addrs, n);
+    if (this.#rxN + n > NOTE_MAX) this.flush();
+    this.#at[0] = performance.now() * 1e6 + this.#offsetNs;
+    const r = this.#rxAddrs, m = this.#rxN;
+    for (let i = 0; i < n; i++) r[m + i] = addrs[i];
+    this.#rxN = m + n;
   }
 
   /**
-   * One clock read, then per frame one bucket increment; count, sum, max and unstamped are
+   * XDP-to-TX: note the received frames at `addrs[0..n)`, with the clock read at the first
+   * call since the last {@link flush} (the TX bursts of one RX burst go out together).
+   */
+  tx(addrs: Uint32Array, n: number): void {
+    if (this.#txN + n > NOTE_MAX) this.flush();
+    if (this.#txN === 0) this.#at[1] = performance.now() * 1e6 + this.#offsetNs;
+    const t = this.#txAddrs, m = this.#txN;
+    for (let i = 0; i < n; i++) t[m + i] = addrs[i];
+    this.#txN = m + n;
+  }
+
+  /**
+   * Record every frame noted since the last flush (its age at its RX or TX point). The
+   * caller flushes before a noted frame's memory can be received into again, i.e. before the
+   * frames of the burst go back on FILL; the loop does it right after the burst's TX.
+   */
+  flush(): void {
+    if (this.#rxN > 0) {
+      this.#record(TO_HANDLER, this.#rxAddrs, this.#rxN, this.#at[0]);
+      this.#rxN = 0;
+    }
+    if (this.#txN > 0) {
+      this.#record(TO_TX, this.#txAddrs, this.#txN, this.#at[1]);
+      this.#txN = 0;
+    }
+  }
+
+  /**
+   * Per frame one bucket increment at clock `now` (ns); count, sum, max and unstamped are
    * kept in locals and stored once per burst (a read-modify-write of the same slot per frame
    * would chain every frame on store-to-load forwarding).
    */
-  #record(base: number, addrs: Uint32Array, n: number): void {
+  #record(base: number, addrs: Uint32Array, n: number, now: number): void {
     const h = this.#h, words = this.#words;
-    const now = performance.now() * 1e6 + this.#offsetNs;
     // The clock as two 32-bit words: each stamp is then compared and subtracted in integers.
     const nowHi = Math.floor(now / TWO32), nowLo = (now - nowHi * TWO32) >>> 0;
     const buckets = base + HEADER;

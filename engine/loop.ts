@@ -597,6 +597,8 @@ function loop(r: LoopRun, ports: readonly Port[]): LoopExit {
           }
         }
       }
+      // The frames are on their way: only now the clock reads their stamps into its buckets.
+      if (clock !== null) clock.flush();
       if (threw && strict) return "error";
     }
     if (got === 0) {
