@@ -250,11 +250,15 @@ export class Port {
   /**
    * Queue up to `n` frames for sending and kick the kernel if it asked. Frames `0..k-1` (k is the
    * return value) now belong to the port; frames `k..n-1` did not fit and are still the caller's
-   * (send them later or `free` them). Also reclaims completed frames into the pool.
+   * (send them later or `free` them). Then reclaims completed frames into the pool: after the
+   * kick, so that a frame's way out does not wait for it (in copy mode the kick has usually
+   * completed these frames already).
    */
   txBurst(addrs: Uint32Array, lens: Uint32Array, n: number): number {
-    this.reclaim();
-    if (this.chains !== null) return this.#txChains(addrs, lens, n, this.chains);
+    if (this.chains !== null) {
+      this.reclaim();
+      return this.#txChains(addrs, lens, n, this.chains);
+    }
     const tx = this.#tx;
     const k = tx.reserve(n);
     const start = tx.cursor, txLen = this.#txLen, shift = this.#frameShift;
@@ -274,6 +278,7 @@ export class Port {
     } else {
       this.kick();
     }
+    this.reclaim();
     return k;
   }
 
