@@ -206,10 +206,12 @@ async function startBypassrt(
   const args = ["--iface", topo.dutIf, "--mode", mode, "--json", "--interval", "0.5"];
   args.push("--cpu", APP_CPU, ...extra, ...extraBypassrtArgs());
   if (mode === "respond") args.push("--ip", opts.ip ?? "10.0.0.1");
+  // BPB_BYPASSRT_ROOT: run byPassRT from another checkout (A/B of two commits, one run).
+  const root = Deno.env.get("BPB_BYPASSRT_ROOT") ?? ROOT;
   const proc = new Proc(
     name,
     inNs(topo.dut, Deno.execPath(), "run", "-A", ...v8Flags()).concat(
-      `${ROOT}cli/main.ts`,
+      `${root.endsWith("/") ? root : root + "/"}cli/main.ts`,
       ...args,
     ),
   );

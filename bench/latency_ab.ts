@@ -6,11 +6,13 @@
  * p50/p99 of every variant at the end. Needs `build/rtt_probe` and `build/xsk_ref`: a
  * `deno task bench` run builds them (or the two gcc lines of bench/run.sh).
  *
- *   deno run -A bench/latency_ab.ts [--rounds 4] [--count 2000] [--ping]
+ *   deno run -A bench/latency_ab.ts [--rounds 4] [--count 2000] [--ping] [--gap-us 1000]
  *     [--variant NAME=ARGS ...]   (byPassRT variants; ARGS go to BPB_BYPASSRT_ARGS, except
  *                                  words `v8:FLAG`, which replace byPassRT's V8 flags through
  *                                  BPB_V8_FLAGS; `v8:-` alone: V8's defaults; words
- *                                  `env:K=V` set K=V in byPassRT's environment)
+ *                                  `env:K=V` set K=V in byPassRT's environment, e.g.
+ *                                  `env:BPB_BYPASSRT_ROOT=/path/to/other/checkout/` runs
+ *                                  byPassRT from another checkout: two commits side by side)
  *
  * Without `--variant`: `bypassrt` (no extra args) and `c`. `--variant c` includes the C
  * reference next to named variants.
@@ -28,22 +30,29 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "4" },
     count: { type: "string", default: "2000" },
     ping: { type: "boolean", default: false },
+    "gap-us": { type: "string", default: "1000" },
     variant: { type: "string", multiple: true },
   },
 });
 const rounds = Number(values.rounds), count = Number(values.count);
+
+/** Every environment variable some variant sets (`env:K=V`). */
+const envKeys = new Set<string>();
 
 /** byPassRT started with extra run options and V8 flags (through the bench's env hooks). */
 function variant(name: string, args: string): Contender {
   const words = args.split(" ").filter((w) => w !== "");
   const v8 = words.filter((w) => w.startsWith("v8:")).map((w) => w.slice(3));
   const env = words.filter((w) => w.startsWith("env:")).map((w) => w.slice(4).split("="));
+  for (const [k] of env) envKeys.add(k);
   return {
     ...bypassrt,
     name,
     start(mode, topo, opts) {
       const args = words.filter((w) => !w.startsWith("v8:") && !w.startsWith("env:"));
       Deno.env.set("BPB_BYPASSRT_ARGS", args.join(" "));
+      // Only this variant's environment: what another variant set goes.
+      for (const k of envKeys) Deno.env.delete(k);
       for (const [k, v] of env) Deno.env.set(k, v);
       if (v8.length > 0) Deno.env.set("BPB_V8_FLAGS", v8.filter((f) => f !== "-").join(","));
       else Deno.env.delete("BPB_V8_FLAGS");
@@ -61,7 +70,12 @@ const entries: LatencyEntry[] = contenders.flatMap((c) => [
   { kind: "udp" as const, name: c.name, contender: c },
   ...(values.ping ? [{ kind: "ping" as const, name: c.name, contender: c }] : []),
 ]);
-const plan = latencyPlan(false, { rounds, pingCount: count * rounds, rttCount: count * rounds });
+const plan = latencyPlan(false, {
+  rounds,
+  pingCount: count * rounds,
+  rttCount: count * rounds,
+  gapUs: Number(values["gap-us"]),
+});
 
 const topo = await createTopology(topologyTag());
 // Ctrl-C or SIGTERM: stop the contenders and remove the namespaces before leaving.
