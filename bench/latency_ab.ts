@@ -7,6 +7,8 @@
  * `deno task bench` run builds them (or the two gcc lines of bench/run.sh).
  *
  *   deno run -A bench/latency_ab.ts [--rounds 4] [--count 2000] [--ping] [--gap-us 1000]
+ *     [--trace FILE.data]         (perf-record kernel tracepoints meanwhile and print, per
+ *                                  run, where a round trip's time went: bench/trace_join.ts)
  *     [--variant NAME=ARGS ...]   (byPassRT variants; ARGS go to BPB_BYPASSRT_ARGS, except
  *                                  words `v8:FLAG`, which replace byPassRT's V8 flags through
  *                                  BPB_V8_FLAGS; `v8:-` alone: V8's defaults; words
@@ -24,6 +26,7 @@ import { bypassrt, type Contender, cref } from "./contenders.ts";
 import { stopAll } from "./proc.ts";
 import { createTopology, deleteTopology, topologyTag } from "./topology.ts";
 import { type LatencyEntry, latencyPlan, latencyRounds } from "./latency.ts";
+import { startTrace, type Trace } from "./trace_run.ts";
 
 const { values } = parseArgs({
   options: {
@@ -31,6 +34,7 @@ const { values } = parseArgs({
     count: { type: "string", default: "2000" },
     ping: { type: "boolean", default: false },
     "gap-us": { type: "string", default: "1000" },
+    trace: { type: "string" },
     variant: { type: "string", multiple: true },
   },
 });
@@ -86,8 +90,16 @@ const onSignal = async () => {
 };
 Deno.addSignalListener("SIGINT", onSignal);
 Deno.addSignalListener("SIGTERM", onSignal);
+let trace: Trace | undefined;
 try {
+  if (values.trace !== undefined) trace = await startTrace(values.trace);
   const doc = await latencyRounds(topo, entries, plan, console.log, () => Promise.resolve());
+  if (trace !== undefined) {
+    const runs = doc.rounds!.flatMap((r) => r.order.map((o) => `round ${r.round} ${o}`));
+    const t = trace;
+    trace = undefined;
+    for (const line of await t.report(runs, count)) console.log(line);
+  }
   for (const kind of ["udp", "ping"] as const) {
     for (const e of entries.filter((x) => x.kind === kind)) {
       const per = doc.rounds!.map((r) => r[kind][e.name]);
@@ -113,6 +125,7 @@ try {
     );
   }
 } finally {
+  await trace?.stop();
   await stopAll();
   await deleteTopology(topo);
   Deno.removeSignalListener("SIGINT", onSignal);
