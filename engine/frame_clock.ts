@@ -169,22 +169,25 @@ export class FrameClock {
    */
   flush(): void {
     if (this.#rxN > 0) {
-      this.#record(TO_HANDLER, this.#rxAddrs, this.#rxN, this.#at[0]);
+      this.#record(TO_HANDLER, this.#rxAddrs, this.#rxN, 0);
       this.#rxN = 0;
     }
     if (this.#txN > 0) {
-      this.#record(TO_TX, this.#txAddrs, this.#txN, this.#at[1]);
+      this.#record(TO_TX, this.#txAddrs, this.#txN, 1);
       this.#txN = 0;
     }
   }
 
   /**
-   * Per frame one bucket increment at clock `now` (ns); count, sum, max and unstamped are
-   * kept in locals and stored once per burst (a read-modify-write of the same slot per frame
-   * would chain every frame on store-to-load forwarding).
+   * Per frame one bucket increment at the clock reading noted in `#at[at]` (ns); count, sum,
+   * max and unstamped are kept in locals and stored once per burst (a read-modify-write of the
+   * same slot per frame would chain every frame on store-to-load forwarding). The reading is
+   * passed as an index, not as a number: a double argument to a call V8 does not inline is
+   * boxed, i.e. allocated, on every call.
    */
-  #record(base: number, addrs: Uint32Array, n: number, now: number): void {
+  #record(base: number, addrs: Uint32Array, n: number, at: number): void {
     const h = this.#h, words = this.#words;
+    const now = this.#at[at];
     // The clock as two 32-bit words: each stamp is then compared and subtracted in integers.
     const nowHi = Math.floor(now / TWO32), nowLo = (now - nowHi * TWO32) >>> 0;
     const buckets = base + HEADER;
