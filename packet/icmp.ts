@@ -122,11 +122,27 @@ export function respondIcmpEcho(
   }
   const rc = r + rhlen;
   if (rc !== c) buf.copyWithin(rc, c, c + icmpLen);
-  // IPv4: header length, total length, dst = old src, src = us, TTL 64, fresh header checksum.
+  // IPv4: header length, total length; then addresses, TTL, checksums.
   const rtot = rhlen + icmpLen;
   buf[r] = 0x40 | (rhlen >>> 2);
   buf[r + 2] = rtot >>> 8;
   buf[r + 3] = rtot & 0xff;
+  finishEchoReply(buf, r, rhlen, src, myIp);
+  return ETH_HLEN + rtot;
+}
+
+/**
+ * The reply's last steps, the same on both paths: IPv4 at `r` (header `rhlen` bytes, the ICMP
+ * message right after it) gets dst = the requester `src`, src = us, TTL 64 and a fresh header
+ * checksum; ICMP type 8 becomes 0 (the code is kept) with its checksum updated incrementally.
+ */
+function finishEchoReply(
+  buf: Uint8Array,
+  r: number,
+  rhlen: number,
+  src: number,
+  myIp: number,
+): void {
   writeU32(buf, r + 16, src);
   writeU32(buf, r + 12, myIp);
   buf[r + 8] = REPLY_TTL;
@@ -135,7 +151,8 @@ export function respondIcmpEcho(
   const ipSum = inetChecksum(buf, r, rhlen);
   buf[r + 10] = ipSum >>> 8;
   buf[r + 11] = ipSum & 0xff;
-  // ICMP: type 8 -> 0, code kept (only the type byte of the first word changes).
+  // Only the type byte of the ICMP message's first word changes.
+  const rc = r + rhlen;
   const code = buf[rc + 1];
   buf[rc] = ICMP_ECHO_REPLY;
   const icmpSum = checksumAdjust(
@@ -145,7 +162,6 @@ export function respondIcmpEcho(
   );
   buf[rc + 2] = icmpSum >>> 8;
   buf[rc + 3] = icmpSum & 0xff;
-  return ETH_HLEN + rtot;
 }
 
 /**
@@ -210,26 +226,7 @@ export function echoReplyFast(
   // The reply, as respondIcmpEcho writes it for such a frame.
   copyMac(buf, off, off + 6);
   writeMac(buf, off + 6, mac);
-  writeU32(buf, h + 16, src);
-  writeU32(buf, h + 12, myIp);
-  buf[h + 8] = REPLY_TTL;
-  buf[h + 10] = 0;
-  buf[h + 11] = 0;
-  sum = 0;
-  for (let j = h; j < c; j += 2) sum += (buf[j] << 8) | buf[j + 1];
-  sum = (sum & 0xffff) + (sum >>> 16);
-  sum = ~((sum & 0xffff) + (sum >>> 16)) & 0xffff;
-  buf[h + 10] = sum >>> 8;
-  buf[h + 11] = sum & 0xff;
-  const code = buf[c + 1];
-  buf[c] = ICMP_ECHO_REPLY;
-  const icmpSum = checksumAdjust(
-    (buf[c + 2] << 8) | buf[c + 3],
-    (ICMP_ECHO_REQUEST << 8) | code,
-    (ICMP_ECHO_REPLY << 8) | code,
-  );
-  buf[c + 2] = icmpSum >>> 8;
-  buf[c + 3] = icmpSum & 0xff;
+  finishEchoReply(buf, h, 20, src, myIp);
   return 14 + totLen;
 }
 
