@@ -26,7 +26,7 @@ import { bypassrt, type Contender, cref } from "./contenders.ts";
 import { stopAll } from "./proc.ts";
 import { createTopology, deleteTopology, topologyTag } from "./topology.ts";
 import { type LatencyEntry, latencyPlan, latencyRounds } from "./latency.ts";
-import { startTrace, type Trace } from "./trace_run.ts";
+import { havePerf, startTrace, type Trace } from "./trace_run.ts";
 
 const { values } = parseArgs({
   options: {
@@ -81,6 +81,13 @@ const plan = latencyPlan(false, {
   gapUs: Number(values["gap-us"]),
 });
 
+if (values.trace !== undefined && !(await havePerf())) {
+  console.error(
+    "latency_ab: --trace needs perf: install linux-perf " +
+      "(BYPASSRT_BENCH_DEPS=1 bash scripts/install-deps.sh)",
+  );
+  Deno.exit(2);
+}
 const topo = await createTopology(topologyTag());
 // Ctrl-C or SIGTERM: stop the contenders and remove the namespaces before leaving.
 const onSignal = async () => {

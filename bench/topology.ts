@@ -47,22 +47,30 @@ function vethSpec(n: Pick<Topology, "gen" | "dut" | "genIf" | "dutIf">): VethSpe
   return { dev: n.dutIf, peer: n.genIf, devNs: n.dut, peerNs: n.gen, ipv6: false };
 }
 
-/** Create the topology (after removing a leftover with the same names). */
+/**
+ * Create the topology (after removing a leftover with the same names). If a step fails, what
+ * was made is removed before the error goes on.
+ */
 export async function createTopology(tag: string): Promise<Topology> {
   const n = topologyNames(tag);
   await deleteTopology(n);
-  const pair = await ensureVethPair({ ...vethSpec(n), peerAddr: "10.0.0.2/24" });
-  for (const [ns, dev] of [[n.gen, n.genIf], [n.dut, n.dutIf]]) {
-    // A fresh veth is not threaded; should it ever be, reset it as the notes say.
-    const threaded = (await run(inNs(ns, "cat", `/sys/class/net/${dev}/threaded`))).trim();
-    if (threaded !== "0") await resetThreaded(ns, dev);
+  try {
+    const pair = await ensureVethPair({ ...vethSpec(n), peerAddr: "10.0.0.2/24" });
+    for (const [ns, dev] of [[n.gen, n.genIf], [n.dut, n.dutIf]]) {
+      // A fresh veth is not threaded; should it ever be, reset it as the notes say.
+      const threaded = (await run(inNs(ns, "cat", `/sys/class/net/${dev}/threaded`))).trim();
+      if (threaded !== "0") await resetThreaded(ns, dev);
+    }
+    return {
+      ...n,
+      genMac: pair.peerMac,
+      dutMac: pair.devMac,
+      threaded: (await run(inNs(n.dut, "cat", `/sys/class/net/${n.dutIf}/threaded`))).trim(),
+    };
+  } catch (e) {
+    await deleteTopology(n).catch(() => {});
+    throw e;
   }
-  return {
-    ...n,
-    genMac: pair.peerMac,
-    dutMac: pair.devMac,
-    threaded: (await run(inNs(n.dut, "cat", `/sys/class/net/${n.dutIf}/threaded`))).trim(),
-  };
 }
 
 /** GRO on, threaded 0, GRO off (what /sys/class/net/<dev>/threaded needs to really reset). */

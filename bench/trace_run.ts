@@ -17,14 +17,32 @@ export interface Trace {
   report(runs: readonly string[], measured: number): Promise<string[]>;
 }
 
+/** Whether `perf` can be run here (before setting anything up for a traced run). */
+export async function havePerf(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("perf", { args: ["--version"], stdout: "null", stderr: "null" })
+      .output()).success;
+  } catch {
+    return false;
+  }
+}
+
 /** Start `perf record -a` of the tracepoints into `file`. */
 export async function startTrace(file: string): Promise<Trace> {
   const events = TRACEPOINTS.flatMap((e) => ["-e", e]);
-  const child = new Deno.Command("perf", {
-    args: ["record", "-q", "-a", ...events, "-o", file],
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("perf", {
+      args: ["record", "-q", "-a", ...events, "-o", file],
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+    throw new Error(
+      "--trace needs perf: install linux-perf (BYPASSRT_BENCH_DEPS=1 bash scripts/install-deps.sh)",
+    );
+  }
   // perf needs a moment to open its events on every CPU before the first round trip.
   await new Promise((r) => setTimeout(r, 1000));
   let stopped = false;
