@@ -62,6 +62,9 @@ export function renderTable(s: EngineSnapshot, r: Rates, prev?: EngineSnapshot):
   return [
     `byPassRT  ${s.mode} on ${s.iface}   xdp ${s.xdp_mode}   bind ${s.bind_mode}   ` +
     (s.busy_poll ? `busy-poll ${s.busy_poll.usec} us/${s.busy_poll.budget}   ` : "") +
+    (s.multi_buffer?.on
+      ? `multi-buffer MTU ${s.multi_buffer.mtu}/${s.multi_buffer.buffer_bytes} B   `
+      : "") +
     `up ${s.elapsed.toFixed(0)} s`,
     t.toString(),
     `total RX ${n(r.rx_pps)} pps ${r.rx_mbps} Mbit/s   TX ${n(r.tx_pps)} pps ${r.tx_mbps} Mbit/s`,

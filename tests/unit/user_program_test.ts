@@ -96,3 +96,12 @@ Deno.test("a user's program: printers say n/a, metrics have no program or blockl
   ok(sum.includes("xdp program: my.o (section xdp): counters n/a"), sum);
   ok(sum.includes("blocklist: n/a"), sum);
 });
+
+Deno.test("live table header: the multi-buffer mode shows when the sockets chain buffers", () => {
+  const s = userSnapshot();
+  const r = rates(undefined, s);
+  const head = (x: EngineSnapshot) => renderTable(x, r).split("\n")[0];
+  ok(!head({ ...s, multi_buffer: { on: false, mtu: 1500, buffer_bytes: 1792 } }).includes("multi"));
+  const on = head({ ...s, multi_buffer: { on: true, mtu: 9000, buffer_bytes: 1792 } });
+  ok(on.includes("multi-buffer MTU 9000/1792 B"), on);
+});
