@@ -255,10 +255,16 @@ export class Port {
    * completed these frames already).
    */
   txBurst(addrs: Uint32Array, lens: Uint32Array, n: number): number {
-    if (this.chains !== null) {
-      this.reclaim();
-      return this.#txChains(addrs, lens, n, this.chains);
-    }
+    const chains = this.chains;
+    const k = chains === null
+      ? this.#txSingle(addrs, lens, n)
+      : this.#txChains(addrs, lens, n, chains);
+    this.reclaim();
+    return k;
+  }
+
+  /** {@link Port.txBurst} of a single-buffer port, up to the reclaim. */
+  #txSingle(addrs: Uint32Array, lens: Uint32Array, n: number): number {
     const tx = this.#tx;
     const k = tx.reserve(n);
     const start = tx.cursor, txLen = this.#txLen, shift = this.#frameShift;
@@ -267,39 +273,35 @@ export class Port {
       tx.setDesc(start + i, addr, len);
       txLen[addr >>> shift] = len;
     }
-    if (k < n) this.counterBlock[S.txRingFull] += n - k;
-    this.#appHeld -= k;
-    this.#txOutstanding += k;
-    this.counterBlock[S.txQueued] += k;
-    if (k > 0) {
-      tx.submit(k);
-      // Just submitted, so descriptors are pending: no need to read the kernel's index first.
-      if (this.#busyPoll || tx.needsWakeup()) this.#sendKick();
-    } else {
-      this.kick();
-    }
-    this.reclaim();
+    if (k > 0) tx.submit(k);
+    this.#queued(n, k, k);
     return k;
   }
 
   /**
-   * {@link Port.txBurst} of a multi-buffer port: each frame with its whole chain, or (with the
-   * frames after it) not at all: those stay the caller's, chains intact.
+   * {@link Port.txBurst} of a multi-buffer port, up to the reclaim: each frame with its whole
+   * chain, or (with the frames after it) not at all: those stay the caller's, chains intact.
    */
   #txChains(addrs: Uint32Array, lens: Uint32Array, n: number, chains: FrameChains): number {
     const r = chains.tx(this.#tx, addrs, lens, n, this.#txLen);
-    const c = this.counterBlock, k = r.frames;
-    if (k < n) c[S.txRingFull] += n - k;
-    this.#appHeld -= r.descs;
-    this.#txOutstanding += r.descs;
-    c[S.txQueued] += k;
-    c[S.txChained] += r.chained;
-    if (r.descs > 0) {
-      if (this.#busyPoll || this.#tx.needsWakeup()) this.#sendKick();
-    } else {
-      this.kick();
-    }
-    return k;
+    this.counterBlock[S.txChained] += r.chained;
+    this.#queued(n, r.frames, r.descs);
+    return r.frames;
+  }
+
+  /**
+   * `frames` of `n` frames (`descs` descriptors) were submitted to TX: count them, and kick if
+   * the kernel asked (or always, busy polling). Just submitted, so descriptors are pending: no
+   * need to read the kernel's index first.
+   */
+  #queued(n: number, frames: number, descs: number): void {
+    const c = this.counterBlock;
+    if (frames < n) c[S.txRingFull] += n - frames;
+    this.#appHeld -= descs;
+    this.#txOutstanding += descs;
+    c[S.txQueued] += frames;
+    if (descs === 0) this.kick();
+    else if (this.#busyPoll || this.#tx.needsWakeup()) this.#sendKick();
   }
 
   /**
