@@ -102,12 +102,10 @@ export class FrameClock {
   readonly #scratch = new Float64Array(1);
   /** The clock (ns, CLOCK_MONOTONIC) at the noted RX point [0] and TX point [1]. */
   readonly #at = new Float64Array(2);
-  /** Frames noted at the RX point since the last flush. */
-  readonly #rxAddrs = new Uint32Array(NOTE_MAX);
-  #rxN = 0;
-  /** Frames noted at the TX point since the last flush. */
-  readonly #txAddrs = new Uint32Array(NOTE_MAX);
-  #txN = 0;
+  /** Frames noted since the last flush: at the RX point [0], at the TX point [1]. */
+  readonly #noted = [new Uint32Array(NOTE_MAX), new Uint32Array(NOTE_MAX)];
+  /** How many frames each point has noted since the last flush. */
+  readonly #count = new Int32Array(2);
 
   /** Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}). */
   constructor(umem: Uint8Array, block: Float64Array) {
@@ -140,14 +138,10 @@ export class FrameClock {
 
   /**
    * XDP-to-handler: read the clock and note the frames at `addrs[0..n)`; {@link flush}
-   * records them. Each call is a new RX point (the loop calls it once per RX burst).
+   * records them. The loop calls it once per RX burst.
    */
   rx(addrs: Uint32Array, n: number): void {
-    if (this.#rxN + n > NOTE_MAX) this.flush();
-    this.#at[0] = performance.now() * 1e6 + this.#offsetNs;
-    const r = this.#rxAddrs, m = this.#rxN;
-    for (let i = 0; i < n; i++) r[m + i] = addrs[i];
-    this.#rxN = m + n;
+    this.#note(0, addrs, n);
   }
 
   /**
@@ -155,11 +149,16 @@ export class FrameClock {
    * call since the last {@link flush} (the TX bursts of one RX burst go out together).
    */
   tx(addrs: Uint32Array, n: number): void {
-    if (this.#txN + n > NOTE_MAX) this.flush();
-    if (this.#txN === 0) this.#at[1] = performance.now() * 1e6 + this.#offsetNs;
-    const t = this.#txAddrs, m = this.#txN;
-    for (let i = 0; i < n; i++) t[m + i] = addrs[i];
-    this.#txN = m + n;
+    this.#note(1, addrs, n);
+  }
+
+  /** Note `addrs[0..n)` at point `p` (0 RX, 1 TX); the first note since a flush reads the clock. */
+  #note(p: number, addrs: Uint32Array, n: number): void {
+    if (this.#count[p] + n > NOTE_MAX) this.flush();
+    const m = this.#count[p], dst = this.#noted[p];
+    if (m === 0) this.#at[p] = performance.now() * 1e6 + this.#offsetNs;
+    for (let i = 0; i < n; i++) dst[m + i] = addrs[i];
+    this.#count[p] = m + n;
   }
 
   /**
@@ -168,14 +167,11 @@ export class FrameClock {
    * frames of the burst go back on FILL; the loop does it right after the burst's TX.
    */
   flush(): void {
-    if (this.#rxN > 0) {
-      this.#record(TO_HANDLER, this.#rxAddrs, this.#rxN, 0);
-      this.#rxN = 0;
-    }
-    if (this.#txN > 0) {
-      this.#record(TO_TX, this.#txAddrs, this.#txN, 1);
-      this.#txN = 0;
-    }
+    const count = this.#count;
+    if (count[0] > 0) this.#record(TO_HANDLER, this.#noted[0], count[0], 0);
+    if (count[1] > 0) this.#record(TO_TX, this.#noted[1], count[1], 1);
+    count[0] = 0;
+    count[1] = 0;
   }
 
   /**
