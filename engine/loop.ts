@@ -94,7 +94,6 @@ export class BurstState implements Burst {
   /** The port (index in `--iface` order) the frames of this burst came from. */
   rxPort = 0;
   readonly #frameSize: number;
-  readonly #frameShift: number;
   /** True when the engine has a reinjection device (`b.toKernel` works). */
   readonly #toKernel: boolean;
   /** The multi-buffer links of the UMEM (null: single-buffer sockets, every frame 1 segment). */
@@ -122,7 +121,6 @@ export class BurstState implements Burst {
     this.lens = new Uint32Array(burst + extra);
     this.act = new Int32Array(burst);
     this.#frameSize = port.options.frameSize;
-    this.#frameShift = Math.log2(port.options.frameSize);
     this.#toKernel = o.toKernel === true;
     this.#chains = port.chains;
     this.#port = port;
@@ -217,7 +215,7 @@ export class BurstState implements Burst {
   toKernel(i: number, len?: number): void {
     if (!this.#toKernel) this.#noKernel();
     if ((i >>> 0) !== i || i >= this.length) this.#badIndex(i);
-    if (this.#chains !== null && this.#chains.next[this.addrs[i] >>> this.#frameShift] !== 0) {
+    if (this.#chains !== null && this.#chains.segments(this.addrs[i]) > 1) {
       if (len === undefined || !(len < this.lens[i])) {
         this.#portCounters[PortSlot.chainDropped]++;
         this.act[i] = DROP;

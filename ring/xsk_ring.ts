@@ -276,9 +276,8 @@ export class TxRing extends ProdRing {
 
   /**
    * Write descriptor `{ addr, len, options }` into entry `idx`: a multi-buffer chain has
-   * `XDP_PKT_CONTD` in every descriptor but its last. Only chains use it; a descriptor written
-   * with it must be rewritten with it (options 0) before {@link TxRing.setDesc} could reuse the slot: a port that sends
-   * chains writes every descriptor with this one.
+   * `XDP_PKT_CONTD` in every descriptor but its last. {@link TxRing.setDesc} leaves the options
+   * word as it is, so a port that sends chains writes every descriptor with this one.
    */
   setDescOptions(idx: number, addr: number, len: number, options: number): void {
     const w = (idx & this.mask) << 2;
