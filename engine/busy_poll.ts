@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { LibcHandle } from "../ffi/libc.ts";
+import { getsockoptU32, type LibcHandle } from "../ffi/libc.ts";
 
 /** `SOL_SOCKET` (asm-generic). */
 export const SOL_SOCKET = 1;
@@ -64,13 +64,5 @@ export function setBusyPoll(libc: LibcHandle, fd: number, bp: BusyPoll): string 
 
 /** The socket's SO_INCOMING_NAPI_ID (0 until a frame arrived through a NAPI), or -1 on error. */
 export function incomingNapiId(libc: LibcHandle, fd: number): number {
-  const v = new Uint32Array(1), len = new Uint32Array([4]);
-  const r = libc.fn.getsockopt(
-    fd,
-    SOL_SOCKET,
-    SO_INCOMING_NAPI_ID,
-    new Uint8Array(v.buffer),
-    new Uint8Array(len.buffer),
-  );
-  return r === 0 ? v[0] : -1;
+  return getsockoptU32(libc, fd, SOL_SOCKET, SO_INCOMING_NAPI_ID);
 }

@@ -8,6 +8,7 @@
 import {
   cstr,
   Errno,
+  getsockoptU32,
   MAP_ANONYMOUS,
   MAP_POPULATE,
   MAP_PRIVATE,
@@ -256,15 +257,8 @@ export function openPort(options: PortOptions, shareWith?: Port): Port {
     }
     steer = { bpf, mapFd: opts.xsksMapFd };
   }
-  const optBuf = new Uint32Array(1), optLen = new Uint32Array([4]);
-  const zc = libc.fn.getsockopt(
-        fd,
-        SOL_XDP,
-        XDP_OPTIONS,
-        new Uint8Array(optBuf.buffer),
-        new Uint8Array(optLen.buffer),
-      ) === 0 &&
-    (optBuf[0] & XDP_OPTIONS_ZEROCOPY) !== 0;
+  const xdpOptions = getsockoptU32(libc, fd, SOL_XDP, XDP_OPTIONS);
+  const zc = xdpOptions !== -1 && (xdpOptions & XDP_OPTIONS_ZEROCOPY) !== 0;
   return new Port(opts, {
     libc,
     xdp: xdp!,

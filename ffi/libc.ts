@@ -105,3 +105,24 @@ export function openLibc(): LibcHandle {
 export function cstr(s: string): Uint8Array<ArrayBuffer> {
   return new TextEncoder().encode(s + "\0");
 }
+
+/**
+ * A 4-byte socket option of `fd` (`getsockopt(fd, level, opt)`) as an unsigned number, or -1 if
+ * the call failed (setup and reporting paths only: it allocates).
+ *
+ * @example
+ * ```ts ignore
+ * const napiId = getsockoptU32(openLibc(), fd, 1, 56); // SOL_SOCKET, SO_INCOMING_NAPI_ID
+ * ```
+ */
+export function getsockoptU32(libc: LibcHandle, fd: number, level: number, opt: number): number {
+  const v = new Uint32Array(1), len = Uint32Array.of(4);
+  const r = libc.fn.getsockopt(
+    fd,
+    level,
+    opt,
+    new Uint8Array(v.buffer),
+    new Uint8Array(len.buffer),
+  );
+  return r === 0 ? v[0] : -1;
+}
