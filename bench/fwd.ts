@@ -23,6 +23,8 @@ import {
   fwdNames,
   ifaceCounter,
   median,
+  type Started,
+  withContender,
 } from "./fwd_topology.ts";
 
 const { values: a } = parseArgs({
@@ -68,17 +70,18 @@ interface Result {
 
 async function measure(
   name: string,
-  start: () => Promise<{ stop(): Promise<unknown> }>,
+  start: () => Promise<Started>,
   gen: Generator,
   round: number,
 ): Promise<Result> {
-  let c: { stop(): Promise<unknown> };
-  try {
-    c = await start();
-  } catch (e) {
-    return { contender: name, round, fwd_mpps: null, offered_mpps: null, error: String(e) };
-  }
-  try {
+  const failed = (error: string): Result => ({
+    contender: name,
+    round,
+    fwd_mpps: null,
+    offered_mpps: null,
+    error,
+  });
+  return await withContender<Result>(start, async () => {
     await gen.go();
     await sleep(warmupS * 1000);
     const t0 = performance.now(), r0 = await sinkRx();
@@ -93,9 +96,7 @@ async function measure(
       fwd_mpps: (r1 - r0) / s / 1e6,
       offered_mpps: offered,
     };
-  } finally {
-    await c.stop();
-  }
+  }, failed);
 }
 
 const results: Result[] = [];
@@ -104,7 +105,7 @@ try {
   const gen = new Generator(topo, 1 << 24);
   await gen.ready();
   log(`generator up (${gen.via})`);
-  const contenders: [string, () => Promise<{ stop(): Promise<unknown> }>][] = [
+  const contenders: [string, () => Promise<Started>][] = [
     [
       "byPassRT fwd",
       () => bypassrt.start("fwd", { ...topo, dutIf: `${ifs.d0},${ifs.d1}` }, { intervalS: 0.5 }),

@@ -25,6 +25,8 @@ import {
   fwdNames,
   ifaceCounter as counter,
   median,
+  type Started,
+  withContender,
 } from "./fwd_topology.ts";
 
 const { values: a } = parseArgs({
@@ -69,24 +71,19 @@ interface Result {
 
 async function measure(
   name: string,
-  start: () => Promise<{ stop(): Promise<unknown> }>,
+  start: () => Promise<Started>,
   dstMac: string,
   round: number,
 ): Promise<Result> {
-  let c: { stop(): Promise<unknown> };
-  try {
-    c = await start();
-  } catch (e) {
-    return {
-      contender: name,
-      round,
-      fwd_kpps: null,
-      fwd_gbps: null,
-      offered_kpps: null,
-      error: String(e),
-    };
-  }
-  try {
+  const failed = (error: string): Result => ({
+    contender: name,
+    round,
+    fwd_kpps: null,
+    fwd_gbps: null,
+    offered_kpps: null,
+    error,
+  });
+  return await withContender<Result>(start, async () => {
     const gen = new Proc("jumbo_gen", [
       "taskset",
       "-c",
@@ -118,9 +115,7 @@ async function measure(
       fwd_gbps: pps * size * 8 / 1e9,
       offered_kpps: (g1 - g0) / s / 1e3,
     };
-  } finally {
-    await c.stop();
-  }
+  }, failed);
 }
 
 const results: Result[] = [];
@@ -136,7 +131,7 @@ try {
     `${ROOT}bench/jumbo_gen.c`,
   ]);
   const { topo, sinkMac } = await createFwdTopology(names, { mtu: 9000 });
-  const contenders: [string, () => Promise<{ stop(): Promise<unknown> }>][] = [
+  const contenders: [string, () => Promise<Started>][] = [
     [
       "byPassRT fwd",
       () => bypassrt.start("fwd", { ...topo, dutIf: `${ifs.d0},${ifs.d1}` }, { intervalS: 0.5 }),

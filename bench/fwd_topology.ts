@@ -80,3 +80,30 @@ export function median(xs: number[]): number {
   const s = [...xs].sort((x, y) => x - y);
   return s.length ? s[Math.floor(s.length / 2)] : NaN;
 }
+
+/** A started contender: something to stop. */
+export interface Started {
+  stop(): Promise<unknown>;
+}
+
+/**
+ * Start a contender, run `body` while it runs and stop it; if it does not start, the result is
+ * `failed(reason)` (the benchmark reports it and goes on).
+ */
+export async function withContender<R>(
+  start: () => Promise<Started>,
+  body: () => Promise<R>,
+  failed: (reason: string) => R,
+): Promise<R> {
+  let c: Started;
+  try {
+    c = await start();
+  } catch (e) {
+    return failed(String(e));
+  }
+  try {
+    return await body();
+  } finally {
+    await c.stop();
+  }
+}
