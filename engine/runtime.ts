@@ -786,6 +786,6 @@ export class Engine {
 
 /** The snapshot's `busy_poll` for these port options. */
 function busyPollOf(p: PortOptions): EngineSnapshot["busy_poll"] {
-  const usec = p.busyPollUs ?? 0;
-  return usec > 0 ? { usec, budget: p.busyPollBudget ?? 64 } : null;
+  const r = resolvePortOptions(p);
+  return r.busyPollUs > 0 ? { usec: r.busyPollUs, budget: r.busyPollBudget } : null;
 }
