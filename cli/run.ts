@@ -94,21 +94,20 @@ export async function runCommand(
       wake();
     }, opts.durationS * 1000);
   }
+  const first = engine.snapshot();
   if (!flags.json) {
     console.error(
-      `byPassRT ${engine.snapshot().mode} on ${
-        [opts.port.iface, ...(opts.moreIfaces ?? [])].join(",")
-      } ` +
+      `byPassRT ${first.mode} on ${[opts.port.iface, ...(opts.moreIfaces ?? [])].join(",")} ` +
         `queue ${opts.queues?.join(",")}: ` +
         `xdp ${engine.program.mode}${
           engine.program.nativeFallback ? ` (${engine.program.nativeFallback})` : ""
-        }${userProgramNote(engine.snapshot())}, bind ${engine.snapshot().bind_mode}${
-          busyPollNote(engine.snapshot())
-        }${multiBufferNote(engine.snapshot())}. Ctrl-C stops.`,
+        }${userProgramNote(first)}, bind ${first.bind_mode}${busyPollNote(first)}${
+          multiBufferNote(first)
+        }. Ctrl-C stops.`,
     );
   }
   // First line right away: consumers know the sockets are bound and steering is live.
-  if (flags.json) out(jsonLine(engine.snapshot(), rates(undefined, engine.snapshot()), false));
+  if (flags.json) out(jsonLine(first, rates(undefined, first), false));
   const timer = setInterval(() => {
     const s = engine.snapshot();
     const r = rates(prev, s);
