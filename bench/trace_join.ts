@@ -24,6 +24,8 @@
  * @module
  */
 
+import { percentile } from "./latency_stats.ts";
+
 /** The tracepoints `perf record -e` gets, in this order. */
 export const TRACEPOINTS = [
   "net:net_dev_start_xmit",
@@ -117,19 +119,13 @@ export function joinTrips(events: readonly TraceEvent[], gapUs = 50_000): Trip[]
   return blocks;
 }
 
-/** Nearest-rank percentile of `v` (sorted in place). */
-function pct(v: number[], p: number): number {
-  v.sort((a, b) => a - b);
-  return v[Math.min(v.length - 1, Math.floor(p * v.length))];
-}
-
 /** p50 and p90 of each segment over the last `measured` trips of a block. */
 export function segments(block: readonly Trip[], measured: number): TripSegments {
   const m = block.slice(-measured);
   const seg = (f: (t: Trip) => number): [number, number] => {
-    const v = m.map(f);
+    const v = m.map(f).sort((a, b) => a - b);
     const r = (x: number) => Math.round(x * 100) / 100;
-    return [r(pct(v, 0.5)), r(pct(v, 0.9))];
+    return [r(percentile(v, 50)), r(percentile(v, 90))];
   };
   return {
     responder: m[0]?.responder ?? "",
