@@ -22,6 +22,7 @@ import {
   IPV4_HLEN,
   isMartianSource,
   readU32,
+  writeIPv4Header,
   writeU32,
 } from "./ipv4.ts";
 import { checkEthernet } from "./_l2.ts";
@@ -228,6 +229,76 @@ export function echoReplyFast(
   writeMac(buf, off + 6, mac);
   finishEchoReply(buf, h, 20, src, myIp);
   return 14 + totLen;
+}
+
+/** Addresses, ids and size of a request built by {@link writeEchoRequest}. */
+export interface EchoRequestOptions {
+  /** Ethernet source MAC, 6 bytes. */
+  srcMac: Uint8Array;
+  /** Ethernet destination MAC, 6 bytes. */
+  dstMac: Uint8Array;
+  /** IPv4 source, host-order u32. */
+  srcIp: number;
+  /** IPv4 destination, host-order u32. */
+  dstIp: number;
+  /** ICMP identifier, 0..65535. */
+  id: number;
+  /** ICMP sequence number, 0..65535. */
+  seq: number;
+  /** Payload bytes after the ICMP header (ping's default: 56). */
+  payloadLen: number;
+}
+
+/**
+ * Writes an untagged Ethernet/IPv4/ICMP echo request at `buf[off, ...)`: the IPv4 header as
+ * `writeUdpFrame` writes it (no options, DF, TTL 64), ICMP code 0, payload byte `i` is
+ * `i & 0xff`, both checksums correct. Returns the frame length, `42 + payloadLen`. For
+ * templates and tests, not per packet.
+ *
+ * @throws {RangeError} if the frame does not fit in `buf` at `off`, or a field is out of range.
+ * @example
+ * ```ts
+ * const buf = new Uint8Array(98);
+ * const mac = parseMac("02:00:00:00:00:01");
+ * const n = writeEchoRequest(buf, 0, {
+ *   srcMac: parseMac("02:00:00:00:00:02"), dstMac: mac,
+ *   srcIp: parseIPv4("192.0.2.2"), dstIp: parseIPv4("192.0.2.1"), id: 1, seq: 1, payloadLen: 56,
+ * }); // 98
+ * respondInPlace(buf, 0, n, parseIPv4("192.0.2.1"), mac); // 98: answered
+ * ```
+ */
+export function writeEchoRequest(buf: Uint8Array, off: number, o: EchoRequestOptions): number {
+  const len = ETH_HLEN + IPV4_HLEN + ICMP_HLEN + o.payloadLen;
+  const ok = (v: number, max: number) => Number.isInteger(v) && v >= 0 && v <= max;
+  if (
+    !ok(o.id, 0xffff) || !ok(o.seq, 0xffff) || !ok(o.payloadLen, 0xffff - 28) ||
+    !ok(off, 2 ** 53) ||
+    off + len > buf.length || o.srcMac.length !== 6 || o.dstMac.length !== 6
+  ) {
+    throw new RangeError(
+      `writeEchoRequest: a ${len}-byte request at offset ${off} in a buffer of ${buf.length} ` +
+        `bytes (id, seq 0..65535, 6-byte MACs)`,
+    );
+  }
+  writeMac(buf, off, o.dstMac);
+  writeMac(buf, off + 6, o.srcMac);
+  buf[off + 12] = ETHERTYPE_IPV4 >>> 8;
+  buf[off + 13] = ETHERTYPE_IPV4 & 0xff;
+  const h = off + ETH_HLEN, c = h + IPV4_HLEN;
+  writeIPv4Header(buf, h, IPPROTO_ICMP, len - ETH_HLEN, o.srcIp, o.dstIp);
+  buf[c] = ICMP_ECHO_REQUEST;
+  buf[c + 1] = 0;
+  buf[c + 2] = 0;
+  buf[c + 3] = 0;
+  buf[c + 4] = o.id >>> 8;
+  buf[c + 5] = o.id & 0xff;
+  buf[c + 6] = o.seq >>> 8;
+  buf[c + 7] = o.seq & 0xff;
+  for (let i = 0; i < o.payloadLen; i++) buf[c + ICMP_HLEN + i] = i & 0xff;
+  const sum = inetChecksum(buf, c, len - ETH_HLEN - IPV4_HLEN);
+  buf[c + 2] = sum >>> 8;
+  buf[c + 3] = sum & 0xff;
+  return len;
 }
 
 /**

@@ -3,6 +3,8 @@
  * @module
  */
 
+import { inetChecksum } from "./checksum.ts";
+
 /** Minimum (option-less) IPv4 header length. */
 export const IPV4_HLEN = 20;
 /** IP protocol number of ICMP. */
@@ -74,4 +76,39 @@ export function writeU32(buf: Uint8Array, off: number, v: number): void {
 export function isMartianSource(ip: number): boolean {
   const a = ip >>> 24;
   return a === 0 || a === 127 || a >= 224;
+}
+
+/**
+ * Writes an option-less IPv4 header at `buf[h, h+20)`: TOS 0, id 0, DF set, TTL 64, protocol
+ * `proto`, total length `ipLen`, the two addresses (host-order u32) and a correct header
+ * checksum. For building templates (`writeUdpFrame`, `writeEchoRequest`), not per packet; the
+ * caller checks that the header fits.
+ *
+ * @example
+ * ```ts
+ * const buf = new Uint8Array(20);
+ * writeIPv4Header(buf, 0, IPPROTO_UDP, 28, 0xc0000201, 0xc0000202);
+ * inetChecksum(buf, 0, 20); // 0: the header checks
+ * ```
+ */
+export function writeIPv4Header(
+  buf: Uint8Array,
+  h: number,
+  proto: number,
+  ipLen: number,
+  srcIp: number,
+  dstIp: number,
+): void {
+  buf.fill(0, h, h + IPV4_HLEN);
+  buf[h] = 0x45;
+  buf[h + 2] = ipLen >>> 8;
+  buf[h + 3] = ipLen & 0xff;
+  buf[h + 6] = IP_DF >>> 8;
+  buf[h + 8] = 64;
+  buf[h + 9] = proto;
+  writeU32(buf, h + 12, srcIp);
+  writeU32(buf, h + 16, dstIp);
+  const sum = inetChecksum(buf, h, IPV4_HLEN);
+  buf[h + 10] = sum >>> 8;
+  buf[h + 11] = sum & 0xff;
 }

@@ -56,6 +56,7 @@ export {
   IPV4_HLEN,
   isMartianSource,
   readU32,
+  writeIPv4Header,
   writeU32,
 } from "./ipv4.ts";
 export {
@@ -75,11 +76,13 @@ export {
 } from "./arp.ts";
 export {
   echoReplyFast,
+  type EchoRequestOptions,
   ICMP_ECHO_REPLY,
   ICMP_ECHO_REQUEST,
   ICMP_HLEN,
   REPLY_TTL,
   respondIcmpEcho,
+  writeEchoRequest,
 } from "./icmp.ts";
 export {
   ICMP6_ECHO_REPLY,

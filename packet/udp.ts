@@ -5,7 +5,7 @@
 
 import { onesSum } from "./checksum.ts";
 import { ETHERTYPE_IPV4 } from "./ether.ts";
-import { IP_DF, IP_OFFMASK, IPPROTO_UDP, IPV4_HLEN, writeU32 } from "./ipv4.ts";
+import { IP_OFFMASK, IPPROTO_UDP, IPV4_HLEN, writeIPv4Header } from "./ipv4.ts";
 
 /** UDP header length. */
 export const UDP_HLEN = 8;
@@ -85,18 +85,7 @@ export function writeUdpFrame(buf: Uint8Array, off: number, opts: UdpFrameOption
   buf[off + 13] = ETHERTYPE_IPV4 & 0xff;
 
   const h = off + 14;
-  buf.fill(0, h, h + IPV4_HLEN);
-  buf[h] = 0x45;
-  buf[h + 2] = ipLen >>> 8;
-  buf[h + 3] = ipLen & 0xff;
-  buf[h + 6] = IP_DF >>> 8;
-  buf[h + 8] = 64;
-  buf[h + 9] = IPPROTO_UDP;
-  writeU32(buf, h + 12, srcIp);
-  writeU32(buf, h + 16, dstIp);
-  const ipSum = ~onesSum(buf, h, IPV4_HLEN, 0) & 0xffff;
-  buf[h + 10] = ipSum >>> 8;
-  buf[h + 11] = ipSum & 0xff;
+  writeIPv4Header(buf, h, IPPROTO_UDP, ipLen, srcIp, dstIp);
 
   const u = h + IPV4_HLEN;
   buf[u] = srcPort >>> 8;

@@ -26,6 +26,7 @@ import {
   respondIcmpEcho,
   respondInPlace,
   udpDstPort,
+  writeEchoRequest,
   writeMac,
   writeU32,
   writeUdpFrame,
@@ -484,6 +485,37 @@ function checkEchoReply(req: Uint8Array, out: Uint8Array, n: number): void {
   assert.ok(refValid(out, 34, tot - 20));
   assert.deepEqual(out.subarray(38, out.length), req.subarray(38, req.length));
 }
+
+Deno.test("icmp: writeEchoRequest writes a checked request that respondInPlace answers", () => {
+  const buf = new Uint8Array(120).fill(0xee);
+  const o = {
+    srcMac: Uint8Array.from(PEER_MAC),
+    dstMac: OUR_MAC,
+    srcIp: 0xc000020a,
+    dstIp: OUR_IP,
+    id: 0x1234,
+    seq: 7,
+    payloadLen: 56,
+  };
+  assert.equal(writeEchoRequest(buf, 10, o), 98);
+  const req = buf.slice(10, 108);
+  assert.equal(buf[9], 0xee, "nothing written before the frame");
+  assert.equal(buf[108], 0xee, "nothing written after the frame");
+  // Headers as ping's, both checksums valid by the independent reference sum.
+  assert.equal(toHex(req.subarray(0, 14)), "020000000001525400123456" + "0800");
+  assert.equal(toHex(req.subarray(14, 24)), "45000054000040004001");
+  assert.equal(toHex(req.subarray(26, 34)), "c000020ac0000201");
+  assert.ok(refValid(req, 14, 20));
+  assert.equal(toHex(req.subarray(34, 36)), "0800");
+  assert.equal(toHex(req.subarray(38, 42)), "12340007");
+  assert.deepEqual([...req.subarray(42)], Array.from({ length: 56 }, (_, i) => i));
+  assert.ok(refValid(req, 34, 64));
+  const out = req.slice();
+  const n = respondInPlace(out, 0, 98, OUR_IP, OUR_MAC);
+  checkEchoReply(req, out, n);
+  assert.throws(() => writeEchoRequest(new Uint8Array(97), 0, o), /98-byte request/);
+  assert.throws(() => writeEchoRequest(buf, 0, { ...o, seq: 65536 }), RangeError);
+});
 
 Deno.test("icmp: odd payload, Ethernet padding, max-size 3000-byte frame", () => {
   for (const [payload, pad] of [[0, 18], [1, 0], [57, 3], [1000, 0], [3000 - 42, 0]]) {
