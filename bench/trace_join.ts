@@ -35,6 +35,16 @@ export const TRACEPOINTS = [
   "syscalls:sys_exit_sendto",
 ] as const;
 
+/**
+ * Kernel-side filters (`perf record --filter`) of some {@link TRACEPOINTS}: only `sendto` on a
+ * real socket. byPassRT's idle loop keeps the kick's way warm with `sendto` on fd -1, which the
+ * kernel refuses (EBADF, 9): not a kick, and at ~100 000 a second it would swamp the trace.
+ */
+export const TRACE_FILTERS: Readonly<Partial<Record<typeof TRACEPOINTS[number], string>>> = {
+  "syscalls:sys_enter_sendto": "fd < 0x7fffffff",
+  "syscalls:sys_exit_sendto": "ret != -9",
+};
+
 /** The `perf script` fields this parser reads (`-F` argument). */
 export const SCRIPT_FIELDS = "comm,tid,cpu,time,event,trace";
 

@@ -4,7 +4,14 @@
  *
  * @module
  */
-import { joinTrips, parsePerfScript, SCRIPT_FIELDS, segments, TRACEPOINTS } from "./trace_join.ts";
+import {
+  joinTrips,
+  parsePerfScript,
+  SCRIPT_FIELDS,
+  segments,
+  TRACE_FILTERS,
+  TRACEPOINTS,
+} from "./trace_join.ts";
 
 /** A running `perf record`. */
 export interface Trace {
@@ -29,7 +36,10 @@ export async function havePerf(): Promise<boolean> {
 
 /** Start `perf record -a` of the tracepoints into `file`. */
 export async function startTrace(file: string): Promise<Trace> {
-  const events = TRACEPOINTS.flatMap((e) => ["-e", e]);
+  const events = TRACEPOINTS.flatMap((e) => {
+    const filter = TRACE_FILTERS[e];
+    return filter === undefined ? ["-e", e] : ["-e", e, "--filter", filter];
+  });
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("perf", {

@@ -361,9 +361,18 @@ export class FakeKernel {
   }
 }
 
+/**
+ * The fake port's socket descriptor: non-negative, as a real one, so that a kick (`sendto` on
+ * the socket) and {@link Port.keepWarm}'s `sendto` on fd -1 can be told apart.
+ */
+export const FAKE_SOCKET_FD = 1000;
+
 /** How often each stubbed libc/libxdp function was called. */
 export interface FakeCalls {
+  /** Kicks: `sendto` on the socket. */
   sendto: number;
+  /** `sendto` on fd -1 ({@link Port.keepWarm}): refused, as the kernel does (EBADF). */
+  warm: number;
   recvfrom: number;
   poll: number;
   munmap: number;
@@ -464,6 +473,7 @@ export function fakePort(opts: FakePortOptions = {}): FakePort {
   });
   const calls: FakeCalls = {
     sendto: 0,
+    warm: 0,
     recvfrom: 0,
     poll: 0,
     munmap: 0,
@@ -477,7 +487,11 @@ export function fakePort(opts: FakePortOptions = {}): FakePort {
   const hooks: FakeHooks = {};
   const fakeLibc = {
     fn: {
-      sendto: () => {
+      sendto: (fd: number) => {
+        if (fd < 0) {
+          calls.warm++;
+          return -1;
+        }
         calls.sendto++;
         hooks.sendto?.();
         return 0;
@@ -520,7 +534,7 @@ export function fakePort(opts: FakePortOptions = {}): FakePort {
         calls.umemDelete++;
         return 0;
       },
-      xsk_socket__fd: () => -1,
+      xsk_socket__fd: () => FAKE_SOCKET_FD,
       xsk_socket__create_shared: () => -1,
       xsk_umem__create: () => -1,
     },
@@ -536,7 +550,8 @@ export function fakePort(opts: FakePortOptions = {}): FakePort {
     umem: kernel.umem,
     umemHandle: null,
     xsk: null,
-    fd: -1,
+    // Not a descriptor of this process: every call on it goes to the stubs above.
+    fd: FAKE_SOCKET_FD,
     ifindex: 1,
     fill: kernel.fill.mem,
     comp: kernel.comp.mem,

@@ -4,7 +4,14 @@
  * stops.
  */
 import assert from "node:assert/strict";
-import { FAKE_DST_MAC, FAKE_SRC_MAC, type FakePort, fakePort } from "../../testing/fake_kernel.ts";
+import {
+  driveOnWakeups,
+  FAKE_DST_MAC,
+  FAKE_SRC_MAC,
+  type FakePort,
+  fakePort,
+} from "../../testing/fake_kernel.ts";
+import { WARM_EVERY } from "../../engine/loop.ts";
 import type { Port } from "../../engine/port.ts";
 import { PORT_COUNTERS } from "../../engine/counters.ts";
 import { Control, Slot } from "../../engine/stats.ts";
@@ -98,6 +105,44 @@ Deno.test("runLoop l2fwd on the fake port: MACs swapped, every packet sent and c
   assert.equal(kernel.transmitted, 100);
   assertPublished(port, stats);
   assertBalanced(f, 0, "after the loop");
+});
+
+Deno.test("runLoop keeps the kick warm only while busy-polling with nothing arriving", async () => {
+  // Idle, busy-polling: one refused sendto(-1) per WARM_EVERY loops, no kick, no counter moved.
+  const f = fakePort({ frames: 256, rxSize: 128, txSize: 128 });
+  const h = await handlerLoop(f.port, l2fwd, { burst: 32 });
+  const empties = onEmptyBurst(f, () => {
+    if (empties() === 1000) Atomics.store(h.control, Control.stop, 1);
+  });
+  assert.equal(h.run(), "stop");
+  const loops = h.stats[Slot.loops];
+  // The stop flag is read on the 64-loop tick after the 1000th empty poll.
+  assert.equal(loops, 1024);
+  assert.equal(f.calls.warm, loops / WARM_EVERY);
+  assert.equal(f.calls.sendto, 0, "no kick");
+  assert.equal(f.port.counters.txKicks, 0);
+  assertBalanced(f, 0, "after the idle loop");
+
+  // Sleeping in poll() when idle (--poll-ms): nothing to keep warm.
+  const g = fakePort({ frames: 256, rxSize: 128, txSize: 128 });
+  const hg = await handlerLoop(g.port, l2fwd, { burst: 32 });
+  hg.loop.idlePollMs = 1;
+  const gEmpties = onEmptyBurst(g, () => {
+    if (gEmpties() === 1000) Atomics.store(hg.control, Control.stop, 1);
+  });
+  assert.equal(hg.run(), "stop");
+  assert.equal(hg.stats[Slot.loops], 1024);
+  assert.ok(g.calls.poll >= 1000, `${g.calls.poll} idle sleeps`);
+  assert.equal(g.calls.warm, 0);
+
+  // Frames in every round (each kick delivers the next burst): no round is empty, no warm call.
+  const t = fakePort({ frames: 256, rxSize: 128, txSize: 128 });
+  const ht = await handlerLoop(t.port, l2fwd, { burst: 32, count: 32 * 600 });
+  driveOnWakeups(t, 32, 64, true);
+  assert.equal(ht.run(), "count");
+  assert.equal(t.port.counters.rxPackets, 32 * 600);
+  assert.ok(ht.stats[Slot.loops] >= 2 * WARM_EVERY, `${ht.stats[Slot.loops]} loops`);
+  assert.equal(t.calls.warm, 0);
 });
 
 Deno.test("runLoop l2fwd stops on the control flag; every packet before it handled once", async () => {
