@@ -18,7 +18,7 @@ import { Control, Slot } from "../../engine/stats.ts";
 import type { DropReasonName } from "../../packet/mod.ts";
 import { handlerLoop } from "../../testing/handler_loop.ts";
 import l2fwd from "../../handlers/l2fwd.ts";
-import respond from "../../handlers/respond.ts";
+import respond, { REHEARSE_EVERY } from "../../handlers/respond.ts";
 import rxdrop from "../../handlers/rxdrop.ts";
 import txonly from "../../handlers/txonly.ts";
 import { writeUdpFrame } from "../../packet/mod.ts";
@@ -440,6 +440,35 @@ Deno.test("runLoop respond: byte-exact ARP and echo replies, every other frame d
   assert.equal(c.rxPackets, c.txPackets + c.txRingFull + dropped + c.drainedAtStop);
   assertPublished(port, stats);
   assertBalanced(f, 0, "after the loop");
+});
+
+Deno.test("runLoop respond: rehearsing replies while idle sends, counts and writes nothing", async () => {
+  const f = fakePort({ frames: 256, rxSize: 64, txSize: 64 });
+  const { port, kernel } = f;
+  const sent = recordTx(f);
+  const h = await handlerLoop(port, respond, {
+    burst: 4,
+    options: { ip: OUR_IP.join(".") },
+    mac: Uint8Array.from(OUR_MAC),
+  });
+  const umem = port.umem.slice();
+  const empties = onEmptyBurst(f, () => {
+    if (empties() === 4 * REHEARSE_EVERY) Atomics.store(h.control, Control.stop, 1);
+  });
+  assert.equal(h.run(), "stop");
+  assert.equal(sent.length, 0);
+  assert.deepEqual(port.umem, umem, "no frame written");
+  assert.deepEqual(Object.values(h.handlerCounters()).filter((v) => v !== 0), []);
+  assert.equal(h.stats[Slot.handlerErrors], 0);
+  assert.equal(port.counters.txQueued, 0);
+  assertBalanced(f, 0, "after idling");
+  // A ping after the rehearsals is answered as before them.
+  assert.equal(kernel.deliverFrame(echoRequest(56)), true);
+  h.control[Control.stop] = 0;
+  h.loop.count = 1;
+  assert.equal(h.run(), "count");
+  assert.equal(sent.length, 1);
+  assert.deepEqual(sent[0].bytes, [...echoReply(56)]);
 });
 
 Deno.test("runLoop rxdrop: every frame freed back and refilled, counts exact, nothing sent", async () => {
