@@ -9,6 +9,8 @@
  *   deno run -A bench/latency_ab.ts [--rounds 4] [--count 2000] [--ping] [--gap-us 1000]
  *     [--trace FILE.data]         (perf-record kernel tracepoints meanwhile and print, per
  *                                  run, where a round trip's time went: bench/trace_join.ts)
+ *     [--trace-light]             (with --trace: no system-call tracepoints, which slow every
+ *                                  system call while recording; XDP to answer, no kick split)
  *     [--variant NAME=ARGS ...]   (byPassRT variants; ARGS go to BPB_BYPASSRT_ARGS, except
  *                                  words `v8:FLAG`, which replace byPassRT's V8 flags through
  *                                  BPB_V8_FLAGS; `v8:-` alone: V8's defaults; words
@@ -35,6 +37,7 @@ const { values } = parseArgs({
     ping: { type: "boolean", default: false },
     "gap-us": { type: "string", default: "1000" },
     trace: { type: "string" },
+    "trace-light": { type: "boolean", default: false },
     variant: { type: "string", multiple: true },
   },
 });
@@ -99,7 +102,7 @@ Deno.addSignalListener("SIGINT", onSignal);
 Deno.addSignalListener("SIGTERM", onSignal);
 let trace: Trace | undefined;
 try {
-  if (values.trace !== undefined) trace = await startTrace(values.trace);
+  if (values.trace !== undefined) trace = await startTrace(values.trace, values["trace-light"]);
   const doc = await latencyRounds(topo, entries, plan, console.log, () => Promise.resolve());
   if (trace !== undefined) {
     const runs = doc.rounds!.flatMap((r) => r.order.map((o) => `round ${r.round} ${o}`));

@@ -36,6 +36,19 @@ export const TRACEPOINTS = [
 ] as const;
 
 /**
+ * The light set (`latency_ab --trace-light`): the request leaving, the XDP redirect, the answer
+ * arriving; no system-call tracepoints. Those put every system call on the machine on the traced
+ * slow path while recording, which lengthens a kick and rewards any code that keeps that path
+ * warm; without them the trips give "XDP to answer" (the responder's user space plus its kick)
+ * as it is untraced, but not the split at the kick.
+ */
+export const LIGHT_TRACEPOINTS = [
+  "net:net_dev_start_xmit",
+  "xdp:xdp_redirect",
+  "net:netif_rx",
+] as const;
+
+/**
  * Kernel-side filters (`perf record --filter`) of some {@link TRACEPOINTS}: only `sendto` on a
  * real socket. byPassRT's idle loop keeps the kick's way warm with `sendto` on fd -1, which the
  * kernel refuses (EBADF, 9): not a kick, and at ~100 000 a second it would swamp the trace.
@@ -58,7 +71,10 @@ export interface TraceEvent {
   event: string;
 }
 
-/** One round trip's events (us, perf's clock) and the responder's thread name. */
+/**
+ * One round trip's events (us, perf's clock) and the responder's thread name. From a light
+ * trace ({@link LIGHT_TRACEPOINTS}) `kick` and `done` are NaN and `responder` is "".
+ */
 export interface Trip {
   tx: number;
   xdp: number;
@@ -78,6 +94,8 @@ export interface TripSegments {
   xdpToKick: [number, number];
   kickToRx: [number, number];
   kick: [number, number];
+  /** XDP redirect to the answer's arrival: the responder's user space and its kick. */
+  xdpToRx: [number, number];
   total: [number, number];
 }
 
@@ -96,8 +114,11 @@ export function parsePerfScript(text: string): TraceEvent[] {
   return out;
 }
 
-/** Split the events into blocks at pauses longer than `gapUs`, and join each into trips. */
-export function joinTrips(events: readonly TraceEvent[], gapUs = 50_000): Trip[][] {
+/**
+ * Split the events into blocks at pauses longer than `gapUs`, and join each into trips. `light`:
+ * the events are {@link LIGHT_TRACEPOINTS}, a trip ends at the answer's arrival.
+ */
+export function joinTrips(events: readonly TraceEvent[], gapUs = 50_000, light = false): Trip[][] {
   const blocks: Trip[][] = [];
   let trips: Trip[] = [];
   let cur: Partial<Trip> | null = null;
@@ -113,7 +134,12 @@ export function joinTrips(events: readonly TraceEvent[], gapUs = 50_000): Trip[]
     if (e.event === "net:net_dev_start_xmit" && probe) cur = { tx: e.us };
     else if (cur === null) continue;
     else if (e.event === "xdp:xdp_redirect" && cur.xdp === undefined) cur.xdp = e.us;
-    else if (e.event === "syscalls:sys_enter_sendto" && !probe) {
+    else if (light) {
+      if (e.event === "net:netif_rx" && cur.xdp !== undefined) {
+        trips.push({ ...cur, kick: NaN, rx: e.us, done: NaN, responder: "" } as Trip);
+        cur = null;
+      }
+    } else if (e.event === "syscalls:sys_enter_sendto" && !probe) {
       if (cur.xdp !== undefined && cur.kick === undefined) {
         cur.kick = e.us;
         cur.responder = e.comm;
@@ -145,6 +171,7 @@ export function segments(block: readonly Trip[], measured: number): TripSegments
     xdpToKick: seg((t) => t.kick - t.xdp),
     kickToRx: seg((t) => t.rx - t.kick),
     kick: seg((t) => t.done - t.kick),
+    xdpToRx: seg((t) => t.rx - t.xdp),
     total: seg((t) => t.rx - t.tx),
   };
 }

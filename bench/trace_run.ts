@@ -6,6 +6,7 @@
  */
 import {
   joinTrips,
+  LIGHT_TRACEPOINTS,
   parsePerfScript,
   SCRIPT_FIELDS,
   segments,
@@ -34,10 +35,13 @@ export async function havePerf(): Promise<boolean> {
   }
 }
 
-/** Start `perf record -a` of the tracepoints into `file`. */
-export async function startTrace(file: string): Promise<Trace> {
-  const events = TRACEPOINTS.flatMap((e) => {
-    const filter = TRACE_FILTERS[e];
+/**
+ * Start `perf record -a` of the tracepoints into `file`; `light`: only
+ * {@link LIGHT_TRACEPOINTS} (no system-call tracepoints).
+ */
+export async function startTrace(file: string, light = false): Promise<Trace> {
+  const events = (light ? LIGHT_TRACEPOINTS : TRACEPOINTS).flatMap((e) => {
+    const filter = TRACE_FILTERS[e as typeof TRACEPOINTS[number]];
     return filter === undefined ? ["-e", e] : ["-e", e, "--filter", filter];
   });
   let child: Deno.ChildProcess;
@@ -74,7 +78,7 @@ export async function startTrace(file: string): Promise<Trace> {
         stdout: "piped",
         stderr: "null",
       }).output();
-      const blocks = joinTrips(parsePerfScript(new TextDecoder().decode(out.stdout)))
+      const blocks = joinTrips(parsePerfScript(new TextDecoder().decode(out.stdout)), 50_000, light)
         .filter((b) => b.length >= measured);
       const lines = [
         `trace ${file}: ${blocks.length} runs with round trips, ${runs.length} runs; ` +
@@ -88,10 +92,11 @@ export async function startTrace(file: string): Promise<Trace> {
       const f = (v: [number, number]) => `${v[0].toFixed(2)} (${v[1].toFixed(2)})`;
       blocks.forEach((b, i) => {
         const s = segments(b, measured);
+        const kick = light ? "" : `XDP to kick ${f(s.xdpToKick)}, kick to answer ` +
+          `${f(s.kickToRx)}, kick ${f(s.kick)}, `;
         lines.push(
-          `  ${(traced[i] ?? "?").padEnd(28)} [${s.responder}] to XDP ${f(s.toXdp)}, ` +
-            `XDP to kick ${f(s.xdpToKick)}, kick to answer ${f(s.kickToRx)}, ` +
-            `kick ${f(s.kick)}, request to answer ${f(s.total)}`,
+          `  ${(traced[i] ?? "?").padEnd(28)} [${s.responder}] to XDP ${f(s.toXdp)}, ${kick}` +
+            `XDP to answer ${f(s.xdpToRx)}, request to answer ${f(s.total)}`,
         );
       });
       return lines;

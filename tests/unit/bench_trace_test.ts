@@ -38,6 +38,7 @@ Deno.test("trace join: round trips per run, segments from the last ones", () => 
   assert.deepEqual(a.toXdp, [6.5, 6.5]);
   assert.deepEqual(a.kickToRx, [4, 4]);
   assert.deepEqual(a.kick, [10, 10]);
+  assert.deepEqual(a.xdpToRx, [9, 9]);
   assert.deepEqual(a.total, [15.5, 15.5]);
   const b = segments(blocks[1], 5);
   assert.equal(b.responder, "xsk ref");
@@ -53,4 +54,28 @@ Deno.test("trace join: a request nobody kicked for (the kernel answering) makes 
     "rtt_probe 1 [000] 5.000020000: syscalls:sys_exit_sendto: 0x3c",
   ].join("\n");
   assert.deepEqual(joinTrips(parsePerfScript(text)), []);
+});
+
+Deno.test("trace join, light: without the system-call events a trip ends at the answer", () => {
+  // The same trips with only the three network tracepoints kept.
+  const keep = /net_dev_start_xmit|xdp_redirect|netif_rx/;
+  const lines: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    lines.push(
+      ...trip(200 + i / 1000, "worker-1", 7, 5, 4).split("\n").filter((l) => keep.test(l)),
+    );
+  }
+  // Unrelated traffic between the first request and its XDP redirect is no answer.
+  lines.splice(1, 0, "       ip 999 [000] 200.000001000: net:netif_rx: dev=lo len=10");
+  const events = parsePerfScript(lines.join("\n"));
+  assert.deepEqual(joinTrips(events), [], "the full join needs the kick");
+  const blocks = joinTrips(events, 50_000, true);
+  assert.equal(blocks.length, 1);
+  assert.equal(blocks[0].length, 6);
+  const s = segments(blocks[0], 6);
+  assert.deepEqual(s.toXdp, [6.5, 6.5]);
+  assert.deepEqual(s.xdpToRx, [9, 9]);
+  assert.deepEqual(s.total, [15.5, 15.5]);
+  assert.equal(s.responder, "");
+  assert.ok(Number.isNaN(s.xdpToKick[0]));
 });
