@@ -100,6 +100,12 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     )
     .option("--poll-ms <ms>", "sleep in poll() up to this long when idle; 0 = busy-poll", "0")
     .option(
+      "--no-keep-warm",
+      "busy-polling with nothing arriving, make no keep-warm calls (by default one sendto on " +
+        "fd -1, refused with EBADF, every 256 empty polls, ~100 000/s: keeps the TX kick's path " +
+        "warm for a sparse frame)",
+    )
+    .option(
       "--busy-poll [usec]",
       "kernel busy polling on the sockets: SO_PREFER_BUSY_POLL, SO_BUSY_POLL=usec " +
         "(default 20) and SO_BUSY_POLL_BUDGET=--burst; the loop's syscalls then run the NAPI poll",

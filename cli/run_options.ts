@@ -67,6 +67,8 @@ export interface RunFlags extends CaptureFlags {
   xdpSection?: string;
   /** false: no per-frame clock (`--no-timestamps`). */
   timestamps?: boolean;
+  /** false: no keep-warm system calls while idle (`--no-keep-warm`). */
+  keepWarm?: boolean;
 }
 
 function int(name: string, v: string, min: number, max: number): number {
@@ -140,6 +142,7 @@ export function engineOptionsFromFlags(f: RunFlags): EngineOptions & { durationS
     idlePollMs: int("--poll-ms", f.pollMs, 0, 1000),
     count: f.count !== undefined ? int("--count", f.count, 1, 2 ** 52) : 0,
     strict: f.handlerStrict ?? false,
+    keepWarm: f.keepWarm ?? true,
   };
   let handler: HandlerSpec;
   if (mode === "handler") {

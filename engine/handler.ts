@@ -212,7 +212,10 @@ export interface Handler {
    * `b.drop(i)`.
    */
   burst(b: Burst, ctx: HandlerContext): void;
-  /** When a poll brought nothing (timers, housekeeping, originating frames). */
+  /**
+   * When a poll brought nothing (timers, housekeeping, originating frames, or keeping a long
+   * per-frame path warm for the next sparse frame, as the built-in `respond` does).
+   */
   idle?(ctx: HandlerContext): void;
   /** At stop and before a reload replaces this handler. May be async. */
   close?(ctx: HandlerContext): void | Promise<void>;

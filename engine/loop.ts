@@ -35,6 +35,11 @@ export interface LoopOptions {
   count: number;
   /** Stop at the handler's first throw (default false: count it and go on). */
   strict?: boolean;
+  /**
+   * Busy-polling with nothing arriving, keep the kick's way warm ({@link Port.keepWarm}, every
+   * {@link WARM_EVERY} loops); default true. `--no-keep-warm` turns it off.
+   */
+  keepWarm?: boolean;
 }
 
 /** Why {@link runLoop} returned. */
@@ -476,7 +481,7 @@ function loop(r: LoopRun, ports: readonly Port[]): LoopExit {
   if (Atomics.load(control, Control.reload) !== generation) return "reload";
   const np = ports.length;
   const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
-  const spin = opts.idlePollMs === 0;
+  const warmKick = opts.idlePollMs === 0 && opts.keepWarm !== false;
   const addrs = b.addrs, lens = b.lens, act = b.act;
   const cap = burst + ctx.pendAddrs.length;
   if (addrs.length < cap) {
@@ -625,8 +630,8 @@ function loop(r: LoopRun, ports: readonly Port[]): LoopExit {
     if ((++loops & TICK_MASK) === 0) {
       // The clock read of a sparse frame's burst would otherwise run cold (1-3 us).
       if (clock !== null) clock.keepWarm();
-      // So would its kick (1-2.5 us more from XDP to kick at 1000 frames/s).
-      if (got === 0 && spin && (loops & WARM_MASK) === 0) ports[0].keepWarm();
+      // So would its kick's way into the kernel (bench/cold_kick.ts).
+      if (got === 0 && warmKick && (loops & WARM_MASK) === 0) ports[0].keepWarm();
       stats[Slot.loops] += PUBLISH_EVERY;
       publishPorts(ports, stats, portStats);
       if (Atomics.load(control, Control.stop) !== 0) return "stop";

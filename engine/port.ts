@@ -333,10 +333,11 @@ export class Port {
    * Keep the kick's way warm while nothing arrives: one `sendto` on fd -1, which the kernel
    * refuses at once (EBADF) after the same FFI trampoline, libc wrapper and system-call entry a
    * real kick runs through. At 1000 frames/s a kick otherwise comes after a millisecond of empty
-   * polls, and on a shared VM that path is then cold: 1-2.5 us more from the XDP redirect to
-   * the kick (BENCHMARKS.md, "Keeping the kick warm"). Touches no ring and no counter. Not for
-   * the fast path: the loop calls it once per 256 loops, after a round that brought nothing,
-   * while busy-polling (`--poll-ms 0`).
+   * polls, and on a shared VM that way is then cold: untraced, the call costs 0.1-0.4 us more
+   * at p50 and 0.5-1.1 us more at p90 (`bench/cold_kick.ts`; BENCHMARKS.md, "Keeping the frame
+   * path warm"). Touches no ring and no counter. Not for the fast path: the loop calls it once
+   * per 256 loops, after a round that brought nothing, while busy-polling (`--poll-ms 0`),
+   * unless `--no-keep-warm`.
    */
   keepWarm(): void {
     this.#libc.fn.sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);

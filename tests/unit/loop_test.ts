@@ -135,6 +135,17 @@ Deno.test("runLoop keeps the kick warm only while busy-polling with nothing arri
   assert.ok(g.calls.poll >= 1000, `${g.calls.poll} idle sleeps`);
   assert.equal(g.calls.warm, 0);
 
+  // --no-keep-warm: busy-polling, idle, and no warm call.
+  const n = fakePort({ frames: 256, rxSize: 128, txSize: 128 });
+  const hn = await handlerLoop(n.port, l2fwd, { burst: 32 });
+  hn.loop.keepWarm = false;
+  const nEmpties = onEmptyBurst(n, () => {
+    if (nEmpties() === 1000) Atomics.store(hn.control, Control.stop, 1);
+  });
+  assert.equal(hn.run(), "stop");
+  assert.equal(hn.stats[Slot.loops], 1024);
+  assert.equal(n.calls.warm, 0);
+
   // Frames in every round (each kick delivers the next burst): no round is empty, no warm call.
   const t = fakePort({ frames: 256, rxSize: 128, txSize: 128 });
   const ht = await handlerLoop(t.port, l2fwd, { burst: 32, count: 32 * 600 });

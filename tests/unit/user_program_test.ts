@@ -45,6 +45,11 @@ Deno.test("--xdp-prog: flags that need our program are refused first, in one lin
   );
 });
 
+Deno.test("--no-keep-warm reaches the loop's options; keeping warm is the default", () => {
+  strictEqual(engineOptionsFromFlags({ ...BASE }).loop.keepWarm, true);
+  strictEqual(engineOptionsFromFlags({ ...BASE, keepWarm: false }).loop.keepWarm, false);
+});
+
 Deno.test("the verifier's last meaningful line, statistics and instructions skipped", () => {
   const log = [
     "0: R1=ctx(off=0,imm=0) R10=fp0",
