@@ -630,7 +630,7 @@ function loop(r: LoopRun, ports: readonly Port[]): LoopExit {
     if ((++loops & TICK_MASK) === 0) {
       // The clock read of a sparse frame's burst would otherwise run cold (1-3 us).
       if (clock !== null) clock.keepWarm();
-      // So would its kick's way into the kernel (bench/cold_kick.ts).
+      // So would its kick's way into the kernel (bench/cold_path.ts).
       if (got === 0 && warmKick && (loops & WARM_MASK) === 0) ports[0].keepWarm();
       stats[Slot.loops] += PUBLISH_EVERY;
       publishPorts(ports, stats, portStats);

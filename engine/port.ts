@@ -333,9 +333,9 @@ export class Port {
    * Keep the kick's way warm while nothing arrives: one `sendto` on fd -1, which the kernel
    * refuses at once (EBADF) after the same FFI trampoline, libc wrapper and system-call entry a
    * real kick runs through. At 1000 frames/s a kick otherwise comes after a millisecond of empty
-   * polls, and on a shared VM that way is then cold: untraced, the call costs 0.1-0.4 us more
-   * at p50 and 0.5-1.1 us more at p90 (`bench/cold_kick.ts`; BENCHMARKS.md, "Keeping the frame
-   * path warm"). Touches no ring and no counter. Not for the fast path: the loop calls it once
+   * polls, and on a shared VM that way is then cold: untraced, in paired runs, the call took
+   * 0.1-1.8 us less at p50 with this keep-warm than without (`bench/cold_path.ts`; BENCHMARKS.md,
+   * "Keeping the frame path warm"). Touches no ring and no counter. Not for the fast path: the loop calls it once
    * per 256 loops, after a round that brought nothing, while busy-polling (`--poll-ms 0`),
    * unless `--no-keep-warm`.
    */
