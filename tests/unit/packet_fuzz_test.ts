@@ -520,3 +520,30 @@ Deno.test("fuzz: echoReplyFast answers exactly as respondIcmpEcho, or leaves the
   assert.ok(fast > 10_000, `fast path answered ${fast}`);
   assert.ok(deferred > 10_000, `fast path deferred ${deferred}`);
 });
+
+Deno.test("echoReplyFast: the Ethernet edge cases a random mutation seldom hits go as respondIcmpEcho says", () => {
+  const rng = new Rng(SEED ^ 0x1b873593);
+  const orig = new Uint8Array(MAX_LEN);
+  const a = new Uint8Array(MAX_LEN), b = new Uint8Array(MAX_LEN);
+  const edges: [string, number, number[]][] = [
+    ["zero source", 6, [0, 0, 0, 0, 0, 0]],
+    ["multicast source", 6, [0x01, 0, 0x5e, 0, 0, 1]],
+    ["broadcast source", 6, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff]],
+    ["our own MAC as source", 6, [...OUR_MAC]],
+    ["broadcast destination", 0, [0xff, 0xff, 0xff, 0xff, 0xff, 0xff]],
+    ["another destination", 0, [0x02, 0, 0, 0, 0, 0x02]],
+  ];
+  for (const [name, at, mac] of edges) {
+    for (let k = 0; k < 50; k++) {
+      const len = writeEchoRequest(rng, orig);
+      orig.set(mac, at);
+      a.set(orig.subarray(0, len));
+      b.set(orig.subarray(0, len));
+      const f = echoReplyFast(a, 0, len, OUR_IP, OUR_MAC);
+      const r = respondIcmpEcho(b, 0, len, OUR_IP, OUR_MAC);
+      assert.ok(r < 0, `${name}: the full path drops it (${r})`);
+      assert.equal(f, 0, `${name}: the fast path must leave it to the full path`);
+      assert.deepEqual(a.subarray(0, len), orig.subarray(0, len), `${name}: untouched`);
+    }
+  }
+});
