@@ -6,7 +6,15 @@
 
 import { checksumAdjust, inetChecksum } from "./checksum.ts";
 import { DropReason } from "./drop.ts";
-import { copyMac, ETH_HLEN, ETHERTYPE_IPV4, writeMac } from "./ether.ts";
+import {
+  copyMac,
+  ETH_HLEN,
+  ETHERTYPE_IPV4,
+  isMulticastMac,
+  isZeroMac,
+  macEquals,
+  writeMac,
+} from "./ether.ts";
 import {
   IP_MF,
   IP_OFFMASK,
@@ -199,31 +207,17 @@ export function echoReplyFast(
     icmpLen < ICMP_HLEN || totLen > len - 14 || buf[h + 9] !== IPPROTO_ICMP ||
     buf[c] !== ICMP_ECHO_REQUEST || (((buf[h + 6] << 8) | buf[h + 7]) & 0x3fff) !== 0
   ) return 0;
-  // Ethernet: to us, from a unicast, non-zero source that is not us.
-  const s0 = buf[off + 6];
+  // Ethernet: to us, from a unicast, non-zero source that is not us (checkEthernet's checks).
+  const s = off + 6;
   if (
-    buf[off] !== mac[0] || buf[off + 1] !== mac[1] || buf[off + 2] !== mac[2] ||
-    buf[off + 3] !== mac[3] || buf[off + 4] !== mac[4] || buf[off + 5] !== mac[5] ||
-    (s0 & 1) !== 0 ||
-    (s0 | buf[off + 7] | buf[off + 8] | buf[off + 9] | buf[off + 10] | buf[off + 11]) === 0 ||
-    (s0 === mac[0] && buf[off + 7] === mac[1] && buf[off + 8] === mac[2] &&
-      buf[off + 9] === mac[3] && buf[off + 10] === mac[4] && buf[off + 11] === mac[5])
+    !macEquals(buf, off, mac) || isMulticastMac(buf, s) || isZeroMac(buf, s) ||
+    macEquals(buf, s, mac)
   ) return 0;
   const myIp = ip >>> 0;
   const src = readU32(buf, h + 12);
   if (readU32(buf, h + 16) !== myIp || src === myIp || isMartianSource(src)) return 0;
-  // Both checksums must verify: the sum of the covered words is then 0xffff.
-  let sum = 0;
-  for (let i = h; i < c; i += 2) sum += (buf[i] << 8) | buf[i + 1];
-  sum = (sum & 0xffff) + (sum >>> 16);
-  if ((sum & 0xffff) + (sum >>> 16) !== 0xffff) return 0;
-  const end = c + icmpLen - 1;
-  let ics = 0, i = c;
-  for (; i < end; i += 2) ics += (buf[i] << 8) | buf[i + 1];
-  if (i === end) ics += buf[i] << 8;
-  ics = (ics & 0xffff) + (ics >>> 16);
-  ics = (ics & 0xffff) + (ics >>> 16);
-  if (ics !== 0xffff) return 0;
+  // Both checksums must verify (the reply below runs inetChecksum anyway: one copy of the code).
+  if (inetChecksum(buf, h, 20) !== 0 || inetChecksum(buf, c, icmpLen) !== 0) return 0;
   // The reply, as respondIcmpEcho writes it for such a frame.
   copyMac(buf, off, off + 6);
   writeMac(buf, off + 6, mac);
