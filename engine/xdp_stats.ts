@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { LibcHandle } from "../ffi/libc.ts";
+import { getsockoptInto, type LibcHandle } from "../ffi/libc.ts";
 import { SOL_XDP, XDP_STATISTICS } from "../ffi/libxdp.ts";
 
 /** Kernel AF_XDP statistics (`struct xdp_statistics`). */
@@ -47,16 +47,9 @@ const NAMES = Object.keys(ZERO_XDP_STATISTICS) as (keyof XdpStatistics)[];
  */
 export function readXdpStatistics(libc: LibcHandle, fd: number): XdpStatistics {
   const buf = new BigUint64Array(NAMES.length);
-  const len = Uint32Array.of(buf.byteLength);
-  const r = libc.fn.getsockopt(
-    fd,
-    SOL_XDP,
-    XDP_STATISTICS,
-    new Uint8Array(buf.buffer),
-    new Uint8Array(len.buffer),
-  );
+  const ok = getsockoptInto(libc, fd, SOL_XDP, XDP_STATISTICS, new Uint8Array(buf.buffer));
   const out = { ...ZERO_XDP_STATISTICS };
-  if (r === 0) NAMES.forEach((name, i) => out[name] = Number(buf[i]));
+  if (ok) NAMES.forEach((name, i) => out[name] = Number(buf[i]));
   return out;
 }
 

@@ -107,8 +107,29 @@ export function cstr(s: string): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * A 4-byte socket option of `fd` (`getsockopt(fd, level, opt)`) as an unsigned number, or -1 if
- * the call failed (setup and reporting paths only: it allocates).
+ * Read socket option `opt` of `fd` (`getsockopt(fd, level, opt)`) into `out` (its whole length
+ * offered); true if the call succeeded. Setup and reporting paths only: it allocates.
+ *
+ * @example
+ * ```ts ignore
+ * const stats = new BigUint64Array(8);
+ * getsockoptInto(openLibc(), fd, 283, 7, new Uint8Array(stats.buffer)); // SOL_XDP, XDP_STATISTICS
+ * ```
+ */
+export function getsockoptInto(
+  libc: LibcHandle,
+  fd: number,
+  level: number,
+  opt: number,
+  out: Uint8Array<ArrayBuffer>,
+): boolean {
+  const len = Uint32Array.of(out.byteLength);
+  return libc.fn.getsockopt(fd, level, opt, out, new Uint8Array(len.buffer)) === 0;
+}
+
+/**
+ * A 4-byte socket option of `fd` as an unsigned number, or -1 if the call failed (see
+ * {@link getsockoptInto}).
  *
  * @example
  * ```ts ignore
@@ -116,13 +137,6 @@ export function cstr(s: string): Uint8Array<ArrayBuffer> {
  * ```
  */
 export function getsockoptU32(libc: LibcHandle, fd: number, level: number, opt: number): number {
-  const v = new Uint32Array(1), len = Uint32Array.of(4);
-  const r = libc.fn.getsockopt(
-    fd,
-    level,
-    opt,
-    new Uint8Array(v.buffer),
-    new Uint8Array(len.buffer),
-  );
-  return r === 0 ? v[0] : -1;
+  const v = new Uint32Array(1);
+  return getsockoptInto(libc, fd, level, opt, new Uint8Array(v.buffer)) ? v[0] : -1;
 }
