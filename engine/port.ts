@@ -335,9 +335,9 @@ export class Port {
    * real kick runs through. At 1000 frames/s a kick otherwise comes after a millisecond of empty
    * polls, and on a shared VM that way is then cold: untraced, in paired runs, the call took
    * 0.1-1.8 us less at p50 with this keep-warm than without (`bench/cold_path.ts`; BENCHMARKS.md,
-   * "Keeping the frame path warm"). Touches no ring and no counter. Not for the fast path: the loop calls it once
-   * per 256 loops, after a round that brought nothing, while busy-polling (`--poll-ms 0`),
-   * unless `--no-keep-warm`.
+   * "Keeping the frame path warm"). Touches no ring and no counter. Not for the fast path: the
+   * loop calls it once per 256 loops, after a round that brought nothing, while busy-polling
+   * (`--poll-ms 0`), unless `--no-keep-warm`.
    */
   keepWarm(): void {
     this.#libc.fn.sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);
