@@ -173,12 +173,14 @@ function extraBypassrtArgs(): string[] {
 }
 
 /**
- * The V8 flags byPassRT runs with (as installed: {@link BYPASSRT_V8_FLAGS}); BPB_V8_FLAGS
- * replaces them (empty: V8's defaults) for A/B runs.
+ * The `--v8-flags=` argument byPassRT runs with (as installed: {@link BYPASSRT_V8_FLAGS}), after
+ * `extra` flags (e.g. `--trace-gc`); BPB_V8_FLAGS replaces byPassRT's own (empty: V8's
+ * defaults) for A/B runs. No argument when there is no flag at all.
  */
-function v8Flags(): string[] {
-  const flags = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
-  return flags === "" ? [] : [`--v8-flags=${flags}`];
+export function v8Flags(...extra: string[]): string[] {
+  const own = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
+  const flags = own === "" ? extra : [...extra, own];
+  return flags.length === 0 ? [] : [`--v8-flags=${flags.join(",")}`];
 }
 
 /**

@@ -9,10 +9,9 @@
  *
  * @module
  */
-import { APP_CPU, type Generator } from "./contenders.ts";
+import { APP_CPU, type Generator, v8Flags } from "./contenders.ts";
 import { inNs, type Topology } from "./topology.ts";
 import { Proc, sleep } from "./proc.ts";
-import { BYPASSRT_V8_FLAGS } from "../engine/v8_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -42,16 +41,6 @@ export interface GcReport {
   error?: string;
 }
 
-/**
- * `--trace-gc` with the V8 flags byPassRT runs with (its start task, installed shim and
- * compiled binary pass {@link BYPASSRT_V8_FLAGS}; BPB_V8_FLAGS replaces them, "" for V8's
- * defaults), so the figure is the product's as run.
- */
-function gcFlags(): string {
-  const flags = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
-  return `--v8-flags=--trace-gc${flags === "" ? "" : "," + flags}`;
-}
-
 const GC_LINE = /^\[(\d+):(0x[0-9a-f]+)\]\s+(\d+) ms: ([A-Za-z-]+(?: \(.*?\))?)/;
 
 /**
@@ -69,7 +58,8 @@ export async function gcRun(
     "byPassRT --trace-gc",
     [
       // V8 prints the trace with C stdio: line-buffer it so lines never split.
-      ...inNs(topo.dut, "stdbuf", "-oL", Deno.execPath(), "run", "-A", gcFlags()),
+      // --trace-gc with byPassRT's own V8 flags: the figure is the product's as run.
+      ...inNs(topo.dut, "stdbuf", "-oL", Deno.execPath(), "run", "-A", ...v8Flags("--trace-gc")),
       `${ROOT}cli/main.ts`,
       "--iface",
       topo.dutIf,
