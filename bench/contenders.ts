@@ -262,6 +262,50 @@ export const cref: Contender = {
   },
 };
 
+/**
+ * The C reference's loop in TypeScript (bench/ts_ref.ts): a baseline only. Set up like byPassRT
+ * with `--cpu 1 --no-timestamps` (same runtime, flags, Worker, pinning) but with none of its
+ * engine, it tells what the runtime costs by itself (ts_ref against C) from what byPassRT's
+ * engine adds (byPassRT against ts_ref).
+ */
+export const tsref: Contender = tsRefContender("TS ts_ref", []);
+
+/**
+ * {@link tsref} without keeping its kick warm while idle (`--no-keep-warm`): xsk_ref.c's loop
+ * exactly.
+ */
+export const tsrefCold: Contender = tsRefContender("TS ts_ref cold", ["--no-keep-warm"]);
+
+function tsRefContender(name: string, extra: string[]): Contender {
+  return {
+    name,
+    modes: ["rxdrop", "l2fwd", "respond"],
+    unavailable: () => Promise.resolve(undefined),
+    async start(mode, topo, opts) {
+      const args = ["--iface", topo.dutIf, "--mode", mode, "--interval", String(opts.intervalS)];
+      if (mode === "respond") args.push("--ip", opts.ip ?? "10.0.0.1");
+      const proc = new Proc(
+        name,
+        inNs(topo.dut, Deno.execPath(), "run", "-A", ...v8Flags()).concat(
+          `${ROOT}bench/ts_ref.ts`,
+          ...args,
+          "--cpu",
+          APP_CPU,
+          ...extra,
+        ),
+      );
+      const r = ndjsonRunning(proc, (o) => ({
+        elapsed: Number(o.elapsed),
+        rx: Number(o.rx_packets),
+        tx: Number(o.tx_packets),
+        free: Number(o.free_frames),
+      }));
+      await readyOrThrow(proc, isJson, 30000);
+      return r;
+    },
+  };
+}
+
 /** The "kernel alone" ceiling: XDP_DROP on the device veth (bench/xdp_drop.c). */
 export const kernelDrop: Contender = {
   name: "kernel XDP_DROP",

@@ -19,12 +19,14 @@
  *                                  byPassRT from another checkout: two commits side by side)
  *
  * Without `--variant`: `bypassrt` (no extra args) and `c`. `--variant c` includes the C
- * reference next to named variants.
+ * reference next to named variants, `--variant ts` the C reference's loop in TypeScript
+ * (`bench/ts_ref.ts`: the runtime without byPassRT's engine, its kick kept warm while idle as
+ * byPassRT's is), `--variant ts-cold` the same without keeping the kick warm.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { bypassrt, type Contender, cref } from "./contenders.ts";
+import { bypassrt, type Contender, cref, tsref, tsrefCold } from "./contenders.ts";
 import { stopAll } from "./proc.ts";
 import { createTopology, deleteTopology, topologyTag } from "./topology.ts";
 import { type LatencyEntry, latencyPlan, latencyRounds } from "./latency.ts";
@@ -70,6 +72,8 @@ function variant(name: string, args: string): Contender {
 
 const contenders: Contender[] = (values.variant ?? ["bypassrt=", "c"]).map((v) => {
   if (v === "c") return cref;
+  if (v === "ts") return tsref;
+  if (v === "ts-cold") return tsrefCold;
   const eq = v.indexOf("=");
   return eq < 0 ? variant(v, "") : variant(v.slice(0, eq), v.slice(eq + 1));
 });

@@ -546,6 +546,17 @@ export class Port {
   }
 
   /**
+   * The port's four rings, for a benchmark loop that drives them by hand (`bench/ts_ref.ts`,
+   * the C reference's loop in TypeScript). Open such a port with `fillFrames: 0` and keep every
+   * frame yourself: none of this port's burst methods may be used alongside.
+   *
+   * @internal Not part of the library API.
+   */
+  rings(): { fill: FillRing; comp: CompRing; rx: RxRing; tx: TxRing } {
+    return { fill: this.#fill, comp: this.#comp, rx: this.#rx, tx: this.#tx };
+  }
+
+  /**
    * Remove the socket from the XSKMAP it was inserted into (`PortOptions.xsksMapFd`), so the XDP
    * program steers no more frames to it; frames already redirected may still land for a few
    * microseconds (wait briefly, then {@link Port.drainRx}). No-op without a map. Idempotent.
