@@ -30,8 +30,9 @@ const COLORS: Record<string, string> = {
   "kernel": "#7f7f7f",
   "kernel XDP_DROP": "#7f7f7f",
   "byPassRT --pcap": "#ff7f0e",
+  "TS ts_ref": "#9467bd",
 };
-const SPARE = ["#9467bd", "#8c564b", "#e377c2", "#17becf"];
+const SPARE = ["#8c564b", "#e377c2", "#17becf", "#bcbd22"];
 
 /** A fixed color per contender, the same in every chart. */
 export function colorOf(name: string, i: number): string {

@@ -13,6 +13,7 @@ import { type Contender, GEN_CPU } from "./contenders.ts";
 import { inNs, type Topology } from "./topology.ts";
 import { cpuStatNs, foreignCpuNs, foreignDelta, run, sleep } from "./proc.ts";
 import {
+  LATENCY_SPLITS,
   type LatencyKind,
   type LatencyRound,
   perRound,
@@ -65,6 +66,11 @@ export interface LatencyDoc {
   rounds?: LatencyRound[];
   spread?: Record<LatencyKind, Record<string, Spread>>;
   verdicts?: Verdict[];
+  /**
+   * Where byPassRT's distance to C lies (not targets, judged the same way): the TypeScript
+   * baseline against C (the runtime) and byPassRT against it (the engine); empty without it.
+   */
+  splits?: Verdict[];
   /**
    * Per-frame figures a contender reports itself (byPassRT: the `"latency"` object of its final
    * `--json` report), per run, when it has them (absent otherwise).
@@ -279,6 +285,7 @@ async function runRounds(
     rounds,
     spread: { ping: spread("ping"), udp: spread("udp") },
     verdicts: verdicts(rounds, { ping, udp }),
+    splits: verdicts(rounds, { ping, udp }, LATENCY_SPLITS).filter((v) => v.pooled !== null),
     ...(perFrame.length ? { per_frame: perFrame } : {}),
   };
 }

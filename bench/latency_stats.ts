@@ -140,6 +140,27 @@ export const LATENCY_TARGETS: readonly LatencyTarget[] = [
   },
 ];
 
+/** The TypeScript baseline's name (bench/contenders.ts `tsref`, bench/ts_ref.ts). */
+const TS_REF = "TS ts_ref";
+
+/**
+ * Not targets: where byPassRT's distance to C lies, judged like the targets. The TypeScript
+ * baseline (xsk_ref.c's loop in a Deno Worker, none of byPassRT's engine) against C is what the
+ * runtime costs (Deno, V8, FFI); byPassRT against that baseline is what its engine adds.
+ */
+export const LATENCY_SPLITS: readonly LatencyTarget[] = [
+  ["UDP l2fwd", "udp"] as const,
+  ["ping respond", "ping"] as const,
+].flatMap(([what, kind]) =>
+  (["p50_us", "p99_us"] as const).flatMap((stat) => {
+    const p = stat === "p50_us" ? "p50" : "p99", max = stat === "p50_us" ? 1.0 : 1.1;
+    return [
+      { name: `${what} ${p} TS ts_ref / C (runtime)`, subject: TS_REF, against: "C xsk_ref" },
+      { name: `${what} ${p} byPassRT / TS ts_ref (engine)`, subject: "byPassRT", against: TS_REF },
+    ].map((t) => ({ ...t, kind, stat, max }));
+  })
+);
+
 /** Foreign CPU share (0..1) above which a measurement counts as noisy. */
 export const NOISY_SHARE = 0.1;
 

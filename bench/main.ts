@@ -24,6 +24,7 @@ import {
   testpmd,
   type ThroughputMode,
   throughputRun,
+  tsref,
 } from "./contenders.ts";
 import { createTopology, deleteTopology, type Topology, topologyTag } from "./topology.ts";
 import { type LatencyEntry, type LatencyPlan, latencyPlan, latencyRounds } from "./latency.ts";
@@ -50,7 +51,9 @@ const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
                      (default bench/out/latest.json) and the SVG charts next to it
   --duration S       seconds measured per run (default 10; quick 2)
   --reps N           repetitions, median reported (default 3; quick 1)
-  --only LIST        contenders to run, comma separated: bypassrt,c,testpmd,kernel,pcap,nots
+  --only LIST        contenders to run, comma separated: bypassrt,c,ts,testpmd,kernel,pcap,nots
+                     (ts: the C reference's loop in TypeScript, bench/ts_ref.ts: the runtime
+                     without byPassRT's engine)
                      (pcap: byPassRT with --pcap to a file in BPB_PCAP_DIR or /tmp; not run
                      unless named: bench/pcap.sh runs it against bypassrt; nots: byPassRT
                      with --no-timestamps, not run unless named)
@@ -131,7 +134,7 @@ function parseOptions(args: string[]): Options {
     return n;
   };
   const opt = (v: number) => Number.isNaN(v) ? undefined : Math.round(v);
-  const all = ["bypassrt", "c", "testpmd", "kernel", "pcap", "nots"];
+  const all = ["bypassrt", "c", "ts", "testpmd", "kernel", "pcap", "nots"];
   const only = new Set(
     (values.only ?? all.filter((c) => c !== "pcap" && c !== "nots").join(",")).split(",").map((s) =>
       s.trim()
@@ -297,6 +300,7 @@ function latencyEntries(only: Set<string>, contenders: Contender[]): LatencyEntr
   if (only.has("kernel")) ping.push({ kind: "ping", name: "kernel" });
   if (only.has("bypassrt")) ping.push({ kind: "ping", name: "byPassRT", contender: bypassrt });
   if (only.has("c")) ping.push({ kind: "ping", name: "C xsk_ref", contender: cref });
+  if (only.has("ts")) ping.push({ kind: "ping", name: tsref.name, contender: tsref });
   const udp = contenders.filter((c) => c.modes.includes("l2fwd") && c !== bypassrtPcap)
     .map((c): LatencyEntry => ({ kind: "udp", name: c.name, contender: c }));
   return [...ping, ...udp];
@@ -364,6 +368,7 @@ async function main(): Promise<number> {
   const all: Record<string, Contender> = {
     bypassrt,
     c: cref,
+    ts: tsref,
     testpmd,
     kernel: kernelDrop,
     pcap: bypassrtPcap,

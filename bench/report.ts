@@ -360,19 +360,13 @@ export function latencyText(lat: LatencyDoc): string {
     });
     out.push(...notes, "");
   }
-  if (lat.verdicts?.length) {
+  // The targets, then where byPassRT's distance to C lies (runtime / engine; not targets).
+  const judged = [["latency target", lat.verdicts], ["where the gap is", lat.splits]] as const;
+  for (const [title, list] of judged) {
+    if (!list?.length) continue;
     out.push(table(
-      [
-        "latency target",
-        "",
-        "want",
-        "pooled",
-        "per round",
-        "rounds met",
-        "verdict",
-        "noisy rounds",
-      ],
-      lat.verdicts.map((v) => [
+      [title, "", "want", "pooled", "per round", "rounds met", "verdict", "noisy rounds"],
+      list.map((v) => [
         v.name,
         "",
         v.want,
@@ -383,6 +377,8 @@ export function latencyText(lat: LatencyDoc): string {
         `${v.noisy_rounds}/${v.rounds.length}`,
       ]),
     ));
+  }
+  if (lat.verdicts?.length) {
     const noisy = Math.max(...lat.verdicts.map((v) => v.noisy_rounds));
     if (noisy > 0) {
       out.push(

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  LATENCY_SPLITS,
   type LatencyRound,
   percentile,
   perFrameFigures,
@@ -132,6 +133,41 @@ Deno.test("verdicts: every round, pooled only, no, and n/a when a side is missin
   // Stretch: 9 / 5 > 1.
   assert.equal(v["ping p50 byPassRT / kernel (stretch)"].verdict, "no");
   assert.equal(v["ping p50 byPassRT / kernel (stretch)"].stretch, true);
+});
+
+Deno.test("LATENCY_SPLITS: the TS baseline against C (runtime), byPassRT against it (engine)", () => {
+  // byPassRT 12, the TS baseline 11, C 10 in both rounds (ping); UDP: the baseline missing.
+  const rounds = [1, 2].map((n) =>
+    flat(
+      { "byPassRT": 12, "TS ts_ref": 11, "C xsk_ref": 10 },
+      { "byPassRT": 20, "C xsk_ref": 20 },
+      n,
+    )
+  );
+  const pool = (k: "ping" | "udp") =>
+    Object.fromEntries(
+      Object.keys(rounds[0][k]).map((n) => [n, pooled(rounds.map((r) => r[k][n]))]),
+    );
+  const v = Object.fromEntries(
+    verdicts(rounds, { ping: pool("ping"), udp: pool("udp") }, LATENCY_SPLITS).map((
+      x,
+    ) => [x.name, x]),
+  );
+  assert.equal(Object.keys(v).length, 8);
+  assert.deepEqual(v["ping respond p50 TS ts_ref / C (runtime)"].rounds, [1.1, 1.1]);
+  assert.equal(v["ping respond p50 TS ts_ref / C (runtime)"].verdict, "no");
+  assert.equal(v["ping respond p99 TS ts_ref / C (runtime)"].verdict, "holds in every round");
+  assert.equal(v["ping respond p50 byPassRT / TS ts_ref (engine)"].pooled, 1.091);
+  assert.equal(v["UDP l2fwd p50 byPassRT / TS ts_ref (engine)"].verdict, "n/a");
+  const text = latencyText({
+    ping: pool("ping"),
+    udp: pool("udp"),
+    rounds,
+    splits: Object.values(v).filter((x) => x.pooled !== null),
+  });
+  assert.match(text, /where the gap is/);
+  assert.match(text, /ping respond p50 byPassRT \/ TS ts_ref \(engine\) .* 0\/2\s+no/);
+  assert.doesNotMatch(text, /UDP l2fwd p50 byPassRT \/ TS ts_ref/);
 });
 
 Deno.test("perFrameFigures: percentiles found in any shape of byPassRT's latency object", () => {
