@@ -263,6 +263,13 @@ export const cref: Contender = {
 };
 
 /**
+ * The C reference once more under another name, for the latency rounds only: an A/A pair with
+ * {@link cref}, measured in the same rounds, tells how far one program's figures differ from
+ * themselves on this machine (the noise any verdict has to see through).
+ */
+export const crefAgain: Contender = { ...cref, name: "C xsk_ref 2", modes: ["respond", "udp-rtt"] };
+
+/**
  * The C reference's loop in TypeScript (bench/ts_ref.ts): a baseline only. Set up like byPassRT
  * with `--cpu 1 --no-timestamps` (same runtime, flags, Worker, pinning) but with none of its
  * engine, it tells what the runtime costs by itself (ts_ref against C) from what byPassRT's

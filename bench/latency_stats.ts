@@ -146,7 +146,9 @@ const TS_REF = "TS ts_ref";
 /**
  * Not targets: where byPassRT's distance to C lies, judged like the targets. The TypeScript
  * baseline (xsk_ref.c's loop in a Deno Worker, none of byPassRT's engine) against C is what the
- * runtime costs (Deno, V8, FFI); byPassRT against that baseline is what its engine adds.
+ * runtime costs (Deno, V8, FFI); byPassRT against that baseline is what its engine adds; C
+ * against itself (`C xsk_ref 2`, the same program in the same rounds) is the machine's noise,
+ * the A/A line every other ratio has to be read against.
  */
 export const LATENCY_SPLITS: readonly LatencyTarget[] = [
   ["UDP l2fwd", "udp"] as const,
@@ -157,6 +159,11 @@ export const LATENCY_SPLITS: readonly LatencyTarget[] = [
     return [
       { name: `${what} ${p} TS ts_ref / C (runtime)`, subject: TS_REF, against: "C xsk_ref" },
       { name: `${what} ${p} byPassRT / TS ts_ref (engine)`, subject: "byPassRT", against: TS_REF },
+      {
+        name: `${what} ${p} C again / C (A/A: noise)`,
+        subject: "C xsk_ref 2",
+        against: "C xsk_ref",
+      },
     ].map((t) => ({ ...t, kind, stat, max }));
   })
 );

@@ -17,6 +17,7 @@ import {
   bypassrtPcap,
   type Contender,
   cref,
+  crefAgain,
   Generator,
   kernelDrop,
   type RunResult,
@@ -53,7 +54,8 @@ const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
   --reps N           repetitions, median reported (default 3; quick 1)
   --only LIST        contenders to run, comma separated: bypassrt,c,ts,testpmd,kernel,pcap,nots
                      (ts: the C reference's loop in TypeScript, bench/ts_ref.ts: the runtime
-                     without byPassRT's engine)
+                     without byPassRT's engine; c2: the C reference again under another name,
+                     latency only: an A/A pair with c, the machine's noise)
                      (pcap: byPassRT with --pcap to a file in BPB_PCAP_DIR or /tmp; not run
                      unless named: bench/pcap.sh runs it against bypassrt; nots: byPassRT
                      with --no-timestamps, not run unless named)
@@ -134,7 +136,7 @@ function parseOptions(args: string[]): Options {
     return n;
   };
   const opt = (v: number) => Number.isNaN(v) ? undefined : Math.round(v);
-  const all = ["bypassrt", "c", "ts", "testpmd", "kernel", "pcap", "nots"];
+  const all = ["bypassrt", "c", "ts", "c2", "testpmd", "kernel", "pcap", "nots"];
   const only = new Set(
     (values.only ?? all.filter((c) => c !== "pcap" && c !== "nots").join(",")).split(",").map((s) =>
       s.trim()
@@ -301,7 +303,10 @@ function latencyEntries(only: Set<string>, contenders: Contender[]): LatencyEntr
   if (only.has("bypassrt")) ping.push({ kind: "ping", name: "byPassRT", contender: bypassrt });
   if (only.has("c")) ping.push({ kind: "ping", name: "C xsk_ref", contender: cref });
   if (only.has("ts")) ping.push({ kind: "ping", name: tsref.name, contender: tsref });
-  const udp = contenders.filter((c) => c.modes.includes("l2fwd") && c !== bypassrtPcap)
+  if (only.has("c2")) ping.push({ kind: "ping", name: crefAgain.name, contender: crefAgain });
+  const udp = contenders.filter((c) =>
+    (c.modes.includes("l2fwd") || c.modes.includes("udp-rtt")) && c !== bypassrtPcap
+  )
     .map((c): LatencyEntry => ({ kind: "udp", name: c.name, contender: c }));
   return [...ping, ...udp];
 }
@@ -369,6 +374,7 @@ async function main(): Promise<number> {
     bypassrt,
     c: cref,
     ts: tsref,
+    c2: crefAgain,
     testpmd,
     kernel: kernelDrop,
     pcap: bypassrtPcap,

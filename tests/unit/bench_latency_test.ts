@@ -153,7 +153,8 @@ Deno.test("LATENCY_SPLITS: the TS baseline against C (runtime), byPassRT against
       x,
     ) => [x.name, x]),
   );
-  assert.equal(Object.keys(v).length, 8);
+  assert.equal(Object.keys(v).length, 12);
+  assert.equal(v["ping respond p50 C again / C (A/A: noise)"].verdict, "n/a");
   assert.deepEqual(v["ping respond p50 TS ts_ref / C (runtime)"].rounds, [1.1, 1.1]);
   assert.equal(v["ping respond p50 TS ts_ref / C (runtime)"].verdict, "no");
   assert.equal(v["ping respond p99 TS ts_ref / C (runtime)"].verdict, "holds in every round");
