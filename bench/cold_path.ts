@@ -12,6 +12,10 @@
  * - **respond**: the built-in `respond` handler's `burst` on one ping (a real `BurstState` over a
  *   fake port's UMEM), with its `idle` rehearsal called every loop when on (it answers a ping on
  *   scratch memory every 64th call), as the loop calls `idle` on every empty poll.
+ * - **clock**: what the per-frame clock does on a frame's path, `FrameClock.rx` and `.tx` of one
+ *   frame (two clock reads, two notes; the flush after them is not timed, as the loop flushes
+ *   after the kick). Off: a bare `performance.now()` on the tick (what `FrameClock.keepWarm`
+ *   did before it warmed the notes); on: `FrameClock.keepWarm` (both notes, no frame).
  *
  * At 1000 frames/s both run after a millisecond of empty polls. Off and on alternate, 400 times
  * each per round, three rounds; p50 and p90 in us. The same after 20 us of spinning shows the
@@ -25,6 +29,8 @@ import { fakePort } from "../testing/fake_kernel.ts";
 import { handlerLoop } from "../testing/handler_loop.ts";
 import respond from "../handlers/respond.ts";
 import { writeEchoRequest } from "../packet/mod.ts";
+import { FrameClock } from "../engine/frame_clock.ts";
+import { newLatencyBlock } from "../engine/latency_histogram.ts";
 
 const libc = openLibc();
 const sendto = libc.fn.sendto;
@@ -51,7 +57,12 @@ writeEchoRequest(ping, 0, {
 });
 const idle = respond.idle!;
 
-type Step = "kick" | "respond";
+// A frame clock over its own 64 KiB of "UMEM", one frame at 4096 with a stamp before it.
+const clockMem = new Uint8Array(1 << 16);
+const clock = new FrameClock(clockMem, newLatencyBlock());
+const frame = Uint32Array.of(4096);
+
+type Step = "kick" | "respond" | "clock";
 
 /** Spin for `ms` as the idle loop does; with `warm`, keeping `step` warm as byPassRT does. */
 function spin(ms: number, step: Step, warm: boolean): void {
@@ -64,6 +75,10 @@ function spin(ms: number, step: Step, warm: boolean): void {
     scratch[0] = t;
     if (warm && step === "kick" && (loops & warmMask) === 0) {
       sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);
+    }
+    if (step === "clock") {
+      if (warm) clock.keepWarm();
+      else scratch[0] = performance.now();
     }
     if (t >= end) return;
   }
@@ -81,15 +96,20 @@ function once(ms: number, step: Step, warm: boolean): number {
   spin(ms, step, warm);
   const t0 = performance.now();
   if (step === "kick") sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);
-  else respond.burst(b, ctx);
+  else if (step === "clock") {
+    clock.rx(frame, 1);
+    clock.tx(frame, 1);
+  } else respond.burst(b, ctx);
   const us = (performance.now() - t0) * 1000;
+  if (step === "clock") clock.flush();
   if (step === "respond" && b.act[0] !== 1) throw new Error("respond did not answer the ping");
   return us;
 }
 
 const N = 400;
+const steps: Step[] = Deno.args.length > 0 ? Deno.args as Step[] : ["kick", "respond", "clock"];
 for (let round = 1; round <= 3; round++) {
-  for (const step of ["kick", "respond"] as const) {
+  for (const step of steps) {
     for (const ms of [1, 0.02]) {
       // Off and on alternate, so both see the same stretch of the machine's state.
       const off: number[] = [], on: number[] = [];

@@ -33,6 +33,8 @@ export const SKEW_NS = 2000;
 const TWO32 = 4294967296;
 /** Frames one flush can hold per point (the largest burst). */
 const NOTE_MAX = 1024;
+/** The addresses of {@link FrameClock.keepWarm}'s notes (none is read: it notes 0 frames). */
+const NO_FRAMES = new Uint32Array(1);
 /** Whether this isolate's frame clocks have been through {@link warmUp}. */
 let warmed = false;
 
@@ -98,8 +100,6 @@ export class FrameClock {
   readonly #words: Uint32Array;
   readonly #h: Float64Array;
   #offsetNs: number;
-  /** Where {@link FrameClock.keepWarm} drops its reading (a field would box the double). */
-  readonly #scratch = new Float64Array(1);
   /** The clock (ns, CLOCK_MONOTONIC) at the noted RX point [0] and TX point [1]. */
   readonly #at = new Float64Array(2);
   /** Frames noted since the last flush: at the RX point [0], at the TX point [1]. */
@@ -126,14 +126,17 @@ export class FrameClock {
   }
 
   /**
-   * Read the clock and drop the result: the loop calls this every few dozen empty polls, so
-   * the clock read of the next frame's burst runs warm. `performance.now()` is a call into
-   * Deno's runtime that costs about 0.1 us when called often but 1-3 us when it has not run
-   * for a millisecond (measured in a Worker here; BENCHMARKS.md "Per-frame clock"), and at a
-   * low frame rate that cold call would land inside every frame's XDP-to-handler time.
+   * Run what a frame's burst runs on its way (both notes, each with its clock read) with no
+   * frame: the loop calls this every few dozen empty polls, so that the next frame's notes run
+   * warm. `performance.now()` is a call into Deno's runtime that costs about 0.1 us when called
+   * often but 1-3 us when it has not run for a millisecond (measured in a Worker here;
+   * BENCHMARKS.md "Per-frame clock"), and the notes' state and code go cold as well; at a low
+   * frame rate that would land inside every frame's latency. Nothing is noted or recorded: a
+   * note of no frames only reads the clock, and the next real note reads it again.
    */
   keepWarm(): void {
-    this.#scratch[0] = performance.now();
+    this.#note(0, NO_FRAMES, 0);
+    this.#note(1, NO_FRAMES, 0);
   }
 
   /**

@@ -88,3 +88,30 @@ Deno.test("frame clock: keepWarm reads the clock and records nothing", () => {
   assert.equal(summarize([block], TO_HANDLER).count, 0);
   assert.equal(summarize([block], TO_TX).count, 0);
 });
+
+Deno.test("frame clock: keepWarm neither drops a pending note nor lends a frame its reading", () => {
+  const umem = new Uint8Array(2 * FRAME);
+  const block = newLatencyBlock();
+  const clock = new FrameClock(umem, block);
+  const addr = Uint32Array.of(FRAME);
+  // A frame noted, then keepWarm before the flush: the frame is still recorded, once.
+  stamp(umem, FRAME, monoNow() - 1000);
+  clock.rx(addr, 1);
+  clock.keepWarm();
+  clock.flush();
+  assert.equal(summarize([block], TO_HANDLER).count, 1);
+  // keepWarm, 5 ms, then a fresh frame: its age comes from a clock read of its own, not from
+  // keepWarm's (which would make it 5 ms old, or in the future and unstamped).
+  clock.keepWarm();
+  const until = performance.now() + 5;
+  while (performance.now() < until) { /* wait */ }
+  stamp(umem, FRAME, monoNow());
+  clock.rx(addr, 1);
+  clock.tx(addr, 1);
+  clock.flush();
+  const h = summarize([block], TO_HANDLER), t = summarize([block], TO_TX);
+  assert.equal(h.count, 2);
+  assert.equal(t.count, 1);
+  assert.equal(block[TO_HANDLER + H.unstamped] + block[TO_TX + H.unstamped], 0);
+  assert.ok(t.max < 2e6, `a fresh frame's age ${t.max} ns`);
+});
