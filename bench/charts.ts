@@ -31,8 +31,9 @@ const COLORS: Record<string, string> = {
   "kernel XDP_DROP": "#7f7f7f",
   "byPassRT --pcap": "#ff7f0e",
   "TS ts_ref": "#9467bd",
+  "C xsk_ref 2": "#17becf",
 };
-const SPARE = ["#8c564b", "#e377c2", "#17becf", "#bcbd22"];
+const SPARE = ["#8c564b", "#e377c2", "#bcbd22", "#aec7e8"];
 
 /** A fixed color per contender, the same in every chart. */
 export function colorOf(name: string, i: number): string {
