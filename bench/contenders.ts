@@ -230,6 +230,25 @@ async function startBypassrt(
   return r;
 }
 
+/** The command-line arguments the references (xsk_ref.c, ts_ref.ts) share. */
+function refArgs(mode: string, topo: Topology, opts: { intervalS: number; ip?: string }): string[] {
+  const args = ["--iface", topo.dutIf, "--mode", mode, "--interval", String(opts.intervalS)];
+  if (mode === "respond") args.push("--ip", opts.ip ?? "10.0.0.1");
+  return args;
+}
+
+/** A started reference: its NDJSON lines (elapsed, rx/tx packets, free frames), once ready. */
+async function refRunning(proc: Proc, readyMs: number): Promise<Running> {
+  const r = ndjsonRunning(proc, (o) => ({
+    elapsed: Number(o.elapsed),
+    rx: Number(o.rx_packets),
+    tx: Number(o.tx_packets),
+    free: Number(o.free_frames),
+  }));
+  await readyOrThrow(proc, isJson, readyMs);
+  return r;
+}
+
 /** The C reference on libxdp's xsk.h (bench/xsk_ref.c): a baseline only. */
 export const cref: Contender = {
   name: "C xsk_ref",
@@ -242,23 +261,20 @@ export const cref: Contender = {
       return "build/xsk_ref missing (bench/run.sh builds it)";
     }
   },
-  async start(mode, topo, opts) {
-    const args = ["--iface", topo.dutIf, "--mode", mode, "--interval", String(opts.intervalS)];
-    if (mode === "respond") args.push("--ip", opts.ip ?? "10.0.0.1");
+  start(mode, topo, opts) {
     const proc = new Proc("C xsk_ref", [
       "taskset",
       "-c",
       APP_CPU,
-      ...inNs(topo.dut, `${BUILD}xsk_ref`, ...args, "--obj", `${BUILD}xdp_steer.o`),
+      ...inNs(
+        topo.dut,
+        `${BUILD}xsk_ref`,
+        ...refArgs(mode, topo, opts),
+        "--obj",
+        `${BUILD}xdp_steer.o`,
+      ),
     ]);
-    const r = ndjsonRunning(proc, (o) => ({
-      elapsed: Number(o.elapsed),
-      rx: Number(o.rx_packets),
-      tx: Number(o.tx_packets),
-      free: Number(o.free_frames),
-    }));
-    await readyOrThrow(proc, isJson, 10000);
-    return r;
+    return refRunning(proc, 10000);
   },
 };
 
@@ -288,27 +304,18 @@ function tsRefContender(name: string, extra: string[]): Contender {
     name,
     modes: ["rxdrop", "l2fwd", "respond"],
     unavailable: () => Promise.resolve(undefined),
-    async start(mode, topo, opts) {
-      const args = ["--iface", topo.dutIf, "--mode", mode, "--interval", String(opts.intervalS)];
-      if (mode === "respond") args.push("--ip", opts.ip ?? "10.0.0.1");
+    start(mode, topo, opts) {
       const proc = new Proc(
         name,
         inNs(topo.dut, Deno.execPath(), "run", "-A", ...v8Flags()).concat(
           `${ROOT}bench/ts_ref.ts`,
-          ...args,
+          ...refArgs(mode, topo, opts),
           "--cpu",
           APP_CPU,
           ...extra,
         ),
       );
-      const r = ndjsonRunning(proc, (o) => ({
-        elapsed: Number(o.elapsed),
-        rx: Number(o.rx_packets),
-        tx: Number(o.tx_packets),
-        free: Number(o.free_frames),
-      }));
-      await readyOrThrow(proc, isJson, 30000);
-      return r;
+      return refRunning(proc, 30000);
     },
   };
 }
