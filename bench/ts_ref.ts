@@ -24,7 +24,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { loadXdpProgram } from "../engine/xdp_program.ts";
+import { loadXdpProgram, type XdpProgram } from "../engine/xdp_program.ts";
 import { interfaceMac } from "../engine/iface.ts";
 import { moveOthersOff } from "../engine/affinity.ts";
 import { openLibc } from "../ffi/libc.ts";
@@ -55,15 +55,24 @@ if (!values.iface || mode === undefined || !(interval > 0) || !Number.isInteger(
   Deno.exit(2);
 }
 const iface = values.iface;
-const ip = parseIPv4(values.ip);
-
-checkXskLayout(); // the Worker's openPort relies on it, as byPassRT's Workers do
-const program = loadXdpProgram({
-  iface,
-  mode: "native",
-  steering: { all: mode !== RESPOND, udpPorts: [], respondIp: mode === RESPOND ? ip : 0 },
-  timestamps: false,
-});
+/** The setup's errors (bad --ip, no such interface, a program already attached) as one line. */
+function setup(): { ip: number; program: XdpProgram } {
+  try {
+    const ip = parseIPv4(values.ip);
+    checkXskLayout(); // the Worker's openPort relies on it, as byPassRT's Workers do
+    const program = loadXdpProgram({
+      iface,
+      mode: "native",
+      steering: { all: mode !== RESPOND, udpPorts: [], respondIp: mode === RESPOND ? ip : 0 },
+      timestamps: false,
+    });
+    return { ip, program };
+  } catch (e) {
+    console.error(`ts_ref: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+}
+const { ip, program } = setup();
 const control = new Int32Array(new SharedArrayBuffer(4));
 const stats = new Float64Array(new SharedArrayBuffer(8 * 4));
 const worker = new Worker(new URL("./ts_ref_worker.ts", import.meta.url), { type: "module" });
