@@ -250,40 +250,40 @@ async function refRunning(proc: Proc, readyMs: number): Promise<Running> {
 }
 
 /** The C reference on libxdp's xsk.h (bench/xsk_ref.c): a baseline only. */
-export const cref: Contender = {
-  name: "C xsk_ref",
-  modes: ["rxdrop", "l2fwd", "respond"],
-  async unavailable() {
-    try {
-      await Deno.stat(`${BUILD}xsk_ref`);
-      return undefined;
-    } catch {
-      return "build/xsk_ref missing (bench/run.sh builds it)";
-    }
-  },
-  start(mode, topo, opts) {
-    const proc = new Proc("C xsk_ref", [
-      "taskset",
-      "-c",
-      APP_CPU,
-      ...inNs(
-        topo.dut,
-        `${BUILD}xsk_ref`,
-        ...refArgs(mode, topo, opts),
-        "--obj",
-        `${BUILD}xdp_steer.o`,
-      ),
-    ]);
-    return refRunning(proc, 10000);
-  },
-};
+export const cref: Contender = cRefContender("C xsk_ref", ["rxdrop", "l2fwd", "respond"]);
 
 /**
  * The C reference once more under another name, for the latency rounds only: an A/A pair with
  * {@link cref}, measured in the same rounds, tells how far one program's figures differ from
  * themselves on this machine (the noise any verdict has to see through).
  */
-export const crefAgain: Contender = { ...cref, name: "C xsk_ref 2", modes: ["respond", "udp-rtt"] };
+export const crefAgain: Contender = cRefContender("C xsk_ref 2", ["respond", "udp-rtt"]);
+
+/** bench/xsk_ref.c as contender `name` (its process and its results carry that name). */
+function cRefContender(name: string, modes: readonly string[]): Contender {
+  return {
+    name,
+    modes,
+    async unavailable() {
+      try {
+        await Deno.stat(`${BUILD}xsk_ref`);
+        return undefined;
+      } catch {
+        return "build/xsk_ref missing (bench/run.sh builds it)";
+      }
+    },
+    start(mode, topo, opts) {
+      const argv = [
+        `${BUILD}xsk_ref`,
+        ...refArgs(mode, topo, opts),
+        "--obj",
+        `${BUILD}xdp_steer.o`,
+      ];
+      const proc = new Proc(name, ["taskset", "-c", APP_CPU, ...inNs(topo.dut, ...argv)]);
+      return refRunning(proc, 10000);
+    },
+  };
+}
 
 /**
  * The C reference's loop in TypeScript (bench/ts_ref.ts): a baseline only. Set up like byPassRT
