@@ -76,11 +76,14 @@ scope.onmessage = (e: MessageEvent<TsRefStart>) => {
       fillFrames: 0,
       xsksMapFd: s.xsksMapFd,
     });
-    scope.postMessage({ type: "ready", tid: threadId(libc) });
-    const loop = new RefLoop(port, libc, s);
-    loop.run();
-    loop.finish();
-    port.close();
+    try {
+      scope.postMessage({ type: "ready", tid: threadId(libc) });
+      const loop = new RefLoop(port, libc, s);
+      loop.run();
+      loop.finish();
+    } finally {
+      port.close();
+    }
     scope.postMessage({ type: "done" });
   } catch (err) {
     scope.postMessage({ type: "error", message: (err as Error).stack ?? String(err) });
