@@ -3,13 +3,18 @@
  * (CLOCK_MONOTONIC, ns) as a u64 into the 8 bytes of XDP metadata just before each frame it
  * redirects; the loop calls {@link FrameClock.rx} once per RX burst, just before the handler
  * gets the frames, and {@link FrameClock.tx} once per TX burst, just before the frames it
- * received go to the TX ring. Each call reads the clock once (`performance.now()`, a V8 fast
- * path, no FFI) and notes the frames; {@link FrameClock.flush}, which the loop calls once the
+ * received go to the TX ring. `rx` reads the clock (`performance.now()`, a V8 fast path, no
+ * FFI) and notes the frames. The TX point is the kick, the moment the frames are handed to the
+ * kernel: with {@link FrameClock.kickClock} the port's kick reads CLOCK_MONOTONIC in C just
+ * before its `sendto`, inside the FFI call the burst makes anyway, and `tx` only notes the
+ * frames (a burst that needed no kick, e.g. zero-copy without a wake-up request, takes the
+ * clock at the flush, after its descriptors were submitted); without it `tx` reads
+ * `performance.now()` as `rx` does. {@link FrameClock.flush}, which the loop calls once the
  * burst's frames are on their way (after the kick), records `now - stamp` for every noted
  * frame into the queue's shared histograms (see `latency_histogram.ts`). So reading the stamps
  * and counting them into buckets is not part of any frame's latency: between a frame's arrival
- * and its kick the clock costs two clock reads and two copies of the burst's addresses.
- * Nothing is allocated.
+ * and its kick the clock costs one clock read in TypeScript, one in C and two copies of the
+ * burst's addresses. Nothing is allocated.
  *
  * Clocks: Deno's `performance.now()` is std's `Instant` (clock_gettime(CLOCK_MONOTONIC)) less
  * the time origin, in ms with sub-microsecond fraction (no coarsening in Deno 2). The offset
@@ -50,6 +55,10 @@ function warmUp(offsetNs: number): void {
   const mem = new Uint8Array(frames * size);
   const view = new DataView(mem.buffer);
   const clock = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1));
+  // A second scratch clock with a kick clock: its rounds alternate between a kick reading and
+  // none (the flush then reads the clock itself), as a live queue's bursts may.
+  const kicked = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1));
+  const kickAt = kicked.kickClock();
   const addrs = Uint32Array.from({ length: frames }, (_, i) => i * size + 128);
   const ages = [500, 3_000, 40_000, 1e6, 2e8, 3e9, 0, -1e9, 1e10];
   for (let round = 0; round < 300; round++) {
@@ -63,6 +72,10 @@ function warmUp(offsetNs: number): void {
     clock.rx(addrs, frames);
     clock.tx(addrs, frames);
     clock.flush();
+    kicked.rx(addrs, frames);
+    kicked.tx(addrs, frames);
+    if (round % 2 === 0) kickAt[0] = performance.now() * 1e6 + offsetNs;
+    kicked.flush();
   }
 }
 
@@ -106,6 +119,11 @@ export class FrameClock {
   readonly #noted = [new Uint32Array(NOTE_MAX), new Uint32Array(NOTE_MAX)];
   /** How many frames each point has noted since the last flush. */
   readonly #count = new Int32Array(2);
+  /**
+   * With {@link kickClock}: the CLOCK_MONOTONIC reading (ns) of the port's last kick, set to 0
+   * at the first TX note after a flush (so a reading above 0 at the flush is this burst's kick).
+   */
+  #kickAt: Float64Array<ArrayBuffer> | null = null;
 
   /** Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}). */
   constructor(umem: Uint8Array, block: Float64Array) {
@@ -126,7 +144,8 @@ export class FrameClock {
   }
 
   /**
-   * Run what a frame's burst runs on its way (both notes, each with its clock read) with no
+   * Run what a frame's burst runs on its way (both notes: the RX one with its clock read, the
+   * TX one with its own read, or with a kick clock the clearing of the kick's reading) with no
    * frame: the loop calls this every 64 loops (after any burst's flush), so that the next
    * frame's notes run warm. `performance.now()` is a call into Deno's runtime that costs about 0.1 us when called
    * often but 1-3 us when it has not run for a millisecond (measured in a Worker here;
@@ -140,6 +159,16 @@ export class FrameClock {
   }
 
   /**
+   * Take the TX point's clock from the kick: returns the array the port's clocked kick writes
+   * its CLOCK_MONOTONIC reading into (`Port.clockKicks(helper.bpx_kick_at, array)`). From then
+   * on {@link tx} reads no clock; {@link flush} uses the kick's reading when a kick was made
+   * since the burst's first TX note, and reads the clock itself otherwise.
+   */
+  kickClock(): Float64Array<ArrayBuffer> {
+    return this.#kickAt ??= new Float64Array(1);
+  }
+
+  /**
    * XDP-to-handler: read the clock and note the frames at `addrs[0..n)`; {@link flush}
    * records them. The loop calls it once per RX burst.
    */
@@ -148,18 +177,26 @@ export class FrameClock {
   }
 
   /**
-   * XDP-to-TX: note the received frames at `addrs[0..n)`, with the clock read at the first
-   * call since the last {@link flush} (the TX bursts of one RX burst go out together).
+   * XDP-to-TX: note the received frames at `addrs[0..n)`, with the clock of the kick that hands
+   * them to the kernel ({@link kickClock}), else the clock read at the first call since the
+   * last {@link flush} (the TX bursts of one RX burst go out together).
    */
   tx(addrs: Uint32Array, n: number): void {
     this.#note(1, addrs, n);
   }
 
-  /** Note `addrs[0..n)` at point `p` (0 RX, 1 TX); the first note since a flush reads the clock. */
+  /**
+   * Note `addrs[0..n)` at point `p` (0 RX, 1 TX); the first note since a flush reads the clock,
+   * or at the TX point with a kick clock, clears the kick's reading.
+   */
   #note(p: number, addrs: Uint32Array, n: number): void {
     if (this.#count[p] + n > NOTE_MAX) this.flush();
     const m = this.#count[p], dst = this.#noted[p];
-    if (m === 0) this.#at[p] = performance.now() * 1e6 + this.#offsetNs;
+    if (m === 0) {
+      const kick = this.#kickAt;
+      if (p === 1 && kick !== null) kick[0] = 0;
+      else this.#at[p] = performance.now() * 1e6 + this.#offsetNs;
+    }
     for (let i = 0; i < n; i++) dst[m + i] = addrs[i];
     this.#count[p] = m + n;
   }
@@ -172,7 +209,14 @@ export class FrameClock {
   flush(): void {
     const count = this.#count;
     if (count[0] > 0) this.#record(TO_HANDLER, this.#noted[0], count[0], 0);
-    if (count[1] > 0) this.#record(TO_TX, this.#noted[1], count[1], 1);
+    if (count[1] > 0) {
+      const kick = this.#kickAt;
+      if (kick !== null) {
+        // The kick's reading is CLOCK_MONOTONIC already; no kick since the note: read it now.
+        this.#at[1] = kick[0] > 0 ? kick[0] : performance.now() * 1e6 + this.#offsetNs;
+      }
+      this.#record(TO_TX, this.#noted[1], count[1], 1);
+    }
     count[0] = 0;
     count[1] = 0;
   }

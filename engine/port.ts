@@ -21,6 +21,12 @@ export type { PortCounters } from "./counters.ts";
 const S = PortSlot;
 
 /**
+ * A TX kick that reads the clock first: `bpx_kick_at(fd, atNs)` of the helper library (CLOCK_MONOTONIC
+ * in ns into `atNs[0]`, then `sendto`); returns sendto's result or -errno.
+ */
+export type KickAt = (fd: number, atNs: Float64Array<ArrayBuffer>) => number;
+
+/**
  * An open AF_XDP port. Create it with {@link openPort}.
  *
  * Frame ownership: a frame is in the mempool, on one of the four rings, or held by the caller
@@ -102,6 +108,9 @@ export class Port {
    * so an empty poll always wakes RX and every TX burst kicks (as xdpsock does).
    */
   readonly #busyPoll: boolean;
+  /** The clocked kick (`bpx_kick_at`) and where it writes its clock reading; see {@link Port.clockKicks}. */
+  #kickAt: KickAt | null = null;
+  #kickAtNs: Float64Array<ArrayBuffer> | null = null;
 
   /** @internal Use {@link openPort}. */
   constructor(
@@ -316,17 +325,39 @@ export class Port {
     this.#sendKick();
   }
 
-  /** The kick itself: one sendto, its failure counted unless it only means "busy, try again". */
+  /**
+   * The kick itself: one sendto (through {@link Port.clockKicks}' helper, which reads the clock
+   * first, when the run has the per-frame clock), its failure counted unless it only means
+   * "busy, try again".
+   */
   #sendKick(): void {
     this.counterBlock[S.txKicks]++;
-    const r = this.#libc.fn.sendto(this.fd, null, 0n, MSG_DONTWAIT, null, 0);
-    if (r < 0) {
-      const err = this.#libc.errno();
-      if (
-        err !== Errno.EAGAIN && err !== Errno.EBUSY && err !== Errno.ENOBUFS &&
-        err !== Errno.EINTR
-      ) this.counterBlock[S.txKickErrors]++;
+    const at = this.#kickAtNs;
+    let err: number;
+    if (at !== null) {
+      const r = this.#kickAt!(this.fd, at);
+      if (r >= 0) return;
+      err = -r;
+    } else {
+      const r = this.#libc.fn.sendto(this.fd, null, 0n, MSG_DONTWAIT, null, 0);
+      if (r >= 0) return;
+      err = this.#libc.errno();
     }
+    if (
+      err !== Errno.EAGAIN && err !== Errno.EBUSY && err !== Errno.ENOBUFS && err !== Errno.EINTR
+    ) this.counterBlock[S.txKickErrors]++;
+  }
+
+  /**
+   * @internal From now on every kick reads CLOCK_MONOTONIC (ns) into `atNs[0]` just before its
+   * `sendto`, in the same FFI call (`kick`: the helper's `bpx_kick_at`, which returns sendto's
+   * result or -errno): the per-frame clock's TX point is then the moment the frames are handed
+   * to the kernel, at no extra call (see `FrameClock.kickClock`). {@link Port.keepWarm} then
+   * warms that way too (it may overwrite `atNs[0]` while no burst is on its way).
+   */
+  clockKicks(kick: KickAt, atNs: Float64Array<ArrayBuffer>): void {
+    this.#kickAt = kick;
+    this.#kickAtNs = atNs;
   }
 
   /**
@@ -340,7 +371,9 @@ export class Port {
    * (`--poll-ms 0`), unless `--no-keep-warm`.
    */
   keepWarm(): void {
-    this.#libc.fn.sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);
+    const at = this.#kickAtNs;
+    if (at !== null) this.#kickAt!(-1, at);
+    else this.#libc.fn.sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);
   }
 
   /** Move completed TX frames from the COMPLETION ring to the pool; returns how many. */

@@ -34,6 +34,7 @@ import {
 import { Control, newControlBlock, newStatsBlock, Slot } from "./stats.ts";
 import { checkXskLayout } from "./xsk_layout.ts";
 import { newLatencyBlock } from "./latency_histogram.ts";
+import { helperPath } from "./paths.ts";
 import {
   type LatencySnapshot,
   latencySnapshot,
@@ -494,6 +495,7 @@ export class Engine {
         morePorts: moreIfaces.map((iface, k) => ({ iface, xsksMapFd: more[k].xsksMapFd })),
         portStats: state.portStats,
         latency: state.latency,
+        helper: helperPath(),
       };
       worker.postMessage(start);
       states.push(state);

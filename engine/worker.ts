@@ -34,6 +34,7 @@ import type { CaptureProducerSpec } from "../capture/session.ts";
 import { DIR_INBOUND } from "../capture/pcapng.ts";
 import { TapSink } from "./to_kernel.ts";
 import { FrameClock } from "./frame_clock.ts";
+import { type Helper, openHelper } from "../ffi/helper.ts";
 
 /** The message that starts a worker. */
 export interface WorkerStart {
@@ -61,6 +62,11 @@ export interface WorkerStart {
   portStats?: Float64Array<SharedArrayBuffer>[];
   /** This queue's latency histograms (see `latency_histogram.ts`); absent: no per-frame clock. */
   latency?: Float64Array<SharedArrayBuffer>;
+  /**
+   * The helper library's path (resolved by the main thread: a Worker cannot), for the clocked
+   * kick (`bpx_kick_at`) the per-frame clock's TX point is read in.
+   */
+  helper: string;
 }
 
 /** The handler's counters as the main thread reads them: names and their shared slots. */
@@ -138,6 +144,7 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
   let port: Port | undefined;
   const others: Port[] = [];
   let sink: TapSink | undefined;
+  let helper: Helper | undefined;
   try {
     const libc = openLibc();
     const tid = threadId(libc);
@@ -199,6 +206,12 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
       throw new HandlerError(`handler ${where}: init threw: ${firstLine(err)}`);
     }
     const clock = e.data.latency ? new FrameClock(port.umem, e.data.latency) : null;
+    if (clock !== null) {
+      // The TX point is each port's kick, which reads the clock in the same FFI call.
+      helper = openHelper(e.data.helper);
+      const kickAt = clock.kickClock();
+      for (const q of ports) q.clockKicks(helper.symbols.bpx_kick_at, kickAt);
+    }
     sink = reinject ? new TapSink(reinject.fd, reinject.helper, port.umem, loop.burst) : undefined;
     const b = new BurstState(port, loop.burst, loop.burst, {
       toKernel: sink !== undefined,
@@ -299,12 +312,14 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     for (const q of others) q.close();
     port.close();
     sink?.close();
+    helper?.close();
     post({ type: "done", queue, audit, xdpStatistics, exit });
   } catch (err) {
     try {
       for (const q of others) q.close();
       port?.close();
       sink?.close();
+      helper?.close();
     } catch { /* already failing */ }
     Atomics.store(control, Control.state, 2);
     post({

@@ -16,6 +16,9 @@
  *                      compiler sees them in the installed <xdp/xsk.h> (checked against
  *                      XSK_LAYOUT in ffi/libxdp.ts before the first UMEM is created).
  *  bpx_reinject_open(), bpx_reinject_burst()   kernel reinjection, described where they are.
+ *  bpx_kick_at()       a TX kick that reads CLOCK_MONOTONIC first: the per-frame clock's TX point
+ *                      at the moment the frames are handed to the kernel, in the XDP stamps' own
+ *                      clock, inside the one FFI call the burst makes anyway.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +26,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
@@ -329,4 +333,20 @@ uint32_t bpx_reinject_burst(int fd, const uint8_t *umem, const uint32_t *addrs,
 			taken++;
 	}
 	return taken;
+}
+
+/*
+ * The TX kick of a port whose per-frame clock is on: store CLOCK_MONOTONIC (ns, the clock
+ * bpf_ktime_get_ns() stamps frames with) in at_ns[0], then sendto(fd, NULL, 0, MSG_DONTWAIT).
+ * Returns sendto's result, or -errno when it failed (no second call to read errno). fd -1 keeps
+ * this way warm while idle: the kernel refuses it at once (-EBADF).
+ */
+int bpx_kick_at(int fd, double *at_ns)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	at_ns[0] = (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+	ssize_t r = sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
+	return r < 0 ? -errno : (int)r;
 }

@@ -23,6 +23,7 @@ export const HELPER_SYMBOLS = {
     parameters: ["i32", "pointer", "pointer", "pointer", "u32"],
     result: "u32",
   },
+  bpx_kick_at: { parameters: ["i32", "buffer"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened helper. */

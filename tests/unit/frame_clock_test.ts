@@ -115,3 +115,36 @@ Deno.test("frame clock: keepWarm neither drops a pending note nor lends a frame 
   assert.equal(block[TO_HANDLER + H.unstamped] + block[TO_TX + H.unstamped], 0);
   assert.ok(t.max < 2e6, `a fresh frame's age ${t.max} ns`);
 });
+
+Deno.test("frame clock: with a kick clock the TX point is the kick's reading, else the flush's", () => {
+  const umem = new Uint8Array(2 * FRAME);
+  const block = newLatencyBlock();
+  const clock = new FrameClock(umem, block);
+  const kickAt = clock.kickClock();
+  assert.equal(clock.kickClock(), kickAt, "one array for every port of the queue");
+  const addr = Uint32Array.of(FRAME);
+  // The kick read CLOCK_MONOTONIC 5 ms after the stamp: the frame's XDP-to-TX is exactly that.
+  const s1 = Math.round(monoNow()) - 1000;
+  stamp(umem, FRAME, s1);
+  clock.rx(addr, 1);
+  clock.tx(addr, 1);
+  kickAt[0] = s1 + 5_000_000;
+  clock.flush();
+  assert.equal(block[TO_TX + H.count], 1);
+  assert.equal(block[TO_TX + H.max], 5_000_000);
+  assert.equal(block[TO_TX + H.sum], 5_000_000);
+  // A reading left from an earlier kick is not this burst's: with no kick since its TX note, the
+  // flush reads the clock itself (a fresh frame: well under the stale 9 ms).
+  const s2 = Math.round(monoNow());
+  stamp(umem, FRAME, s2);
+  kickAt[0] = s2 + 9_000_000;
+  clock.rx(addr, 1);
+  clock.tx(addr, 1);
+  assert.equal(kickAt[0], 0, "the first TX note clears the kick's reading");
+  clock.flush();
+  assert.equal(block[TO_TX + H.count], 2);
+  assert.equal(block[TO_TX + H.unstamped], 0);
+  const second = block[TO_TX + H.sum] - 5_000_000;
+  assert.ok(second >= 0 && second < 2e6, `the second frame's age ${second} ns`);
+  assert.equal(summarize([block], TO_HANDLER).count, 2);
+});

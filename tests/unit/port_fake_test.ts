@@ -210,6 +210,46 @@ Deno.test("port: txBurst, transmit and reclaim; tx counted at completion", () =>
   assertBalanced(f, 0, "end");
 });
 
+Deno.test("port: with clockKicks every kick and keepWarm go through the clocked kick; its -errno is counted", () => {
+  const f = fakePort({ frames: 256, rxSize: 64, txSize: 64 });
+  const { port, kernel } = f;
+  const atNs = new Float64Array(1);
+  const seen: number[] = [];
+  let result = 0;
+  // A stand-in for the helper's bpx_kick_at: it writes its "clock" and answers as sendto would.
+  port.clockKicks((fd, at) => {
+    assert.equal(at, atNs);
+    seen.push(fd);
+    at[0] = 1000 + seen.length;
+    return result;
+  }, atNs);
+  const addrs = new Uint32Array(64), lens = new Uint32Array(64);
+  kernel.tx.setNeedWakeup(true);
+  kernel.deliver(2, 60);
+  assert.equal(port.rxBurst(addrs, lens, 64), 2);
+  assert.equal(port.txBurst(addrs, lens, 2), 2);
+  assert.deepEqual(seen, [port.fd]);
+  assert.equal(atNs[0], 1001);
+  assert.equal(f.calls.sendto, 0, "the plain sendto is not called");
+  assert.equal(port.counters.txKicks, 1);
+  assert.equal(port.counters.txKickErrors, 0);
+  port.keepWarm();
+  assert.deepEqual(seen, [port.fd, -1]);
+  assert.equal(f.calls.warm, 0);
+  // "Busy, try again" is no error; any other errno is.
+  result = -11; // EAGAIN
+  port.kick();
+  assert.equal(port.counters.txKickErrors, 0);
+  result = -9; // EBADF
+  port.kick();
+  assert.equal(port.counters.txKicks, 3);
+  assert.equal(port.counters.txKickErrors, 1);
+  result = 0;
+  kernel.transmit();
+  port.reclaim();
+  assertBalanced(f, 0, "end");
+});
+
 Deno.test("port: txBurst on a full TX ring returns fewer; the caller frees the rest", () => {
   const f = fakePort({ frames: 256, rxSize: 64, txSize: 64, fillFrames: 0 });
   const { port, kernel } = f;
