@@ -32,8 +32,9 @@ const COLORS: Record<string, string> = {
   "byPassRT --pcap": "#ff7f0e",
   "TS ts_ref": "#9467bd",
   "C xsk_ref 2": "#17becf",
+  "byPassRT --no-timestamps": "#e377c2",
 };
-const SPARE = ["#8c564b", "#e377c2", "#bcbd22", "#aec7e8"];
+const SPARE = ["#8c564b", "#bcbd22", "#aec7e8", "#98df8a"];
 
 /** A fixed color per contender, the same in every chart. */
 export function colorOf(name: string, i: number): string {

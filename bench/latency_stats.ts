@@ -142,12 +142,13 @@ export const LATENCY_TARGETS: readonly LatencyTarget[] = [
 
 /** The TypeScript baseline's name (bench/contenders.ts `tsref`, bench/ts_ref.ts). */
 const TS_REF = "TS ts_ref";
+const NO_TIMESTAMPS = "byPassRT --no-timestamps";
 
 /**
  * Not targets: where byPassRT's distance to C lies, judged like the targets. The TypeScript
  * baseline (xsk_ref.c's loop in a Deno Worker, none of byPassRT's engine) against C is what the
- * runtime costs (Deno, V8, FFI); byPassRT against that baseline is what its engine adds; C
- * against itself (`C xsk_ref 2`, the same program in the same rounds) is the machine's noise,
+ * runtime costs (Deno, V8, FFI); byPassRT against that baseline is what its engine adds;
+ * byPassRT against itself with `--no-timestamps` is what its per-frame clock adds; C against itself (`C xsk_ref 2`, the same program in the same rounds) is the machine's noise,
  * the A/A line every other ratio has to be read against.
  */
 export const LATENCY_SPLITS: readonly LatencyTarget[] = [
@@ -159,6 +160,11 @@ export const LATENCY_SPLITS: readonly LatencyTarget[] = [
     return [
       { name: `${what} ${p} TS ts_ref / C (runtime)`, subject: TS_REF, against: "C xsk_ref" },
       { name: `${what} ${p} byPassRT / TS ts_ref (engine)`, subject: "byPassRT", against: TS_REF },
+      {
+        name: `${what} ${p} byPassRT / --no-timestamps (the clock)`,
+        subject: "byPassRT",
+        against: NO_TIMESTAMPS,
+      },
       {
         name: `${what} ${p} C again / C (A/A: noise)`,
         subject: "C xsk_ref 2",

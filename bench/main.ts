@@ -58,7 +58,7 @@ const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
                      latency only: an A/A pair with c, the machine's noise)
                      (pcap: byPassRT with --pcap to a file in BPB_PCAP_DIR or /tmp; not run
                      unless named: bench/pcap.sh runs it against bypassrt; nots: byPassRT
-                     with --no-timestamps, not run unless named)
+                     with --no-timestamps, the per-frame clock's cost side by side)
   --modes LIST       throughput modes: rxdrop,l2fwd (default both)
   --ping-count N     ping samples per responder, over all rounds (default 2000; quick 200)
   --rtt-count N      UDP round trips per forwarder, over all rounds (default 2000; quick 200)
@@ -138,9 +138,7 @@ function parseOptions(args: string[]): Options {
   const opt = (v: number) => Number.isNaN(v) ? undefined : Math.round(v);
   const all = ["bypassrt", "c", "ts", "c2", "testpmd", "kernel", "pcap", "nots"];
   const only = new Set(
-    (values.only ?? all.filter((c) => c !== "pcap" && c !== "nots").join(",")).split(",").map((s) =>
-      s.trim()
-    ),
+    (values.only ?? all.filter((c) => c !== "pcap").join(",")).split(",").map((s) => s.trim()),
   );
   for (const o of only) {
     if (!all.includes(o)) throw new Error(`--only: unknown contender "${o}" (${all.join(", ")})`);
@@ -304,6 +302,9 @@ function latencyEntries(only: Set<string>, contenders: Contender[]): LatencyEntr
   if (only.has("c")) ping.push({ kind: "ping", name: "C xsk_ref", contender: cref });
   if (only.has("ts")) ping.push({ kind: "ping", name: tsref.name, contender: tsref });
   if (only.has("c2")) ping.push({ kind: "ping", name: crefAgain.name, contender: crefAgain });
+  if (only.has("nots")) {
+    ping.push({ kind: "ping", name: bypassrtNoTimestamps.name, contender: bypassrtNoTimestamps });
+  }
   const udp = contenders.filter((c) =>
     (c.modes.includes("l2fwd") || c.modes.includes("udp-rtt")) && c !== bypassrtPcap
   )
