@@ -3,7 +3,7 @@
  * itself) and UDP round trips through a MAC-swapping forwarder (byPassRT l2fwd, the C reference
  * l2fwd, testpmd macswap), all in one run, interleaved in rounds: in each round every contender
  * is started, warmed up with the same number of round trips, measured, and stopped, in an order
- * rotated by one between rounds. The generator is paused; the probe (bench/rtt_probe.c) runs in
+ * that changes every round (rotated, and reversed every other round: see `rotation`). The generator is paused; the probe (bench/rtt_probe.c) runs in
  * the generator namespace on the generator's CPU, the contenders on the application CPU.
  * The statistics and verdicts are in bench/latency_stats.ts.
  *
@@ -196,7 +196,7 @@ async function measure(
 }
 
 /**
- * Run every entry once per round (order rotated between rounds) and return the document part:
+ * Run every entry once per round (order rotated, and reversed every other round) and return the document part:
  * per-round figures with raw samples, pooled figures, the spread between rounds, the verdicts.
  * Meanwhile the benchmark's own threads stay on the generator's CPU ({@link GEN_CPU}).
  */

@@ -223,9 +223,15 @@ export function roundSpread(rounds: readonly RttStats[]): Spread | undefined {
   return { p50_us: range("p50_us"), p99_us: range("p99_us"), rounds: ok.length };
 }
 
-/** Indices of `n` contenders in round `round` (0-based): the list rotated by one each round. */
+/**
+ * Indices of `n` contenders in round `round` (0-based): round r starts with contender r (mod n),
+ * the list rotated in even rounds and reversed in odd ones, so that any two contenders swap their
+ * order from one round to the next (a rotation alone keeps most pairs in the same order, and a
+ * drift within a round would then always favour the same one of them).
+ */
 export function rotation(n: number, round: number): number[] {
-  return Array.from({ length: n }, (_, i) => (i + round) % n);
+  const rotated = (k: number) => Array.from({ length: n }, (_, i) => (i + k) % n);
+  return round % 2 === 0 ? rotated(round % n) : rotated((round + 1) % n).reverse();
 }
 
 /** Samples per round so that `rounds` rounds give at least `total`. */

@@ -63,7 +63,7 @@ const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
   --ping-count N     ping samples per responder, over all rounds (default 2000; quick 200)
   --rtt-count N      UDP round trips per forwarder, over all rounds (default 2000; quick 200)
   --rounds N         latency rounds: every contender once per round, order rotated
-                     (default 5; quick 2)
+                     and reversed every other round (default 5; quick 2)
   --latency-warmup N round trips before measuring, every contender, every round (default 5000,
                      quick too: the same warm-up for everyone, JIT tier-up included)
   --gap-us N         gap between measured round trips, us (default 1000: 1000 frames/s)

@@ -313,7 +313,7 @@ export function latencyText(lat: LatencyDoc): string {
   const m = lat.method;
   if (m) {
     out.push(
-      `latency: ${m.rounds} rounds (order rotated each round), ${m.warmup} warm-up round trips ` +
+      `latency: ${m.rounds} rounds (order rotated each round, reversed every other), ${m.warmup} warm-up round trips ` +
         `${m.warmupGapUs} us apart per contender and round, then one frame every ${m.gapUs} us; ` +
         `probe ${m.probe}; timed: ${m.timed}`,
     );

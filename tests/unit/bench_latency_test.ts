@@ -71,7 +71,7 @@ Deno.test("roundSpread: min..max of each round's p50 and p99", () => {
   assert.equal(roundSpread([{ samples: 0, lost: 0, skipped: "x" }]), undefined);
 });
 
-Deno.test("rotation: every contender once per round, each one first once in n rounds", () => {
+Deno.test("rotation: every contender once per round, each one first once in n rounds, pairs swapping", () => {
   const n = 6;
   const firsts = new Set<number>();
   for (let r = 0; r < n; r++) {
@@ -81,6 +81,17 @@ Deno.test("rotation: every contender once per round, each one first once in n ro
     if (r) assert.notEqual(o[0], rotation(n, r - 1)[0]);
   }
   assert.equal(firsts.size, n);
+  // Any two contenders run in both orders, as evenly as the rounds allow: in the 5 rounds of a
+  // full run with 12 entries each pair has one first in 2 or 3 of them (a rotation alone keeps
+  // e.g. byPassRT's UDP run, entry 6, before byPassRT --no-timestamps', entry 11, in all 5).
+  for (let a = 0; a < 12; a++) {
+    for (let b = a + 1; b < 12; b++) {
+      const first = [0, 1, 2, 3, 4].filter((r) =>
+        rotation(12, r).indexOf(a) < rotation(12, r).indexOf(b)
+      ).length;
+      assert.ok(first === 2 || first === 3, `${a} before ${b} in ${first} of 5 rounds`);
+    }
+  }
   assert.equal(perRound(2000, 5), 400);
   assert.equal(perRound(2001, 5), 401);
 });
