@@ -10,6 +10,8 @@
  * @module
  */
 import { openReinjection, TapSink } from "../engine/to_kernel.ts";
+import { openHelper } from "../ffi/helper.ts";
+import { helperPath } from "../engine/paths.ts";
 import { inetChecksum } from "../packet/mod.ts";
 
 const iface = Deno.args[0];
@@ -41,7 +43,8 @@ const port = /^port=(\d+)$/.exec(variant)?.[1];
 if (port) {
   for (let i = 0; i < BURST; i++) new DataView(umem.buffer, i * FRAME).setUint16(36, Number(port));
 }
-const sink = new TapSink(r.fd, r.helper, umem, BURST);
+const helper = openHelper(helperPath());
+const sink = new TapSink(r.fd, helper, umem, BURST);
 for (let i = 0; i < BURST; i++) {
   sink.addrs[i] = i * FRAME;
   sink.lens[i] = SIZE;
@@ -57,7 +60,7 @@ for (let round = 0; round < rounds + 1; round++) {
   const ns = (performance.now() - t0) * 1e6 / perRound;
   if (round > 0) results.push(ns); // round 0 warms up (JIT, caches)
 }
-sink.close();
+helper.close();
 r.close();
 results.sort((a, b) => a - b);
 console.log(JSON.stringify({

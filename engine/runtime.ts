@@ -491,7 +491,7 @@ export class Engine {
         stats,
         cpu: cpus[states.length] ?? -1,
         capture: capture?.producer(states.length),
-        toKernel: reinjection ? { fd: reinjection.fd, helper: reinjection.helper } : undefined,
+        toKernel: reinjection ? { fd: reinjection.fd } : undefined,
         morePorts: moreIfaces.map((iface, k) => ({ iface, xsksMapFd: more[k].xsksMapFd })),
         portStats: state.portStats,
         latency: state.latency,

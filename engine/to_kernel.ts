@@ -45,8 +45,6 @@ export interface Reinjection {
   readonly name: string;
   /** The TAP's fd (O_NONBLOCK): what the Workers write to. */
   readonly fd: number;
-  /** The helper library the Workers call (resolved here: a Worker cannot resolve it). */
-  readonly helper: string;
   /** Close the fd: the TAP device and its tc program vanish. Idempotent. */
   close(): void;
 }
@@ -89,7 +87,6 @@ export function openReinjection(iface: string): Reinjection {
   return {
     name: tapName,
     fd,
-    helper: path,
     close() {
       if (!open) return;
       open = false;
@@ -115,10 +112,10 @@ export class TapSink implements KernelSink {
 
   /**
    * A sink for batches of up to `burst` frames of `umem` (the port's UMEM) into TAP `fd`, through
-   * the helper library at `helper` ({@link Reinjection.helper}).
+   * the opened helper library `helper` (the caller's: it closes it when the sink is done).
    */
-  constructor(fd: number, helper: string, umem: Uint8Array, burst: number) {
-    this.#helper = openHelper(helper);
+  constructor(fd: number, helper: Helper, umem: Uint8Array, burst: number) {
+    this.#helper = helper;
     this.#fd = fd;
     this.addrs = new Uint32Array(burst);
     this.lens = new Uint32Array(burst);
@@ -136,10 +133,5 @@ export class TapSink implements KernelSink {
       this.#lensPtr,
       n,
     );
-  }
-
-  /** Release the helper library (the fd belongs to the main thread's {@link Reinjection}). */
-  close(): void {
-    this.#helper.close();
   }
 }

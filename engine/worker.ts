@@ -51,8 +51,8 @@ export interface WorkerStart {
   cpu: number;
   /** This queue's capture ring (`--pcap`), if capturing. */
   capture?: CaptureProducerSpec;
-  /** The kernel reinjection TAP's fd and the helper library's path, when the run has one. */
-  toKernel?: { fd: number; helper: string };
+  /** The kernel reinjection TAP's fd, when the run has one. */
+  toKernel?: { fd: number };
   /**
    * The other interfaces of `--iface A,B,...` (same queue): each gets a socket on this Worker's
    * UMEM, inserted into its own program's XSKMAP (`xsksMapFd`).
@@ -64,7 +64,8 @@ export interface WorkerStart {
   latency?: Float64Array<SharedArrayBuffer>;
   /**
    * The helper library's path (resolved by the main thread: a Worker cannot), for the clocked
-   * kick (`bpx_kick_at`) the per-frame clock's TX point is read in.
+   * kick (`bpx_kick_at`) the per-frame clock's TX point is read in and the kernel reinjection's
+   * writes (`bpx_reinject_burst`): the Worker opens it once for both.
    */
   helper: string;
 }
@@ -143,7 +144,6 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
   const where = decodeURIComponent(new URL(spec.url).pathname);
   let port: Port | undefined;
   const others: Port[] = [];
-  let sink: TapSink | undefined;
   let helper: Helper | undefined;
   try {
     const libc = openLibc();
@@ -206,13 +206,14 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
       throw new HandlerError(`handler ${where}: init threw: ${firstLine(err)}`);
     }
     const clock = e.data.latency ? new FrameClock(port.umem, e.data.latency) : null;
-    if (clock !== null) {
+    if (clock !== null || reinject) helper = openHelper(e.data.helper);
+    const h = helper;
+    if (clock !== null && h) {
       // The TX point is each port's kick, which reads the clock in the same FFI call.
-      helper = openHelper(e.data.helper);
       const kickAt = clock.kickClock();
-      for (const q of ports) q.clockKicks(helper.symbols.bpx_kick_at, kickAt);
+      for (const q of ports) q.clockKicks(h.symbols.bpx_kick_at, kickAt);
     }
-    sink = reinject ? new TapSink(reinject.fd, reinject.helper, port.umem, loop.burst) : undefined;
+    const sink = reinject && h ? new TapSink(reinject.fd, h, port.umem, loop.burst) : undefined;
     const b = new BurstState(port, loop.burst, loop.burst, {
       toKernel: sink !== undefined,
       ports: ports.length,
@@ -311,14 +312,12 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     // The sockets on the shared UMEM first: the first port deletes the UMEM.
     for (const q of others) q.close();
     port.close();
-    sink?.close();
     helper?.close();
     post({ type: "done", queue, audit, xdpStatistics, exit });
   } catch (err) {
     try {
       for (const q of others) q.close();
       port?.close();
-      sink?.close();
       helper?.close();
     } catch { /* already failing */ }
     Atomics.store(control, Control.state, 2);
