@@ -147,10 +147,10 @@ export class FrameClock {
    * Run what a frame's burst runs on its way (both notes: the RX one with its clock read, the
    * TX one with its own read, or with a kick clock the clearing of the kick's reading) with no
    * frame: the loop calls this every 64 loops (after any burst's flush), so that the next
-   * frame's notes run warm. `performance.now()` is a call into Deno's runtime that costs about 0.1 us when called
-   * often but 1-3 us when it has not run for a millisecond (measured in a Worker here;
-   * BENCHMARKS.md "Per-frame clock"), and the notes' state and code go cold as well; at a low
-   * frame rate that would land inside every frame's latency. Nothing is noted or recorded: a
+   * frame's notes run warm. `performance.now()` is a call into Deno's runtime that costs about
+   * 0.1 us when called often but 1-3 us when it has not run for a millisecond (measured in a
+   * Worker here; BENCHMARKS.md "Per-frame clock"), and the notes' state and code go cold as well;
+   * at a low frame rate that would land inside every frame's latency. Nothing is noted or recorded: a
    * note of no frames only reads the clock, and the next real note reads it again.
    */
   keepWarm(): void {

@@ -108,9 +108,10 @@ export class Port {
    * so an empty poll always wakes RX and every TX burst kicks (as xdpsock does).
    */
   readonly #busyPoll: boolean;
-  /** The clocked kick (`bpx_kick_at`) and where it writes its clock reading; see {@link Port.clockKicks}. */
+  /** The clocked kick (`bpx_kick_at`), or null: a plain `sendto`; see {@link Port.clockKicks}. */
   #kickAt: KickAt | null = null;
-  #kickAtNs: Float64Array<ArrayBuffer> | null = null;
+  /** Where the clocked kick writes its clock reading (unused while `#kickAt` is null). */
+  #kickAtNs = new Float64Array(1);
 
   /** @internal Use {@link openPort}. */
   constructor(
@@ -332,10 +333,10 @@ export class Port {
    */
   #sendKick(): void {
     this.counterBlock[S.txKicks]++;
-    const at = this.#kickAtNs;
+    const kick = this.#kickAt;
     let err: number;
-    if (at !== null) {
-      const r = this.#kickAt!(this.fd, at);
+    if (kick !== null) {
+      const r = kick(this.fd, this.#kickAtNs);
       if (r >= 0) return;
       err = -r;
     } else {
@@ -371,8 +372,8 @@ export class Port {
    * (`--poll-ms 0`), unless `--no-keep-warm`.
    */
   keepWarm(): void {
-    const at = this.#kickAtNs;
-    if (at !== null) this.#kickAt!(-1, at);
+    const kick = this.#kickAt;
+    if (kick !== null) kick(-1, this.#kickAtNs);
     else this.#libc.fn.sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);
   }
 
