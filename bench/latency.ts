@@ -3,8 +3,9 @@
  * itself) and UDP round trips through a MAC-swapping forwarder (byPassRT l2fwd, the C reference
  * l2fwd, testpmd macswap), all in one run, interleaved in rounds: in each round every contender
  * is started, warmed up with the same number of round trips, measured, and stopped, in an order
- * that changes every round (rotated, and reversed every other round: see `rotation`). The generator is paused; the probe (bench/rtt_probe.c) runs in
- * the generator namespace on the generator's CPU, the contenders on the application CPU.
+ * that changes every round (rotated, and reversed every other round: see `rotation`). The
+ * generator is paused; the probe (bench/rtt_probe.c) runs in the generator namespace on the
+ * generator's CPU, the contenders on the application CPU.
  * The statistics and verdicts are in bench/latency_stats.ts.
  *
  * @module
@@ -67,8 +68,9 @@ export interface LatencyDoc {
   spread?: Record<LatencyKind, Record<string, Spread>>;
   verdicts?: Verdict[];
   /**
-   * Where byPassRT's distance to C lies (not targets, judged the same way): the TypeScript
-   * baseline against C (the runtime) and byPassRT against it (the engine); empty without it.
+   * Where byPassRT's distance to C lies (not targets, judged the same way; see
+   * `LATENCY_SPLITS`): the runtime, the engine, the per-frame clock, the A/A noise; a row whose
+   * contenders did not run is left out.
    */
   splits?: Verdict[];
   /**
@@ -196,8 +198,9 @@ async function measure(
 }
 
 /**
- * Run every entry once per round (order rotated, and reversed every other round) and return the document part:
- * per-round figures with raw samples, pooled figures, the spread between rounds, the verdicts.
+ * Run every entry once per round (order rotated, and reversed every other round) and return the
+ * document part: per-round figures with raw samples, pooled figures, the spread between rounds,
+ * the verdicts.
  * Meanwhile the benchmark's own threads stay on the generator's CPU ({@link GEN_CPU}).
  */
 export async function latencyRounds(

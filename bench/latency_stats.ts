@@ -142,14 +142,16 @@ export const LATENCY_TARGETS: readonly LatencyTarget[] = [
 
 /** The TypeScript baseline's name (bench/contenders.ts `tsref`, bench/ts_ref.ts). */
 const TS_REF = "TS ts_ref";
+/** byPassRT without its per-frame clock (bench/contenders.ts `bypassrtNoTimestamps`). */
 const NO_TIMESTAMPS = "byPassRT --no-timestamps";
 
 /**
  * Not targets: where byPassRT's distance to C lies, judged like the targets. The TypeScript
  * baseline (xsk_ref.c's loop in a Deno Worker, none of byPassRT's engine) against C is what the
  * runtime costs (Deno, V8, FFI); byPassRT against that baseline is what its engine adds;
- * byPassRT against itself with `--no-timestamps` is what its per-frame clock adds; C against itself (`C xsk_ref 2`, the same program in the same rounds) is the machine's noise,
- * the A/A line every other ratio has to be read against.
+ * byPassRT against itself with `--no-timestamps` is what its per-frame clock adds; C against
+ * itself (`C xsk_ref 2`, the same program in the same rounds) is the machine's noise, the A/A
+ * line every other ratio has to be read against.
  */
 export const LATENCY_SPLITS: readonly LatencyTarget[] = [
   ["UDP l2fwd", "udp"] as const,

@@ -52,7 +52,7 @@ const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
                      (default bench/out/latest.json) and the SVG charts next to it
   --duration S       seconds measured per run (default 10; quick 2)
   --reps N           repetitions, median reported (default 3; quick 1)
-  --only LIST        contenders to run, comma separated: bypassrt,c,ts,testpmd,kernel,pcap,nots
+  --only LIST        contenders to run, comma separated: bypassrt,c,ts,c2,testpmd,kernel,pcap,nots
                      (ts: the C reference's loop in TypeScript, bench/ts_ref.ts: the runtime
                      without byPassRT's engine; c2: the C reference again under another name,
                      latency only: an A/A pair with c, the machine's noise)
