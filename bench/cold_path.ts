@@ -3,9 +3,9 @@
  * byPassRT does to keep them warm while idle, untraced:
  * `taskset -c 1 deno run -A bench/cold_path.ts`.
  *
- * Two steps, each timed between two `performance.now()` reads after spinning the way the idle
- * loop does (an `Atomics.load` per loop, `performance.now()` every {@link PUBLISH_EVERY} loops
- * as the clock's keep-warm):
+ * Three steps (name some to run only those, e.g. `cold_path.ts clock`), each timed between two
+ * `performance.now()` reads after spinning the way the idle loop does (an `Atomics.load` per
+ * loop, `performance.now()` every {@link PUBLISH_EVERY} loops as the clock's keep-warm):
  * - **kick**: one `sendto(-1)` through byPassRT's libc binding: the FFI trampoline, libc's
  *   wrapper and the kernel's system-call entry that a TX kick shares with the loop's keep-warm
  *   call (`Port.keepWarm`, made every {@link WARM_EVERY} loops when on);
@@ -18,7 +18,7 @@
  *   kick). Off: a bare `performance.now()` on the tick (what `FrameClock.keepWarm`
  *   did before it warmed the notes); on: `FrameClock.keepWarm` (both notes, no frame).
  *
- * At 1000 frames/s both run after a millisecond of empty polls. Off and on alternate, 400 times
+ * At 1000 frames/s each runs after a millisecond of empty polls. Off and on alternate, 400 times
  * each per round, three rounds; p50 and p90 in us. The same after 20 us of spinning shows the
  * warm cost. BENCHMARKS.md, "Keeping the frame path warm", has a run.
  *
