@@ -111,7 +111,14 @@ function once(ms: number, step: Step, warm: boolean): number {
 }
 
 const N = 400;
-const steps: Step[] = Deno.args.length > 0 ? Deno.args as Step[] : ["kick", "respond", "clock"];
+const ALL_STEPS: Step[] = ["kick", "respond", "clock"];
+const steps = Deno.args.length > 0 ? Deno.args as Step[] : ALL_STEPS;
+for (const s of steps) {
+  if (!ALL_STEPS.includes(s)) {
+    console.error(`cold_path: unknown step "${s}": give some of ${ALL_STEPS.join(", ")}`);
+    Deno.exit(2);
+  }
+}
 for (let round = 1; round <= 3; round++) {
   for (const step of steps) {
     for (const ms of [1, 0.02]) {
