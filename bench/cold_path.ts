@@ -31,6 +31,8 @@ import { handlerLoop } from "../testing/handler_loop.ts";
 import respond from "../handlers/respond.ts";
 import { writeEchoRequest } from "../packet/mod.ts";
 import { FrameClock } from "../engine/frame_clock.ts";
+import { openHelper } from "../ffi/helper.ts";
+import { helperPath } from "../engine/paths.ts";
 import { newLatencyBlock } from "../engine/latency_histogram.ts";
 
 const libc = openLibc();
@@ -60,9 +62,14 @@ const idle = respond.idle!;
 
 // A frame clock over its own 64 KiB of "UMEM", one frame at 4096 with a stamp before it.
 const clockMem = new Uint8Array(1 << 16);
-const clock = new FrameClock(clockMem, newLatencyBlock());
-// As in a live run: the TX point's clock is the kick's (not timed here: its clock_gettime runs in
-// C inside the kick), so the clock's own part of the path is the RX read and the two notes.
+const clock = new FrameClock(
+  clockMem,
+  newLatencyBlock(),
+  openHelper(helperPath()).symbols.bpx_now,
+);
+// As in a live run: the RX point reads CLOCK_MONOTONIC through the helper, and the TX point's
+// clock is the kick's (not timed here: its clock_gettime runs in C inside the kick), so the
+// clock's own part of the path is the RX read and the two notes.
 clock.kickClock();
 const frame = Uint32Array.of(4096);
 

@@ -38,6 +38,8 @@ import { Slot } from "../engine/stats.ts";
 import { macSwapAligned } from "../packet/ether.ts";
 import { driveOnWakeups, FAKE_HEADROOM, type FakePort, fakePort } from "../testing/fake_kernel.ts";
 import { FrameClock, META_BYTES, monotonicOffsetNs } from "../engine/frame_clock.ts";
+import { openHelper } from "../ffi/helper.ts";
+import { helperPath } from "../engine/paths.ts";
 import { H, newLatencyBlock, TO_HANDLER, TO_TX } from "../engine/latency_histogram.ts";
 import { type HandlerLoop, handlerLoop } from "../testing/handler_loop.ts";
 
@@ -89,7 +91,10 @@ export async function realLoop(
   const f = benchPort(burst, protocol);
   const { handler } = await importHandler(L2FWD_URL, {});
   const latency = clocked ? newLatencyBlock() : undefined;
-  const clock = latency ? new FrameClock(f.port.umem, latency) : undefined;
+  // As a live run: the RX point reads the clock through the helper (the kick is the fake's).
+  const clock = latency
+    ? new FrameClock(f.port.umem, latency, openHelper(helperPath()).symbols.bpx_now)
+    : undefined;
   const h = await handlerLoop(f.port, handler, { burst, clock });
   return {
     f,

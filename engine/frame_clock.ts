@@ -3,24 +3,27 @@
  * (CLOCK_MONOTONIC, ns) as a u64 into the 8 bytes of XDP metadata just before each frame it
  * redirects; the loop calls {@link FrameClock.rx} once per RX burst, just before the handler
  * gets the frames, and {@link FrameClock.tx} once per TX burst, just before the frames it
- * received go to the TX ring. `rx` reads the clock (`performance.now()`, a V8 fast path, no
- * FFI) and notes the frames. The TX point is the kick, the moment the frames are handed to the
+ * received go to the TX ring. `rx` reads the clock and notes the frames. The TX point is the kick, the moment the frames are handed to the
  * kernel: with {@link FrameClock.kickClock} the port's kick reads CLOCK_MONOTONIC in C just
  * before its `sendto`, inside the FFI call the burst makes anyway, and `tx` only notes the
  * frames (a burst that needed no kick, e.g. zero-copy without a wake-up request, takes the
- * clock at the flush, after its descriptors were submitted); without it `tx` reads
- * `performance.now()` as `rx` does. {@link FrameClock.flush}, which the loop calls once the
+ * clock at the flush, after its descriptors were submitted); without it `tx` reads the clock
+ * as `rx` does. {@link FrameClock.flush}, which the loop calls once the
  * burst's frames are on their way (after the kick), records `now - stamp` for every noted
  * frame into the queue's shared histograms (see `latency_histogram.ts`). So reading the stamps
  * and counting them into buckets is not part of any frame's latency: between a frame's arrival
- * and its kick the clock costs one clock read in TypeScript, one in C and two copies of the
- * burst's addresses. Nothing is allocated.
+ * and its kick the clock costs one clock read at RX, one in C inside the kick and two copies of
+ * the burst's addresses. Nothing is allocated.
  *
- * Clocks: Deno's `performance.now()` is std's `Instant` (clock_gettime(CLOCK_MONOTONIC)) less
- * the time origin, in ms with sub-microsecond fraction (no coarsening in Deno 2). The offset
- * to CLOCK_MONOTONIC is measured once through FFI at the loop's start (the bracket of the
- * tightest of 64 tries) and again at its end; both go into the block, so a report shows the
- * drift (expected 0 +- the bracket: same clock).
+ * Clocks: the engine gives the clock a {@link MonotonicNs} reader, the helper's `bpx_now`:
+ * CLOCK_MONOTONIC itself through an FFI fast call into the vDSO (about 40 ns here, no system
+ * call), the stamps' own clock, so there is no offset to measure and no drift to report.
+ * Without one (unit tests) it reads Deno's `performance.now()` (std's `Instant`, i.e.
+ * clock_gettime(CLOCK_MONOTONIC), less the time origin, in ms with a sub-microsecond
+ * fraction; about 115 ns here, and 1-3 us after a millisecond unused) plus an offset to
+ * CLOCK_MONOTONIC measured through FFI at the start (the bracket of the tightest of 64 tries)
+ * and again at the end; both go into the block, so a report shows the drift (expected 0 +- the
+ * bracket: same clock).
  *
  * Stamps that cannot be right are not recorded but counted as unstamped: absent (zero
  * headroom: the program did not stamp, e.g. a driver without metadata support), in the future
@@ -50,22 +53,23 @@ let warmed = false;
  * deoptimising (and allocating while it runs unoptimised) the first time a live frame takes a
  * new branch, e.g. the first frame that arrives unstamped.
  */
-function warmUp(offsetNs: number): void {
+function warmUp(now: MonotonicNs): void {
   const frames = 16, size = 256;
   const mem = new Uint8Array(frames * size);
   const view = new DataView(mem.buffer);
-  const clock = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1));
+  // Scratch clocks read the live clock's own reader, so the calls V8 optimises see one target.
+  const clock = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1), now);
   // A second scratch clock with a kick clock: its rounds alternate between a kick reading and
   // none (the flush then reads the clock itself), as a live queue's bursts may.
-  const kicked = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1));
+  const kicked = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1), now);
   const kickAt = kicked.kickClock();
   const addrs = Uint32Array.from({ length: frames }, (_, i) => i * size + 128);
   const ages = [500, 3_000, 40_000, 1e6, 2e8, 3e9, 0, -1e9, 1e10];
   for (let round = 0; round < 300; round++) {
-    const now = performance.now() * 1e6 + offsetNs;
+    const at = now();
     for (let i = 0; i < frames; i++) {
       const age = ages[(i + round) % ages.length];
-      const stamp = age === 0 ? 0 : now - age;
+      const stamp = age === 0 ? 0 : at - age;
       view.setUint32(addrs[i] - 8, stamp % TWO32, true);
       view.setUint32(addrs[i] - 4, Math.floor(stamp / TWO32), true);
     }
@@ -74,10 +78,16 @@ function warmUp(offsetNs: number): void {
     clock.flush();
     kicked.rx(addrs, frames);
     kicked.tx(addrs, frames);
-    if (round % 2 === 0) kickAt[0] = performance.now() * 1e6 + offsetNs;
+    if (round % 2 === 0) kickAt[0] = now();
     kicked.flush();
   }
 }
+
+/**
+ * A CLOCK_MONOTONIC reader in ns, the XDP stamps' own clock: the helper's `bpx_now` (an FFI
+ * fast call into the vDSO, no system call).
+ */
+export type MonotonicNs = () => number;
 
 let clockGettime: ((clk: number, ts: BigInt64Array<ArrayBuffer>) => number) | undefined;
 
@@ -112,7 +122,10 @@ export class FrameClock {
   /** The UMEM as 32-bit words (a stamp is 8-byte aligned: two words, low first). */
   readonly #words: Uint32Array;
   readonly #h: Float64Array;
-  #offsetNs: number;
+  /** CLOCK_MONOTONIC minus performance.now() (ns); null with a {@link MonotonicNs} reader. */
+  readonly #offsetNs: number | null;
+  /** Reads the clock (ns, CLOCK_MONOTONIC) at the RX point, and at the flush without a kick. */
+  readonly #now: MonotonicNs;
   /** The clock (ns, CLOCK_MONOTONIC) at the noted RX point [0] and TX point [1]. */
   readonly #at = new Float64Array(2);
   /** Frames noted since the last flush: at the RX point [0], at the TX point [1]. */
@@ -125,32 +138,46 @@ export class FrameClock {
    */
   #kickAt: Float64Array<ArrayBuffer> | null = null;
 
-  /** Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}). */
-  constructor(umem: Uint8Array, block: Float64Array) {
+  /**
+   * Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}), reading the
+   * clock with `now` (the helper's `bpx_now`: CLOCK_MONOTONIC itself, so no offset and no drift
+   * to report), else with `performance.now()` plus an offset to CLOCK_MONOTONIC measured now
+   * and again at {@link recheck} (both go into the block).
+   */
+  constructor(umem: Uint8Array, block: Float64Array, now?: MonotonicNs) {
     if (umem.byteOffset % 4 !== 0) throw new RangeError("the UMEM must be 4-byte aligned");
     this.#words = new Uint32Array(umem.buffer, umem.byteOffset, umem.byteLength >>> 2);
     this.#h = block;
-    this.#offsetNs = monotonicOffsetNs();
-    if (block[BLOCK.offsetStart] === 0) block[BLOCK.offsetStart] = this.#offsetNs;
+    if (now !== undefined) {
+      this.#offsetNs = null;
+      this.#now = now;
+    } else {
+      const offset = this.#offsetNs = monotonicOffsetNs();
+      if (block[BLOCK.offsetStart] === 0) block[BLOCK.offsetStart] = offset;
+      this.#now = () => performance.now() * 1e6 + offset;
+    }
     if (!warmed) {
       warmed = true;
-      warmUp(this.#offsetNs);
+      warmUp(this.#now);
     }
   }
 
-  /** Measure the offset again and store it as the end offset (off the hot path). */
+  /**
+   * Measure the offset again and store it as the end offset (off the hot path); nothing to
+   * measure with a {@link MonotonicNs} reader.
+   */
   recheck(): void {
-    this.#h[BLOCK.offsetEnd] = monotonicOffsetNs();
+    if (this.#offsetNs !== null) this.#h[BLOCK.offsetEnd] = monotonicOffsetNs();
   }
 
   /**
    * Run what a frame's burst runs on its way (both notes: the RX one with its clock read, the
    * TX one with its own read, or with a kick clock the clearing of the kick's reading) with no
    * frame: the loop calls this every 64 loops (after any burst's flush), so that the next
-   * frame's notes run warm. `performance.now()` is a call into Deno's runtime that costs about
-   * 0.1 us when called often but 1-3 us when it has not run for a millisecond (measured in a
-   * Worker here; BENCHMARKS.md "Per-frame clock"), and the notes' state and code go cold as well;
-   * at a low frame rate that would land inside every frame's latency. Nothing is noted or recorded: a
+   * frame's notes run warm. A clock read costs a fraction of a microsecond when made often but
+   * up to a few when it has not run for a millisecond (measured in a Worker here; BENCHMARKS.md
+   * "Per-frame clock"), and the notes' state and code go cold as well; at a low frame rate that
+   * would land inside every frame's latency. Nothing is noted or recorded: a
    * note of no frames only reads the clock, and the next real note reads it again.
    */
   keepWarm(): void {
@@ -195,7 +222,7 @@ export class FrameClock {
     if (m === 0) {
       const kick = this.#kickAt;
       if (p === 1 && kick !== null) kick[0] = 0;
-      else this.#at[p] = performance.now() * 1e6 + this.#offsetNs;
+      else this.#at[p] = this.#now();
     }
     for (let i = 0; i < n; i++) dst[m + i] = addrs[i];
     this.#count[p] = m + n;
@@ -213,7 +240,7 @@ export class FrameClock {
       const kick = this.#kickAt;
       if (kick !== null) {
         // The kick's reading is CLOCK_MONOTONIC already; no kick since the note: read it now.
-        this.#at[1] = kick[0] > 0 ? kick[0] : performance.now() * 1e6 + this.#offsetNs;
+        this.#at[1] = kick[0] > 0 ? kick[0] : this.#now();
       }
       this.#record(TO_TX, this.#noted[1], count[1], 1);
     }

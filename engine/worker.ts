@@ -63,8 +63,9 @@ export interface WorkerStart {
   /** This queue's latency histograms (see `latency_histogram.ts`); absent: no per-frame clock. */
   latency?: Float64Array<SharedArrayBuffer>;
   /**
-   * The helper library's path (resolved by the main thread: a Worker cannot), for the clocked
-   * kick (`bpx_kick_at`) the per-frame clock's TX point is read in and the kernel reinjection's
+   * The helper library's path (resolved by the main thread: a Worker cannot), for the per-frame
+   * clock's readings (`bpx_now` at the RX point, the clocked kick `bpx_kick_at` at the TX
+   * point) and the kernel reinjection's
    * writes (`bpx_reinject_burst`): the Worker opens it once for both.
    */
   helper: string;
@@ -205,9 +206,12 @@ scope.onmessage = async (e: MessageEvent<WorkerStart>) => {
     } catch (err) {
       throw new HandlerError(`handler ${where}: init threw: ${firstLine(err)}`);
     }
-    const clock = e.data.latency ? new FrameClock(port.umem, e.data.latency) : null;
-    if (clock !== null || reinject) helper = openHelper(e.data.helper);
+    if (e.data.latency || reinject) helper = openHelper(e.data.helper);
     const h = helper;
+    // The RX point reads CLOCK_MONOTONIC through the helper (the stamps' own clock).
+    const clock = e.data.latency && h
+      ? new FrameClock(port.umem, e.data.latency, h.symbols.bpx_now)
+      : null;
     if (clock !== null && h) {
       // The TX point is each port's kick, which reads the clock in the same FFI call.
       const kickAt = clock.kickClock();

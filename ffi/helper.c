@@ -19,6 +19,7 @@
  *  bpx_kick_at()       a TX kick that reads CLOCK_MONOTONIC first: the per-frame clock's TX point
  *                      at the moment the frames are handed to the kernel, in the XDP stamps' own
  *                      clock, inside the one FFI call the burst makes anyway.
+ *  bpx_now()           CLOCK_MONOTONIC in ns: the per-frame clock's RX point, in the stamps' clock.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -349,4 +350,17 @@ int bpx_kick_at(int fd, double *at_ns)
 	at_ns[0] = (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 	ssize_t r = sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
 	return r < 0 ? -errno : (int)r;
+}
+
+/*
+ * CLOCK_MONOTONIC in ns, as a double (exact below 2^53 ns, 104 days of uptime): the per-frame
+ * clock's RX point. A vDSO read behind an FFI fast call: ~40 ns here, where Deno's
+ * performance.now() takes ~115 ns (and then needs an offset to this clock).
+ */
+double bpx_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }

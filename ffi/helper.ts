@@ -24,6 +24,7 @@ export const HELPER_SYMBOLS = {
     result: "u32",
   },
   bpx_kick_at: { parameters: ["i32", "buffer"], result: "i32" },
+  bpx_now: { parameters: [], result: "f64" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 /** The opened helper. */

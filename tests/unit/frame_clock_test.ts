@@ -148,3 +148,34 @@ Deno.test("frame clock: with a kick clock the TX point is the kick's reading, el
   assert.ok(second >= 0 && second < 2e6, `the second frame's age ${second} ns`);
   assert.equal(summarize([block], TO_HANDLER).count, 2);
 });
+
+Deno.test("frame clock: with a CLOCK_MONOTONIC reader every point is its reading; no offset", () => {
+  const umem = new Uint8Array(2 * FRAME);
+  const block = newLatencyBlock();
+  let t = 7e12; // the reader's ns (the helper's bpx_now in a live run)
+  const clock = new FrameClock(umem, block, () => t);
+  assert.equal(block[BLOCK.offsetStart], 0, "the stamps' own clock: no offset measured");
+  const addr = Uint32Array.of(FRAME);
+  stamp(umem, FRAME, t - 3_000);
+  clock.rx(addr, 1);
+  t += 1_000_000;
+  clock.tx(addr, 1);
+  t += 5_000_000; // not read: each point took its reading when it noted the frame
+  clock.flush();
+  assert.equal(block[TO_HANDLER + H.sum], 3_000);
+  assert.equal(block[TO_TX + H.sum], 1_003_000);
+  // With a kick clock and no kick since the TX note, the flush reads the reader itself.
+  const kb = newLatencyBlock();
+  const k2 = new FrameClock(umem, kb, () => t);
+  k2.kickClock();
+  stamp(umem, FRAME, t - 1_000);
+  k2.rx(addr, 1);
+  k2.tx(addr, 1);
+  t += 2_000_000;
+  k2.flush();
+  assert.equal(kb[TO_TX + H.sum], 2_001_000);
+  assert.equal(kb[TO_HANDLER + H.sum], 1_000);
+  // Nothing to measure again: the end offset stays 0, so a report shows no drift.
+  clock.recheck();
+  assert.equal(block[BLOCK.offsetEnd], 0);
+});
