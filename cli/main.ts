@@ -102,8 +102,8 @@ Exit codes: 0 ok, 1 error (one line on stderr), 2 bad usage, 3 frame audit did n
     .option(
       "--no-keep-warm",
       "busy-polling with nothing arriving, make no keep-warm calls (by default one sendto on " +
-        "fd -1, refused with EBADF, every 256 empty polls, ~100 000/s: keeps the TX kick's path " +
-        "warm for a sparse frame)",
+        "fd -1, refused with EBADF, every 256 empty polls, ~100 000/s, and a run of the burst " +
+        "path with no frame every 64: keeps a sparse frame's path and TX kick warm)",
     )
     .option(
       "--busy-poll [usec]",

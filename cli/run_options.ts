@@ -67,7 +67,7 @@ export interface RunFlags extends CaptureFlags {
   xdpSection?: string;
   /** false: no per-frame clock (`--no-timestamps`). */
   timestamps?: boolean;
-  /** false: no keep-warm system calls while idle (`--no-keep-warm`). */
+  /** false: no keep-warm calls or burst-path rehearsals while idle (`--no-keep-warm`). */
   keepWarm?: boolean;
 }
 

@@ -10,8 +10,10 @@
  * forwarded ones are copied into their target port's arrays. Nothing is allocated inside the
  * loop: the burst arrays, the {@link Burst} and the {@link HandlerContext} are created once per
  * Worker. Counters go to the shared block every {@link PUBLISH_EVERY} loops, before each idle
- * sleep, and at the end. Busy-polling with nothing arriving, it keeps the kick's way warm every
- * {@link WARM_EVERY} loops ({@link Port.keepWarm}), so a sparse frame's kick does not run cold.
+ * sleep, and at the end. Busy-polling with nothing arriving, it runs the burst path with no frame
+ * every {@link PUBLISH_EVERY} loops (see `BurstPath`) and keeps the kick's way warm every
+ * {@link WARM_EVERY} loops ({@link Port.keepWarm}), so that a sparse frame's path and kick do not
+ * run cold.
  *
  * @module
  */
@@ -36,8 +38,9 @@ export interface LoopOptions {
   /** Stop at the handler's first throw (default false: count it and go on). */
   strict?: boolean;
   /**
-   * Busy-polling with nothing arriving, keep the kick's way warm ({@link Port.keepWarm}, every
-   * {@link WARM_EVERY} loops); default true. `--no-keep-warm` turns it off.
+   * Busy-polling with nothing arriving, run the burst path with no frame every
+   * {@link PUBLISH_EVERY} loops and keep the kick's way warm ({@link Port.keepWarm}, every
+   * {@link WARM_EVERY} loops); default true. `--no-keep-warm` turns both off.
    */
   keepWarm?: boolean;
 }
@@ -473,58 +476,91 @@ function transmit(
   if (sent < k) port.free(a, sent, k - sent);
 }
 
-function loop(r: LoopRun, ports: readonly Port[]): LoopExit {
-  const { handler, b, ctx, opts, control, stats, generation, onError } = r;
-  const capRx = r.capture ?? null, capTx = ctx.captureTx, sink = r.toKernel ?? null;
-  const clock = r.clock ?? null, portStats = r.portStats;
-  if (Atomics.load(control, Control.stop) !== 0) return "stop";
-  if (Atomics.load(control, Control.reload) !== generation) return "reload";
-  const np = ports.length;
-  const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
-  const warmKick = opts.idlePollMs === 0 && opts.keepWarm !== false;
-  const addrs = b.addrs, lens = b.lens, act = b.act;
-  const cap = burst + ctx.pendAddrs.length;
-  if (addrs.length < cap) {
-    throw new RangeError("the burst's arrays need room for the originated frames too");
+/**
+ * One RX burst's way from the handler to TX (everything the loop does with frames it received),
+ * made once per run. Its own function, called for every burst, so that the loop can run this
+ * very code with no frame while idle ({@link BurstPath.rehearse}): V8 compiles a function called
+ * from the loop once, where code inlined into the loop would have its own copy for each call
+ * site, and a copy that only a frame runs is cold when a frame comes after a millisecond of
+ * empty polls.
+ */
+class BurstPath {
+  readonly #r: LoopRun;
+  readonly #ports: readonly Port[];
+  readonly #capRx: CaptureProducer | null;
+  readonly #capTx: CaptureProducer | null;
+  readonly #sink: KernelSink | null;
+  readonly #clock: FrameClock | null;
+  readonly #txA: Uint32Array[] = [];
+  readonly #txL: Uint32Array[] = [];
+  readonly #txN: Int32Array;
+  /** Frames to free. */
+  readonly #dropAddrs: Uint32Array;
+  /** Frames for the kernel: the sink's own arrays (see the constructor). */
+  readonly #kAddrs: Uint32Array;
+  readonly #kLens: Uint32Array;
+
+  constructor(r: LoopRun, ports: readonly Port[]) {
+    const { b, ctx, opts } = r, np = ports.length, burst = opts.burst;
+    this.#r = r;
+    this.#ports = ports;
+    this.#capRx = r.capture ?? null;
+    this.#capTx = ctx.captureTx;
+    this.#sink = r.toKernel ?? null;
+    this.#clock = r.clock ?? null;
+    const cap = burst + ctx.pendAddrs.length;
+    if (b.addrs.length < cap) {
+      throw new RangeError("the burst's arrays need room for the originated frames too");
+    }
+    // Frames sent out of the port they came from are compacted in place in addrs/lens; frames
+    // forwarded to another port (several ports only) wait in that port's arrays, with the
+    // originated ones when the frames came from another port than ports[0].
+    for (let p = 0; p < np; p++) {
+      this.#txA.push(np === 1 ? b.addrs : new Uint32Array(cap));
+      this.#txL.push(np === 1 ? b.lens : new Uint32Array(cap));
+    }
+    this.#txN = new Int32Array(np);
+    this.#dropAddrs = new Uint32Array(burst);
+    // An empty stand-in when the run has no sink: b.toKernel then throws before any frame gets
+    // that verdict.
+    this.#kAddrs = this.#sink?.addrs ?? this.#dropAddrs;
+    this.#kLens = this.#sink?.lens ?? this.#dropAddrs;
+    if (this.#kAddrs.length < burst || this.#kLens.length < burst) {
+      throw new RangeError("the kernel sink's arrays need room for a whole burst");
+    }
   }
-  // Frames sent out of the port they came from are compacted in place in addrs/lens; frames
-  // forwarded to another port (several ports only) wait in that port's arrays, with the
-  // originated ones when the frames came from another port than ports[0].
-  const txA: Uint32Array[] = [], txL: Uint32Array[] = [];
-  for (let p = 0; p < np; p++) {
-    txA.push(np === 1 ? addrs : new Uint32Array(cap));
-    txL.push(np === 1 ? lens : new Uint32Array(cap));
+
+  /**
+   * Run the burst path with no frame: the clock's notes of nothing, an empty TX burst on
+   * `ports[0]` (no descriptor; its kick only if frames are still in flight, as an empty poll
+   * makes anyway) and the clock's flush, so that a sparse frame finds this code warm. The
+   * handler is not called (see `respond`'s `idle` for a handler's own rehearsal). Sends,
+   * counts and frees nothing.
+   */
+  rehearse(): void {
+    this.run(0, 0);
   }
-  const txN = new Int32Array(np);
-  const pollfds = np === 1 ? null : Port.pollfds(ports);
-  // Frames to free.
-  const dropAddrs = new Uint32Array(burst);
-  // Frames for the kernel: the sink's own arrays (an empty stand-in when the run has none:
-  // b.toKernel then throws before any frame gets that verdict).
-  const kAddrs = sink?.addrs ?? dropAddrs, kLens = sink?.lens ?? dropAddrs;
-  if (kAddrs.length < burst || kLens.length < burst) {
-    throw new RangeError("the kernel sink's arrays need room for a whole burst");
-  }
-  let received = 0;
-  for (let p = 0; p < np; p++) received += ports[p].rxPackets;
-  ctx.budget = opts.count > 0 ? opts.count - received - stats[Slot.originated] : Infinity;
-  let loops = 0;
-  while (ctx.budget >= 1) {
-    let got = 0;
-    for (let rp = 0; rp < np && ctx.budget >= 1; rp++) {
-      const port = ports[rp];
-      const room = ctx.budget;
-      const n = port.rxBurst(addrs, lens, room < burst ? room : burst);
-      if (n === 0) continue;
-      got += n;
-      // The frames as received, before the handler changes them.
-      if (capRx !== null) capRx.burst(addrs, lens, n, DIR_INBOUND);
-      ctx.budget -= n;
-      b.length = n;
-      b.rxPort = rp;
-      for (let i = 0; i < n; i++) act[i] = UNDECIDED;
-      if (clock !== null) clock.rx(addrs, n);
-      let threw = false;
+
+  /**
+   * The `n` frames in the burst's arrays came from port `rp` (0: a rehearsal): hand them to
+   * the handler, send what it sent (one TX burst per target port), give the kernel what it
+   * asked for and free the rest. Returns true when the handler threw.
+   */
+  run(rp: number, n: number): boolean {
+    const r = this.#r, { handler, b, ctx, stats, onError } = r;
+    const ports = this.#ports, np = ports.length, port = ports[rp], clock = this.#clock;
+    const addrs = b.addrs, lens = b.lens, act = b.act;
+    const txA = this.#txA, txL = this.#txL, txN = this.#txN, capTx = this.#capTx;
+    const dropAddrs = this.#dropAddrs, kAddrs = this.#kAddrs, kLens = this.#kLens;
+    // The frames as received, before the handler changes them.
+    if (this.#capRx !== null) this.#capRx.burst(addrs, lens, n, DIR_INBOUND);
+    ctx.budget -= n;
+    b.length = n;
+    b.rxPort = rp;
+    for (let i = 0; i < n; i++) act[i] = UNDECIDED;
+    if (clock !== null) clock.rx(addrs, n);
+    let threw = false;
+    if (n > 0) {
       try {
         handler.burst(b, ctx);
       } catch (err) {
@@ -532,87 +568,114 @@ function loop(r: LoopRun, ports: readonly Port[]): LoopExit {
         stats[Slot.handlerErrors]++;
         onError(err);
       }
-      // Frames to send out of their own port move to the front, in order (in place: k <= i);
-      // forwarded ones go to their target port's arrays, those for the kernel to the sink's
-      // batch; the rest are freed.
-      let k = 0, f = 0, d = 0, dropped = 0, kn = 0;
-      for (let i = 0; i < n; i++) {
-        const v = act[i];
-        if (v === SEND) {
-          if (k !== i) {
-            addrs[k] = addrs[i];
-            lens[k] = lens[i];
-          }
-          k++;
-        } else if (v === TO_KERNEL) {
-          kAddrs[kn] = addrs[i];
-          kLens[kn++] = lens[i];
-        } else if (v >= FORWARD) {
-          const t = v - FORWARD, j = txN[t]++;
-          txA[t][j] = addrs[i];
-          txL[t][j] = lens[i];
-          f++;
-        } else {
-          dropAddrs[d++] = addrs[i];
-          if (v === DROP) dropped++;
+    }
+    // Frames to send out of their own port move to the front, in order (in place: k <= i);
+    // forwarded ones go to their target port's arrays, those for the kernel to the sink's
+    // batch; the rest are freed.
+    let k = 0, f = 0, d = 0, dropped = 0, kn = 0;
+    for (let i = 0; i < n; i++) {
+      const v = act[i];
+      if (v === SEND) {
+        if (k !== i) {
+          addrs[k] = addrs[i];
+          lens[k] = lens[i];
         }
-      }
-      // One pool: any port's free() returns frames to it.
-      if (d > 0) {
-        port.free(dropAddrs, 0, d);
-        if (dropped > 0) stats[Slot.appDropped] += dropped;
-        if (d > dropped) stats[threw ? Slot.errorDropped : Slot.unhandled] += d - dropped;
-      }
-      // One FFI call hands them all to the kernel, which copies them: back to the pool at once.
-      if (kn > 0) {
-        const took = sink!.flush(kn);
-        stats[Slot.toKernel] += took;
-        if (took < kn) stats[Slot.toKernelFailed] += kn - took;
-        port.free(kAddrs, 0, kn);
-      }
-      // The received frames to send reach TX now; originated ones (appended below) are not stamped.
-      if (clock !== null) {
-        if (k > 0) clock.tx(addrs, k);
-        if (f > 0) { for (let t = 0; t < np; t++) if (txN[t] > 0) clock.tx(txA[t], txN[t]); }
-      }
-      // Originated frames leave through ports[0] with this burst's frames for it.
-      const p = ctx.pending;
-      if (p > 0) {
-        const pa = ctx.pendAddrs, pl = ctx.pendLens;
-        if (rp === 0) {
-          for (let j = 0; j < p; j++) {
-            addrs[k] = pa[j];
-            lens[k++] = pl[j];
-          }
-        } else {
-          const a0 = txA[0], l0 = txL[0];
-          let j0 = txN[0];
-          for (let j = 0; j < p; j++) {
-            a0[j0] = pa[j];
-            l0[j0++] = pl[j];
-          }
-          txN[0] = j0;
-          f += p;
-        }
-        ctx.pending = 0;
-      }
-      // One TX burst per target port, in port order.
-      if (f === 0) {
-        if (k > 0) transmit(port, addrs, lens, k, capTx);
+        k++;
+      } else if (v === TO_KERNEL) {
+        kAddrs[kn] = addrs[i];
+        kLens[kn++] = lens[i];
+      } else if (v >= FORWARD) {
+        const t = v - FORWARD, j = txN[t]++;
+        txA[t][j] = addrs[i];
+        txL[t][j] = lens[i];
+        f++;
       } else {
-        for (let t = 0; t < np; t++) {
-          if (t === rp) {
-            if (k > 0) transmit(port, addrs, lens, k, capTx);
-          } else if (txN[t] > 0) {
-            const j = txN[t];
-            txN[t] = 0;
-            transmit(ports[t], txA[t], txL[t], j, capTx);
-          }
+        dropAddrs[d++] = addrs[i];
+        if (v === DROP) dropped++;
+      }
+    }
+    // One pool: any port's free() returns frames to it.
+    if (d > 0) {
+      port.free(dropAddrs, 0, d);
+      if (dropped > 0) stats[Slot.appDropped] += dropped;
+      if (d > dropped) stats[threw ? Slot.errorDropped : Slot.unhandled] += d - dropped;
+    }
+    // One FFI call hands them all to the kernel, which copies them: back to the pool at once.
+    if (kn > 0) {
+      const took = this.#sink!.flush(kn);
+      stats[Slot.toKernel] += took;
+      if (took < kn) stats[Slot.toKernelFailed] += kn - took;
+      port.free(kAddrs, 0, kn);
+    }
+    // The received frames to send reach TX now; originated ones (appended below) are not stamped.
+    if (clock !== null) {
+      if (k > 0 || n === 0) clock.tx(addrs, k);
+      if (f > 0) { for (let t = 0; t < np; t++) if (txN[t] > 0) clock.tx(txA[t], txN[t]); }
+    }
+    // Originated frames leave through ports[0] with this burst's frames for it.
+    const p = ctx.pending;
+    if (p > 0) {
+      const pa = ctx.pendAddrs, pl = ctx.pendLens;
+      if (rp === 0) {
+        for (let j = 0; j < p; j++) {
+          addrs[k] = pa[j];
+          lens[k++] = pl[j];
+        }
+      } else {
+        const a0 = txA[0], l0 = txL[0];
+        let j0 = txN[0];
+        for (let j = 0; j < p; j++) {
+          a0[j0] = pa[j];
+          l0[j0++] = pl[j];
+        }
+        txN[0] = j0;
+        f += p;
+      }
+      ctx.pending = 0;
+    }
+    // One TX burst per target port, in port order (a rehearsal: an empty one, the same code).
+    if (f === 0) {
+      if (k > 0 || n === 0) transmit(port, addrs, lens, k, capTx);
+    } else {
+      for (let t = 0; t < np; t++) {
+        if (t === rp) {
+          if (k > 0) transmit(port, addrs, lens, k, capTx);
+        } else if (txN[t] > 0) {
+          const j = txN[t];
+          txN[t] = 0;
+          transmit(ports[t], txA[t], txL[t], j, capTx);
         }
       }
-      // The frames are on their way: only now the clock reads their stamps into its buckets.
-      if (clock !== null) clock.flush();
-      if (threw && strict) return "error";
+    }
+    // The frames are on their way: only now the clock reads their stamps into its buckets.
+    if (clock !== null) clock.flush();
+    return threw;
+  }
+}
+
+function loop(r: LoopRun, ports: readonly Port[]): LoopExit {
+  const { handler, b, ctx, opts, control, stats, generation, onError } = r;
+  const clock = r.clock ?? null, portStats = r.portStats;
+  if (Atomics.load(control, Control.stop) !== 0) return "stop";
+  if (Atomics.load(control, Control.reload) !== generation) return "reload";
+  const np = ports.length;
+  const burst = opts.burst, strict = opts.strict === true, idle = handler.idle;
+  const warm = opts.idlePollMs === 0 && opts.keepWarm !== false;
+  const addrs = b.addrs, lens = b.lens;
+  const path = new BurstPath(r, ports);
+  const pollfds = np === 1 ? null : Port.pollfds(ports);
+  let received = 0;
+  for (let p = 0; p < np; p++) received += ports[p].rxPackets;
+  ctx.budget = opts.count > 0 ? opts.count - received - stats[Slot.originated] : Infinity;
+  let loops = 0;
+  while (ctx.budget >= 1) {
+    let got = 0;
+    for (let rp = 0; rp < np && ctx.budget >= 1; rp++) {
+      const room = ctx.budget;
+      const n = ports[rp].rxBurst(addrs, lens, room < burst ? room : burst);
+      if (n === 0) continue;
+      got += n;
+      if (path.run(rp, n) && strict) return "error";
     }
     if (got === 0) {
       if (idle !== undefined) {
@@ -628,10 +691,15 @@ function loop(r: LoopRun, ports: readonly Port[]): LoopExit {
       onEmpty(ports, pollfds, opts, stats, portStats);
     }
     if ((++loops & TICK_MASK) === 0) {
-      // The clock read of a sparse frame's burst would otherwise run cold (1-3 us).
-      if (clock !== null) clock.keepWarm();
-      // So would its kick's way into the kernel (bench/cold_path.ts).
-      if (got === 0 && warmKick && (loops & WARM_MASK) === 0) ports[0].keepWarm();
+      if (got === 0 && warm) {
+        // A sparse frame's burst path would otherwise run cold (1-3 us): run it with no frame.
+        path.rehearse();
+        // So would its kick's way into the kernel (bench/cold_path.ts).
+        if ((loops & WARM_MASK) === 0) ports[0].keepWarm();
+      } else if (clock !== null) {
+        // The clock's part of that path, where the loop does not rehearse it.
+        clock.keepWarm();
+      }
       stats[Slot.loops] += PUBLISH_EVERY;
       publishPorts(ports, stats, portStats);
       if (Atomics.load(control, Control.stop) !== 0) return "stop";

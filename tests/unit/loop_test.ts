@@ -12,6 +12,8 @@ import {
   fakePort,
 } from "../../testing/fake_kernel.ts";
 import { WARM_EVERY } from "../../engine/loop.ts";
+import { FrameClock } from "../../engine/frame_clock.ts";
+import { newLatencyBlock, summarize, TO_HANDLER, TO_TX } from "../../engine/latency_histogram.ts";
 import type { Port } from "../../engine/port.ts";
 import { PORT_COUNTERS } from "../../engine/counters.ts";
 import { Control, Slot } from "../../engine/stats.ts";
@@ -154,6 +156,59 @@ Deno.test("runLoop keeps the kick warm only while busy-polling with nothing arri
   assert.equal(t.port.counters.rxPackets, 32 * 600);
   assert.ok(ht.stats[Slot.loops] >= 2 * WARM_EVERY, `${ht.stats[Slot.loops]} loops`);
   assert.equal(t.calls.warm, 0);
+});
+
+Deno.test("runLoop rehearses its burst path while idle: no frame sent, counted, freed or timed", async () => {
+  /** A loop over a fresh fake port whose empty TX bursts (the rehearsals) are counted. */
+  const idleRun = async (o: { keepWarm?: boolean; idlePollMs?: number } = {}) => {
+    const f = fakePort({ frames: 256, rxSize: 128, txSize: 128 });
+    let now = 1e12;
+    const block = newLatencyBlock();
+    const clock = new FrameClock(f.port.umem, block, () => now++);
+    const h = await handlerLoop(f.port, l2fwd, { burst: 32, clock });
+    if (o.keepWarm !== undefined) h.loop.keepWarm = o.keepWarm;
+    if (o.idlePollMs !== undefined) h.loop.idlePollMs = o.idlePollMs;
+    const txBurst = f.port.txBurst.bind(f.port);
+    let rehearsals = 0;
+    f.port.txBurst = (a: Uint32Array, l: Uint32Array, n: number) => {
+      if (n === 0) rehearsals++;
+      return txBurst(a, l, n);
+    };
+    const empties = onEmptyBurst(f, () => {
+      if (empties() === 1000) Atomics.store(h.control, Control.stop, 1);
+    });
+    assert.equal(h.run(), "stop");
+    return { f, h, block, rehearsals };
+  };
+  // Busy-polling, nothing arriving: one rehearsal per 64-loop tick, and nothing else moves.
+  const { f, h, block, rehearsals } = await idleRun();
+  const loops = h.stats[Slot.loops];
+  assert.equal(loops, 1024);
+  assert.equal(rehearsals, loops / 64);
+  const c = f.port.counters;
+  assert.deepEqual([c.txQueued, c.txKicks, c.txPackets, c.rxPackets], [0, 0, 0, 0]);
+  assert.equal(f.calls.sendto, 0, "no kick");
+  assert.equal(f.kernel.tx.producer[0], 0, "no TX descriptor");
+  assert.equal(summarize([block], TO_HANDLER).count + summarize([block], TO_TX).count, 0);
+  assertBalanced(f, 0, "after the rehearsals");
+  // A frame after them takes the same path as ever: MACs swapped, sent once, timed at both points.
+  const sent = recordTx(f);
+  assert.equal(f.kernel.deliver(1, 64), 1);
+  const addr = f.kernel.rx.addrAt(f.kernel.rx.producer[0] - 1);
+  const stampAt = new DataView(f.port.umem.buffer, f.port.umem.byteOffset);
+  stampAt.setUint32(addr - 8, 1e12 % 2 ** 32, true);
+  stampAt.setUint32(addr - 4, Math.floor(1e12 / 2 ** 32), true);
+  h.control[Control.stop] = 0;
+  h.loop.count = 1;
+  assert.equal(h.run(), "count");
+  assert.equal(sent.length, 1);
+  assert.deepEqual(sent[0].bytes.slice(0, 12), [...FAKE_SRC_MAC, ...FAKE_DST_MAC]);
+  assert.equal(summarize([block], TO_HANDLER).count, 1);
+  assert.equal(summarize([block], TO_TX).count, 1);
+  assertBalanced(f, 0, "after the frame");
+  // No rehearsal with --no-keep-warm, nor when the loop sleeps in poll() (--poll-ms).
+  assert.equal((await idleRun({ keepWarm: false })).rehearsals, 0);
+  assert.equal((await idleRun({ idlePollMs: 1 })).rehearsals, 0);
 });
 
 Deno.test("runLoop l2fwd stops on the control flag; every packet before it handled once", async () => {
