@@ -3,17 +3,17 @@
  * (CLOCK_MONOTONIC, ns) as a u64 into the 8 bytes of XDP metadata just before each frame it
  * redirects; the loop calls {@link FrameClock.rx} once per RX burst, just before the handler
  * gets the frames, and {@link FrameClock.tx} once per TX burst, just before the frames it
- * received go to the TX ring. `rx` reads the clock and notes the frames. The TX point is the kick, the moment the frames are handed to the
- * kernel: with {@link FrameClock.kickClock} the port's kick reads CLOCK_MONOTONIC in C just
- * before its `sendto`, inside the FFI call the burst makes anyway, and `tx` only notes the
- * frames (a burst that needed no kick, e.g. zero-copy without a wake-up request, takes the
- * clock at the flush, after its descriptors were submitted); without it `tx` reads the clock
- * as `rx` does. {@link FrameClock.flush}, which the loop calls once the
- * burst's frames are on their way (after the kick), records `now - stamp` for every noted
- * frame into the queue's shared histograms (see `latency_histogram.ts`). So reading the stamps
- * and counting them into buckets is not part of any frame's latency: between a frame's arrival
- * and its kick the clock costs one clock read at RX, one in C inside the kick and two copies of
- * the burst's addresses. Nothing is allocated.
+ * received go to the TX ring. `rx` reads the clock and notes the frames. The TX point is the
+ * kick, the moment the frames are handed to the kernel: with {@link FrameClock.kickClock} the
+ * port's kick reads CLOCK_MONOTONIC in C just before its `sendto`, inside the FFI call the burst
+ * makes anyway, and `tx` only notes the frames (a burst that needed no kick, e.g. zero-copy
+ * without a wake-up request, takes the clock at the flush, after its descriptors were
+ * submitted); without it `tx` reads the clock as `rx` does. {@link FrameClock.flush}, which the
+ * loop calls once the burst's frames are on their way (after the kick), records `now - stamp`
+ * for every noted frame into the queue's shared histograms (see `latency_histogram.ts`). So
+ * reading the stamps and counting them into buckets is not part of any frame's latency: between
+ * a frame's arrival and its kick the clock costs one clock read at RX, one in C inside the kick
+ * and two copies of the burst's addresses. Nothing is allocated.
  *
  * Clocks: the engine gives the clock a {@link MonotonicNs} reader, the helper's `bpx_now`:
  * CLOCK_MONOTONIC itself through an FFI fast call into the vDSO (about 40 ns here, no system
@@ -177,8 +177,8 @@ export class FrameClock {
    * frame's notes run warm. A clock read costs a fraction of a microsecond when made often but
    * up to a few when it has not run for a millisecond (measured in a Worker here; BENCHMARKS.md
    * "Per-frame clock"), and the notes' state and code go cold as well; at a low frame rate that
-   * would land inside every frame's latency. Nothing is noted or recorded: a
-   * note of no frames only reads the clock, and the next real note reads it again.
+   * would land inside every frame's latency. Nothing is noted or recorded: a note of no frames
+   * only reads the clock, and the next real note reads it again.
    */
   keepWarm(): void {
     this.#note(0, NO_FRAMES, 0);

@@ -21,8 +21,8 @@ export type { PortCounters } from "./counters.ts";
 const S = PortSlot;
 
 /**
- * A TX kick that reads the clock first: `bpx_kick_at(fd, atNs)` of the helper library (CLOCK_MONOTONIC
- * in ns into `atNs[0]`, then `sendto`); returns sendto's result or -errno.
+ * A TX kick that reads the clock first: `bpx_kick_at(fd, atNs)` of the helper library
+ * (CLOCK_MONOTONIC in ns into `atNs[0]`, then `sendto`); returns sendto's result or -errno.
  */
 export type KickAt = (fd: number, atNs: Float64Array<ArrayBuffer>) => number;
 

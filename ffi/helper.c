@@ -336,6 +336,15 @@ uint32_t bpx_reinject_burst(int fd, const uint8_t *umem, const uint32_t *addrs,
 	return taken;
 }
 
+/* CLOCK_MONOTONIC in ns, as a double (exact below 2^53 ns, 104 days of uptime). */
+static inline double monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
 /*
  * The TX kick of a port whose per-frame clock is on: store CLOCK_MONOTONIC (ns, the clock
  * bpf_ktime_get_ns() stamps frames with) in at_ns[0], then sendto(fd, NULL, 0, MSG_DONTWAIT).
@@ -344,23 +353,17 @@ uint32_t bpx_reinject_burst(int fd, const uint8_t *umem, const uint32_t *addrs,
  */
 int bpx_kick_at(int fd, double *at_ns)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	at_ns[0] = (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+	at_ns[0] = monotonic_ns();
 	ssize_t r = sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
 	return r < 0 ? -errno : (int)r;
 }
 
 /*
- * CLOCK_MONOTONIC in ns, as a double (exact below 2^53 ns, 104 days of uptime): the per-frame
- * clock's RX point. A vDSO read behind an FFI fast call: ~40 ns here, where Deno's
- * performance.now() takes ~115 ns (and then needs an offset to this clock).
+ * CLOCK_MONOTONIC in ns: the per-frame clock's RX point. A vDSO read behind an FFI fast call:
+ * ~40 ns here, where Deno's performance.now() takes ~115 ns (and then needs an offset to this
+ * clock).
  */
 double bpx_now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+	return monotonic_ns();
 }
