@@ -12,11 +12,10 @@
  * - **respond**: the built-in `respond` handler's `burst` on one ping (a real `BurstState` over a
  *   fake port's UMEM), with its `idle` rehearsal called every loop when on (it answers a ping on
  *   scratch memory every 64th call), as the loop calls `idle` on every empty poll.
- * - **clock**: what the per-frame clock does on a frame's path, `FrameClock.rx` and `.tx` of one
- *   frame with the kick clock a live run has (one clock read, two notes; the kick's own clock
- *   read is C inside the kick; the flush after them is not timed, as the loop flushes after the
- *   kick). Off: a bare `performance.now()` on the tick (what `FrameClock.keepWarm`
- *   did before it warmed the notes); on: `FrameClock.keepWarm` (both notes, no frame).
+ * - **clock**: what the per-frame clock does on a frame's path, `FrameClock.rx` with the kick
+ *   clock a live run has (one clock read; the kick's own clock read is C inside the kick; the
+ *   frame's record after them is not timed, as the loop records after the kick). Off: a bare
+ *   `performance.now()` on the tick; on: `FrameClock.keepWarm` (the same read, no frame).
  *
  * At 1000 frames/s each runs after a millisecond of empty polls. Off and on alternate, 400 times
  * each per round, three rounds; p50 and p90 in us. The same after 20 us of spinning shows the
@@ -69,7 +68,7 @@ const clock = new FrameClock(
 );
 // As in a live run: the RX point reads CLOCK_MONOTONIC through the helper, and the TX point's
 // clock is the kick's (not timed here: its clock_gettime runs in C inside the kick), so the
-// clock's own part of the path is the RX read and the two notes.
+// clock's own part of the path is the RX read.
 clock.kickClock();
 const frame = Uint32Array.of(4096);
 
@@ -108,11 +107,10 @@ function once(ms: number, step: Step, warm: boolean): number {
   const t0 = performance.now();
   if (step === "kick") sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);
   else if (step === "clock") {
-    clock.rx(frame, 1);
-    clock.tx(frame, 1);
+    clock.rx();
   } else respond.burst(b, ctx);
   const us = (performance.now() - t0) * 1000;
-  if (step === "clock") clock.flush();
+  if (step === "clock") clock.sent(frame, 1);
   if (step === "respond" && b.act[0] !== 1) throw new Error("respond did not answer the ping");
   return us;
 }

@@ -1,19 +1,21 @@
 /**
  * The per-frame clock: the XDP program (`bpf/xdp_steer.c`) writes `bpf_ktime_get_ns()`
  * (CLOCK_MONOTONIC, ns) as a u64 into the 8 bytes of XDP metadata just before each frame it
- * redirects; the loop calls {@link FrameClock.rx} once per RX burst, just before the handler
- * gets the frames, and {@link FrameClock.tx} once per TX burst, just before the frames it
- * received go to the TX ring. `rx` reads the clock and notes the frames. The TX point is the
- * kick, the moment the frames are handed to the kernel: with {@link FrameClock.kickClock} the
- * port's kick reads CLOCK_MONOTONIC in C just before its `sendto`, inside the FFI call the burst
- * makes anyway, and `tx` only notes the frames (a burst that needed no kick, e.g. zero-copy
- * without a wake-up request, takes the clock at the flush, after its descriptors were
- * submitted); without it `tx` reads the clock as `rx` does. {@link FrameClock.flush}, which the
- * loop calls once the burst's frames are on their way (after the kick), records `now - stamp`
- * for every noted frame into the queue's shared histograms (see `latency_histogram.ts`). So
- * reading the stamps and counting them into buckets is not part of any frame's latency: between
- * a frame's arrival and its kick the clock costs one clock read at RX, one in C inside the kick
- * and two copies of the burst's addresses. Nothing is allocated.
+ * redirects. On a frame's way the loop only reads the clock: {@link FrameClock.rx}, once per RX
+ * burst just before the handler gets the frames (one clock read into the clock's own array,
+ * nothing per frame). The TX point is the kick, the moment the frames are handed to the kernel:
+ * with {@link FrameClock.kickClock} the port's kick reads CLOCK_MONOTONIC in C just before its
+ * `sendto`, inside the FFI call the burst makes anyway (a burst that needed no kick, e.g.
+ * zero-copy without a wake-up request, takes the clock when its frames are recorded, after its
+ * descriptors were submitted). Once the burst's frames are on their way (after the kick), the
+ * loop hands the burst's final arrays to {@link FrameClock.sent} (frames sent: both points) and
+ * {@link FrameClock.handled} (frames dropped or given to the kernel: the RX point), which record
+ * `reading - stamp` of every frame into the queue's shared histograms (see
+ * `latency_histogram.ts`). So between a frame's arrival and its kick the clock costs one clock
+ * read at RX and one in C inside the kick: no copy of the burst's addresses, no per-frame work,
+ * and one small array touched (measured: the notes of earlier versions touched more objects,
+ * and after a millisecond of empty polls each cold object cost a dependent cache miss; see
+ * BENCHMARKS.md). Nothing is allocated.
  *
  * Clocks: the engine gives the clock a {@link MonotonicNs} reader, the helper's `bpx_now`:
  * CLOCK_MONOTONIC itself through an FFI fast call into the vDSO (about 40 ns here, no system
@@ -39,10 +41,6 @@ export const META_BYTES = 8;
 /** A stamp up to this far ahead of the clock counts as 0 ns (offset uncertainty). */
 export const SKEW_NS = 2000;
 const TWO32 = 4294967296;
-/** Frames one flush can hold per point (the largest burst). */
-const NOTE_MAX = 1024;
-/** The addresses of {@link FrameClock.keepWarm}'s notes (none is read: it notes 0 frames). */
-const NO_FRAMES = new Uint32Array(1);
 /** Whether this isolate's frame clocks have been through {@link warmUp}. */
 let warmed = false;
 
@@ -60,7 +58,7 @@ function warmUp(now: MonotonicNs): void {
   // Scratch clocks read the live clock's own reader, so the calls V8 optimises see one target.
   const clock = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1), now);
   // A second scratch clock with a kick clock: its rounds alternate between a kick reading and
-  // none (the flush then reads the clock itself), as a live queue's bursts may.
+  // none (the TX point then reads the clock itself), as a live queue's bursts may.
   const kicked = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1), now);
   const kickAt = kicked.kickClock();
   const addrs = Uint32Array.from({ length: frames }, (_, i) => i * size + 128);
@@ -73,13 +71,13 @@ function warmUp(now: MonotonicNs): void {
       view.setUint32(addrs[i] - 8, stamp % TWO32, true);
       view.setUint32(addrs[i] - 4, Math.floor(stamp / TWO32), true);
     }
-    clock.rx(addrs, frames);
-    clock.tx(addrs, frames);
-    clock.flush();
-    kicked.rx(addrs, frames);
-    kicked.tx(addrs, frames);
+    clock.rx();
+    clock.sent(addrs, frames);
+    clock.handled(addrs, frames);
+    kicked.rx();
     if (round % 2 === 0) kickAt[0] = now();
-    kicked.flush();
+    kicked.sent(addrs, frames);
+    kicked.handled(addrs, frames);
   }
 }
 
@@ -124,18 +122,16 @@ export class FrameClock {
   readonly #h: Float64Array;
   /** CLOCK_MONOTONIC minus performance.now() (ns); null with a {@link MonotonicNs} reader. */
   readonly #offsetNs: number | null;
-  /** Reads the clock (ns, CLOCK_MONOTONIC) at the RX point, and at the flush without a kick. */
+  /** Reads the clock (ns, CLOCK_MONOTONIC) at the RX point, and at the TX point without a kick. */
   readonly #now: MonotonicNs;
-  /** The clock (ns, CLOCK_MONOTONIC) at the noted RX point [0] and TX point [1]. */
-  readonly #at = new Float64Array(2);
-  /** Frames noted since the last flush: at the RX point [0], at the TX point [1]. */
-  readonly #noted = [new Uint32Array(NOTE_MAX), new Uint32Array(NOTE_MAX)];
-  /** How many frames each point has noted since the last flush. */
-  readonly #count = new Int32Array(2);
   /**
-   * With {@link kickClock}: the CLOCK_MONOTONIC reading (ns) of the port's last kick, set to 0
-   * at the first TX note after a flush (so a reading above 0 at the flush is this burst's kick).
+   * The clock (ns, CLOCK_MONOTONIC) at the last RX point [0]; at the TX point of that burst [1]
+   * (-1 until its first frame sent is recorded); and, with {@link kickClock}, the reading of the
+   * port's last kick [2], which {@link rx} sets to 0 (so a reading above 0 is this burst's kick).
+   * One array: the only memory the clock touches on a frame's way besides its own fields.
    */
+  readonly #at = Float64Array.of(0, -1, 0);
+  /** The view of `#at[2]` that {@link kickClock} hands out (one for every port of the queue). */
   #kickAt: Float64Array<ArrayBuffer> | null = null;
 
   /**
@@ -171,85 +167,64 @@ export class FrameClock {
   }
 
   /**
-   * Run what a frame's burst runs on its way (both notes: the RX one with its clock read, the
-   * TX one with its own read, or with a kick clock the clearing of the kick's reading) with no
-   * frame: the loop calls this every 64 loops (after any burst's flush), so that the next
-   * frame's notes run warm. A clock read costs a fraction of a microsecond when made often but
-   * up to a few when it has not run for a millisecond (measured in a Worker here; BENCHMARKS.md
-   * "Per-frame clock"), and the notes' state and code go cold as well; at a low frame rate that
-   * would land inside every frame's latency. Nothing is noted or recorded: a note of no frames
-   * only reads the clock, and the next real note reads it again.
+   * Read the clock as {@link rx} does, with no frame: the loop calls this every 64 loops when it
+   * does not rehearse the whole burst path, so that a sparse frame's clock read runs warm (a
+   * clock read costs a fraction of a microsecond when made often but up to a few when it has
+   * not run for a millisecond: BENCHMARKS.md "Per-frame clock"). Records nothing; the next
+   * burst's {@link rx} reads the clock again.
    */
   keepWarm(): void {
-    this.#note(0, NO_FRAMES, 0);
-    this.#note(1, NO_FRAMES, 0);
+    this.rx();
   }
 
   /**
    * Take the TX point's clock from the kick: returns the array the port's clocked kick writes
-   * its CLOCK_MONOTONIC reading into (`Port.clockKicks(helper.bpx_kick_at, array)`). From then
-   * on {@link tx} reads no clock; {@link flush} uses the kick's reading when a kick was made
-   * since the burst's first TX note, and reads the clock itself otherwise.
+   * its CLOCK_MONOTONIC reading into (`Port.clockKicks(helper.bpx_kick_at, array)`; a view of
+   * the clock's own readings). From then on the TX point is the reading of the kick made since
+   * the burst's {@link rx}, or, when there was none, the clock read when the burst's first frame
+   * sent is recorded.
    */
   kickClock(): Float64Array<ArrayBuffer> {
-    return this.#kickAt ??= new Float64Array(1);
+    return this.#kickAt ??= new Float64Array(this.#at.buffer, 2 * 8, 1);
   }
 
   /**
-   * XDP-to-handler: read the clock and note the frames at `addrs[0..n)`; {@link flush}
-   * records them. The loop calls it once per RX burst.
+   * The RX point of a burst: read the clock. The loop calls it once per RX burst, just before
+   * the handler gets the frames; {@link sent} and {@link handled} record the burst's frames
+   * against this reading once they are on their way.
    */
-  rx(addrs: Uint32Array, n: number): void {
-    this.#note(0, addrs, n);
+  rx(): void {
+    const at = this.#at;
+    at[0] = this.#now();
+    at[1] = -1;
+    at[2] = 0;
   }
 
   /**
-   * XDP-to-TX: note the received frames at `addrs[0..n)`, with the clock of the kick that hands
-   * them to the kernel ({@link kickClock}), else the clock read at the first call since the
-   * last {@link flush} (the TX bursts of one RX burst go out together).
+   * Record the frames at `addrs[0..n)`, received since the last {@link rx} and now sent, at
+   * both points: XDP-to-handler (the {@link rx} reading) and XDP-to-TX (the reading of the kick
+   * that handed them to the kernel, see {@link kickClock}, else the clock read now, once per
+   * burst: the TX bursts of one RX burst go out together). Call it after the burst's kick and
+   * before any of these frames can be received into again (before they go back on FILL).
    */
-  tx(addrs: Uint32Array, n: number): void {
-    this.#note(1, addrs, n);
+  sent(addrs: Uint32Array, n: number): void {
+    if (n <= 0) return;
+    const at = this.#at;
+    if (at[1] < 0) at[1] = at[2] > 0 ? at[2] : this.#now();
+    this.#record(TO_HANDLER, addrs, n, 0);
+    this.#record(TO_TX, addrs, n, 1);
   }
 
   /**
-   * Note `addrs[0..n)` at point `p` (0 RX, 1 TX); the first note since a flush reads the clock,
-   * or at the TX point with a kick clock, clears the kick's reading.
+   * Record the frames at `addrs[0..n)`, received since the last {@link rx} and not sent
+   * (dropped, or handed to the kernel), at the RX point only. Same timing as {@link sent}.
    */
-  #note(p: number, addrs: Uint32Array, n: number): void {
-    if (this.#count[p] + n > NOTE_MAX) this.flush();
-    const m = this.#count[p], dst = this.#noted[p];
-    if (m === 0) {
-      const kick = this.#kickAt;
-      if (p === 1 && kick !== null) kick[0] = 0;
-      else this.#at[p] = this.#now();
-    }
-    for (let i = 0; i < n; i++) dst[m + i] = addrs[i];
-    this.#count[p] = m + n;
+  handled(addrs: Uint32Array, n: number): void {
+    if (n > 0) this.#record(TO_HANDLER, addrs, n, 0);
   }
 
   /**
-   * Record every frame noted since the last flush (its age at its RX or TX point). The
-   * caller flushes before a noted frame's memory can be received into again, i.e. before the
-   * frames of the burst go back on FILL; the loop does it right after the burst's TX.
-   */
-  flush(): void {
-    const count = this.#count;
-    if (count[0] > 0) this.#record(TO_HANDLER, this.#noted[0], count[0], 0);
-    if (count[1] > 0) {
-      const kick = this.#kickAt;
-      if (kick !== null) {
-        // The kick's reading is CLOCK_MONOTONIC already; no kick since the note: read it now.
-        this.#at[1] = kick[0] > 0 ? kick[0] : this.#now();
-      }
-      this.#record(TO_TX, this.#noted[1], count[1], 1);
-    }
-    count[0] = 0;
-    count[1] = 0;
-  }
-
-  /**
-   * Per frame one bucket increment at the clock reading noted in `#at[at]` (ns); count, sum,
+   * Per frame one bucket increment at the clock reading `#at[at]` (ns); count, sum,
    * max and unstamped are kept in locals and stored once per burst (a read-modify-write of the
    * same slot per frame would chain every frame on store-to-load forwarding). The reading is
    * passed as an index, not as a number: a double argument to a call V8 does not inline is

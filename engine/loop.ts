@@ -494,6 +494,11 @@ class BurstPath {
   readonly #txA: Uint32Array[] = [];
   readonly #txL: Uint32Array[] = [];
   readonly #txN: Int32Array;
+  /**
+   * With the clock: how many received frames the burst forwarded to each port (`#txN` before
+   * originated frames join it and the TX bursts reset it), for the clock's records after the kick.
+   */
+  readonly #fwdN: Int32Array;
   /** Frames to free. */
   readonly #dropAddrs: Uint32Array;
   /** Frames for the kernel: the sink's own arrays (see the constructor). */
@@ -520,6 +525,7 @@ class BurstPath {
       this.#txL.push(np === 1 ? b.lens : new Uint32Array(cap));
     }
     this.#txN = new Int32Array(np);
+    this.#fwdN = new Int32Array(np);
     this.#dropAddrs = new Uint32Array(burst);
     // An empty stand-in when the run has no sink: b.toKernel then throws before any frame gets
     // that verdict.
@@ -531,9 +537,9 @@ class BurstPath {
   }
 
   /**
-   * Run the burst path with no frame: the clock's notes of nothing, an empty TX burst on
-   * `ports[0]` (no descriptor; its kick only if frames are still in flight, as an empty poll
-   * makes anyway) and the clock's flush, so that a sparse frame finds this code warm. The
+   * Run the burst path with no frame: the clock's RX read, an empty TX burst on `ports[0]` (no
+   * descriptor; its kick only if frames are still in flight, as an empty poll makes anyway) and
+   * the clock's records of nothing, so that a sparse frame finds this code warm. The
    * handler is not called (see `respond`'s `idle` for a handler's own rehearsal). Sends,
    * counts and frees nothing.
    */
@@ -558,7 +564,7 @@ class BurstPath {
     b.length = n;
     b.rxPort = rp;
     for (let i = 0; i < n; i++) act[i] = UNDECIDED;
-    if (clock !== null) clock.rx(addrs, n);
+    if (clock !== null) clock.rx();
     let threw = false;
     if (n > 0) {
       try {
@@ -607,11 +613,9 @@ class BurstPath {
       if (took < kn) stats[Slot.toKernelFailed] += kn - took;
       port.free(kAddrs, 0, kn);
     }
-    // The received frames to send reach TX now; originated ones (appended below) are not stamped.
-    if (clock !== null) {
-      if (k > 0 || n === 0) clock.tx(addrs, k);
-      if (f > 0) { for (let t = 0; t < np; t++) if (txN[t] > 0) clock.tx(txA[t], txN[t]); }
-    }
+    // The received frames sent, for the clock: originated ones (appended below) are not stamped.
+    const kr = k, fr = f, fwdN = this.#fwdN;
+    if (clock !== null && fr > 0) { for (let t = 0; t < np; t++) fwdN[t] = txN[t]; }
     // Originated frames leave through ports[0] with this burst's frames for it.
     const p = ctx.pending;
     if (p > 0) {
@@ -647,8 +651,14 @@ class BurstPath {
         }
       }
     }
-    // The frames are on their way: only now the clock reads their stamps into its buckets.
-    if (clock !== null) clock.flush();
+    // The frames are on their way: only now the clock reads their stamps into its buckets (the
+    // freed ones go back on FILL at the next poll, so theirs are intact too).
+    if (clock !== null) {
+      clock.sent(addrs, kr);
+      if (fr > 0) { for (let t = 0; t < np; t++) clock.sent(txA[t], fwdN[t]); }
+      clock.handled(dropAddrs, d);
+      clock.handled(kAddrs, kn);
+    }
     return threw;
   }
 }

@@ -43,11 +43,12 @@ Deno.test("frame clock: fresh stamps are recorded with their age; others are uns
   stamp(umem, addrs[4], now - 10e9); // 10 s old: stale
   stamp(umem, addrs[5], now - 1_000);
   const before = monoNow();
-  clock.rx(addrs, 6);
+  clock.rx();
   const took = monoNow() - before;
-  // Noted, not yet recorded: the loop flushes once the burst's frames are on their way.
+  // Read, nothing recorded: the loop records once the burst's frames are on their way.
   assert.equal(summarize([block], TO_HANDLER).count, 0);
-  clock.flush();
+  // Frames not sent (dropped, to the kernel): the RX point only.
+  clock.handled(addrs, 6);
   const h = summarize([block], TO_HANDLER);
   assert.equal(h.count, 3);
   assert.equal(h.unstamped, 3);
@@ -55,22 +56,25 @@ Deno.test("frame clock: fresh stamps are recorded with their age; others are uns
   assert.ok(h.max >= 2_000_000 && h.max <= 2_000_000 + took + 1e6, `max ${h.max}`);
   assert.ok(h.p50 >= 50_000 && h.p50 <= (50_000 + took) * 1.07 + 1e6, `p50 ${h.p50}`);
   assert.equal(summarize([block], TO_TX).count, 0);
-  // The TX point: its own histogram.
-  clock.tx(addrs, 2);
-  clock.flush();
+  // Frames sent: both points, the TX point in its own histogram and no earlier than the RX one.
+  clock.rx();
+  clock.sent(addrs, 2);
   const t = summarize([block], TO_TX);
   assert.equal(t.count, 2);
+  assert.equal(summarize([block], TO_HANDLER).count, 5);
   assert.ok(t.max >= h.max);
   // An address without room for a stamp before it.
-  clock.tx(Uint32Array.of(0), 1);
-  clock.flush();
+  clock.rx();
+  clock.sent(Uint32Array.of(0), 1);
   assert.equal(block[TO_TX + H.unstamped], 1);
-  // Two TX bursts of one RX burst (two ports) share the TX point's clock read, and a flush
-  // with nothing noted records nothing.
-  clock.tx(addrs, 1);
-  clock.tx(addrs.subarray(1), 1);
-  clock.flush();
-  clock.flush();
+  assert.equal(block[TO_HANDLER + H.unstamped], 4);
+  // Two TX bursts of one RX burst (two ports) share the TX point's reading, and records of no
+  // frame record nothing.
+  clock.rx();
+  clock.sent(addrs, 1);
+  clock.sent(addrs.subarray(1), 1);
+  clock.sent(addrs, 0);
+  clock.handled(addrs, 0);
   assert.equal(summarize([block], TO_TX).count, 4);
   clock.recheck();
   // Same clock (another base would differ by hours): the offset measured again differs by its
@@ -78,45 +82,49 @@ Deno.test("frame clock: fresh stamps are recorded with their age; others are uns
   assert.ok(Math.abs(block[BLOCK.offsetEnd] - block[BLOCK.offsetStart]) < 1e9);
 });
 
-Deno.test("frame clock: keepWarm reads the clock and records nothing", () => {
+Deno.test("frame clock: rx and keepWarm read the clock and record nothing", () => {
   const umem = new Uint8Array(2 * FRAME);
   const block = newLatencyBlock();
   const clock = new FrameClock(umem, block);
+  stamp(umem, FRAME, monoNow() - 1000);
   const before = Float64Array.from(block);
-  for (let i = 0; i < 1000; i++) clock.keepWarm();
+  for (let i = 0; i < 1000; i++) {
+    clock.keepWarm();
+    clock.rx();
+  }
   assert.deepEqual(Float64Array.from(block), before);
   assert.equal(summarize([block], TO_HANDLER).count, 0);
   assert.equal(summarize([block], TO_TX).count, 0);
 });
 
-Deno.test("frame clock: keepWarm neither drops a pending note nor lends a frame its reading", () => {
+Deno.test("frame clock: each burst's frames are aged at that burst's own RX read", () => {
   const umem = new Uint8Array(2 * FRAME);
   const block = newLatencyBlock();
-  const clock = new FrameClock(umem, block);
+  let t = 7e12;
+  const clock = new FrameClock(umem, block, () => t);
   const addr = Uint32Array.of(FRAME);
-  // A frame noted, then keepWarm before the flush: the frame is still recorded, once.
-  stamp(umem, FRAME, monoNow() - 1000);
-  clock.rx(addr, 1);
-  clock.keepWarm();
-  clock.flush();
-  assert.equal(summarize([block], TO_HANDLER).count, 1);
-  // keepWarm, 5 ms, then a fresh frame: its age comes from a clock read of its own, not from
+  // keepWarm, 5 ms, then a fresh frame: its age comes from its burst's RX read, not from
   // keepWarm's (which would make it 5 ms old, or in the future and unstamped).
   clock.keepWarm();
-  const until = performance.now() + 5;
-  while (performance.now() < until) { /* wait */ }
-  stamp(umem, FRAME, monoNow());
-  clock.rx(addr, 1);
-  clock.tx(addr, 1);
-  clock.flush();
-  const h = summarize([block], TO_HANDLER), t = summarize([block], TO_TX);
-  assert.equal(h.count, 2);
-  assert.equal(t.count, 1);
+  t += 5_000_000;
+  stamp(umem, FRAME, t - 1_000);
+  clock.rx();
+  t += 2_000;
+  clock.sent(addr, 1);
+  // A second burst: a new RX read and a new TX point, not the first burst's.
+  t += 10_000;
+  stamp(umem, FRAME, t - 500);
+  clock.rx();
+  t += 300;
+  clock.handled(addr, 1);
+  clock.sent(addr, 1);
+  assert.equal(block[TO_HANDLER + H.count], 3);
+  assert.equal(block[TO_HANDLER + H.sum], 1_000 + 500 + 500);
+  assert.equal(block[TO_TX + H.sum], 3_000 + 800);
   assert.equal(block[TO_HANDLER + H.unstamped] + block[TO_TX + H.unstamped], 0);
-  assert.ok(t.max < 2e6, `a fresh frame's age ${t.max} ns`);
 });
 
-Deno.test("frame clock: with a kick clock the TX point is the kick's reading, else the flush's", () => {
+Deno.test("frame clock: with a kick clock the TX point is the kick's reading, else its own", () => {
   const umem = new Uint8Array(2 * FRAME);
   const block = newLatencyBlock();
   const clock = new FrameClock(umem, block);
@@ -126,22 +134,20 @@ Deno.test("frame clock: with a kick clock the TX point is the kick's reading, el
   // The kick read CLOCK_MONOTONIC 5 ms after the stamp: the frame's XDP-to-TX is exactly that.
   const s1 = Math.round(monoNow()) - 1000;
   stamp(umem, FRAME, s1);
-  clock.rx(addr, 1);
-  clock.tx(addr, 1);
+  clock.rx();
   kickAt[0] = s1 + 5_000_000;
-  clock.flush();
+  clock.sent(addr, 1);
   assert.equal(block[TO_TX + H.count], 1);
   assert.equal(block[TO_TX + H.max], 5_000_000);
   assert.equal(block[TO_TX + H.sum], 5_000_000);
-  // A reading left from an earlier kick is not this burst's: with no kick since its TX note, the
-  // flush reads the clock itself (a fresh frame: well under the stale 9 ms).
+  // A reading left from an earlier kick is not this burst's: with no kick since its RX read,
+  // the TX point reads the clock itself (a fresh frame: well under the stale 9 ms).
   const s2 = Math.round(monoNow());
   stamp(umem, FRAME, s2);
   kickAt[0] = s2 + 9_000_000;
-  clock.rx(addr, 1);
-  clock.tx(addr, 1);
-  assert.equal(kickAt[0], 0, "the first TX note clears the kick's reading");
-  clock.flush();
+  clock.rx();
+  assert.equal(kickAt[0], 0, "the RX read clears the kick's reading");
+  clock.sent(addr, 1);
   assert.equal(block[TO_TX + H.count], 2);
   assert.equal(block[TO_TX + H.unstamped], 0);
   const second = block[TO_TX + H.sum] - 5_000_000;
@@ -157,22 +163,22 @@ Deno.test("frame clock: with a CLOCK_MONOTONIC reader every point is its reading
   assert.equal(block[BLOCK.offsetStart], 0, "the stamps' own clock: no offset measured");
   const addr = Uint32Array.of(FRAME);
   stamp(umem, FRAME, t - 3_000);
-  clock.rx(addr, 1);
+  clock.rx();
   t += 1_000_000;
-  clock.tx(addr, 1);
-  t += 5_000_000; // not read: each point took its reading when it noted the frame
-  clock.flush();
-  assert.equal(block[TO_HANDLER + H.sum], 3_000);
-  assert.equal(block[TO_TX + H.sum], 1_003_000);
-  // With a kick clock and no kick since the TX note, the flush reads the reader itself.
+  clock.sent(addr, 1); // the TX point: read now, once for the burst
+  t += 5_000_000;
+  clock.sent(addr, 1); // a second TX burst of the same RX burst: the same TX reading
+  assert.equal(block[TO_HANDLER + H.sum], 6_000);
+  assert.equal(block[TO_TX + H.sum], 2_006_000);
+  // With a kick clock and a kick since the RX read, the kick's reading; the reader is not read.
   const kb = newLatencyBlock();
   const k2 = new FrameClock(umem, kb, () => t);
-  k2.kickClock();
+  const kickAt = k2.kickClock();
   stamp(umem, FRAME, t - 1_000);
-  k2.rx(addr, 1);
-  k2.tx(addr, 1);
-  t += 2_000_000;
-  k2.flush();
+  k2.rx();
+  kickAt[0] = t + 2_000_000;
+  t += 7_000_000;
+  k2.sent(addr, 1);
   assert.equal(kb[TO_TX + H.sum], 2_001_000);
   assert.equal(kb[TO_HANDLER + H.sum], 1_000);
   // Nothing to measure again: the end offset stays 0, so a report shows no drift.

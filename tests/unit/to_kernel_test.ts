@@ -12,6 +12,8 @@ import { checkHandler, type Handler } from "../../engine/handler.ts";
 import { Slot } from "../../engine/stats.ts";
 import type { KernelSink } from "../../engine/to_kernel.ts";
 import inspect from "../../handlers/inspect.ts";
+import { FrameClock } from "../../engine/frame_clock.ts";
+import { H, newLatencyBlock, TO_HANDLER, TO_TX } from "../../engine/latency_histogram.ts";
 import { assertBalanced, bytes } from "./_fake_assert.ts";
 
 /** A sink that records every flush (frames as bytes) and takes at most `take` frames of each. */
@@ -70,6 +72,37 @@ Deno.test("toKernel: the frames reach the sink with their bytes and length, one 
     c.txPackets + s[Slot.appDropped] + s[Slot.unhandled] + s[Slot.toKernel] +
       s[Slot.toKernelFailed] + s[Slot.errorDropped],
   );
+  assertBalanced(f, 0, "every frame back in the pool");
+});
+
+Deno.test("toKernel with the clock: every frame is timed at the RX point, the sent ones at TX too", async () => {
+  const f = fakePort({ frames: 256, rxSize: 128, txSize: 128 });
+  const { port, kernel } = f;
+  const block = newLatencyBlock();
+  let t = 1e12;
+  const clock = new FrameClock(port.umem, block, () => (t += 1000));
+  const h = await handlerLoop(port, mixed, {
+    burst: 32,
+    count: 64,
+    toKernel: new FakeSink(port.umem),
+    clock,
+  });
+  assert.equal(kernel.deliver(64, 60), 64);
+  // Each frame stamped as the XDP program would, at the reader's start.
+  const view = new DataView(port.umem.buffer, port.umem.byteOffset);
+  for (let i = 0; i < 64; i++) {
+    const a = kernel.rx.addrAt(i);
+    view.setUint32(a - 8, 1e12 % 2 ** 32, true);
+    view.setUint32(a - 4, Math.floor(1e12 / 2 ** 32), true);
+  }
+  kernel.tx.setNeedWakeup(true);
+  f.hooks.sendto = () => kernel.transmit();
+  assert.equal(h.run(), "count");
+  // Sent, dropped, to the kernel or undecided: each frame recorded once at the RX point (after
+  // its burst went out); only the 16 sent ones at the TX point.
+  assert.equal(block[TO_HANDLER + H.count], 64);
+  assert.equal(block[TO_TX + H.count], 16);
+  assert.equal(block[TO_HANDLER + H.unstamped] + block[TO_TX + H.unstamped], 0);
   assertBalanced(f, 0, "every frame back in the pool");
 });
 
