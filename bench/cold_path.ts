@@ -1,7 +1,11 @@
 /**
  * What the frame path's first steps cost after a stretch of empty polls, with and without what
  * byPassRT does to keep them warm while idle, untraced:
- * `taskset -c 1 deno run -A bench/cold_path.ts`.
+ * `taskset -c 1 deno run -A bench/cold_path.ts`. It runs itself again with byPassRT's V8 flags
+ * (`engine/v8_flags.ts`, as the engine's Worker runs; `BPB_V8_FLAGS` replaces them, empty: V8's
+ * defaults), since V8 reads flags only at process start and the figures depend on them: under
+ * V8's defaults the steps stay in V8's lower tiers for longer and cost several times more after
+ * 1 ms (BENCHMARKS.md, "Where the gap is").
  *
  * Three steps (name some to run only those, e.g. `cold_path.ts clock`), each timed between two
  * `performance.now()` reads after spinning the way the idle loop does (an `Atomics.load` per
@@ -33,6 +37,19 @@ import { FrameClock } from "../engine/frame_clock.ts";
 import { openHelper } from "../ffi/helper.ts";
 import { helperPath } from "../engine/paths.ts";
 import { newLatencyBlock } from "../engine/latency_histogram.ts";
+import { BYPASSRT_V8_FLAGS } from "../engine/v8_flags.ts";
+
+const FLAGS_ENV = "BPB_COLD_PATH_V8_FLAGS";
+if (Deno.env.get(FLAGS_ENV) === undefined) {
+  const flags = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
+  const args = ["run", "-A", ...(flags ? [`--v8-flags=${flags}`] : [])];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...args, new URL(import.meta.url).pathname, ...Deno.args],
+    env: { [FLAGS_ENV]: flags || "(V8's defaults)" },
+  });
+  Deno.exit((await child.spawn().status).code);
+}
+console.log(`cold_path: V8 flags ${Deno.env.get(FLAGS_ENV)}`);
 
 const libc = openLibc();
 const sendto = libc.fn.sendto;
