@@ -29,17 +29,11 @@ import { parseArgs } from "node:util";
 import { createTopology, deleteTopology, inNs, topologyTag } from "./topology.ts";
 import { foreignCpuNs, foreignDelta, Proc, run, sleep, stopAll } from "./proc.ts";
 import { APP_CPU, BUILD, GEN_CPU } from "./contenders.ts";
+import { cSummary } from "./c_clock.ts";
 import { loadXdpProgram } from "../engine/xdp_program.ts";
 import { openLibbpf } from "../ffi/libbpf.ts";
 import type { LatencySnapshot } from "../engine/latency_report.ts";
-import {
-  BLOCK_SLOTS,
-  H,
-  HEADER,
-  type LatencySummary,
-  summarize,
-  TO_HANDLER,
-} from "../engine/latency_histogram.ts";
+import type { LatencySummary } from "../engine/latency_histogram.ts";
 import { BYPASSRT_V8_FLAGS } from "../engine/v8_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -147,23 +141,6 @@ if (VARIANTS.some(([, x]) => x === "C")) {
     ...["gcc", "-O2", "-g", "-Wall", "-Wextra", "-Werror", `${ROOT}bench/xsk_ref.c`],
     ...["-o", `${BUILD}xsk_ref`, "-lxdp", "-lbpf"],
   ]);
-}
-
-/** The C reference's `xdp_to_handler` ([bucket, count] pairs) as byPassRT's summary. */
-function cSummary(x: {
-  count: number;
-  sum: number;
-  max: number;
-  unstamped: number;
-  buckets: [number, number][];
-}): LatencySummary {
-  const block = new Float64Array(BLOCK_SLOTS);
-  block[TO_HANDLER + H.count] = x.count;
-  block[TO_HANDLER + H.sum] = x.sum;
-  block[TO_HANDLER + H.max] = x.max;
-  block[TO_HANDLER + H.unstamped] = x.unstamped;
-  for (const [b, n] of x.buckets) block[TO_HANDLER + HEADER + b] = n;
-  return summarize([block], TO_HANDLER);
 }
 
 /** One engine_loop.ts run: ns per packet and GC lines in its timed section. */

@@ -259,8 +259,26 @@ export const cref: Contender = cRefContender("C xsk_ref", ["rxdrop", "l2fwd", "r
  */
 export const crefAgain: Contender = cRefContender("C xsk_ref 2", ["respond", "udp-rtt"]);
 
-/** bench/xsk_ref.c as contender `name` (its process and its results carry that name). */
-function cRefContender(name: string, modes: readonly string[]): Contender {
+/**
+ * The C reference with the per-frame clock byPassRT has on by default (`xsk_ref --stamp`), in
+ * rxdrop and in the latency rounds: our XDP program stamps every frame, and the loop reads
+ * CLOCK_MONOTONIC once per RX burst (and, answering, once more just before the kick's `sendto`)
+ * and records each frame's age from its stamp, as byPassRT's clock does. Its ratio to
+ * {@link cref} is what the clock itself (the stamp in the kernel's receive path, its cache line
+ * read on the other CPU, the clock reads) costs in C; byPassRT against it is byPassRT against C
+ * when both time every frame.
+ */
+export const crefStamp: Contender = cRefContender(
+  "C xsk_ref --stamp",
+  ["rxdrop", "respond", "udp-rtt"],
+  ["--stamp"],
+);
+
+/**
+ * bench/xsk_ref.c as contender `name` (its process and its results carry that name), with
+ * `extra` arguments.
+ */
+function cRefContender(name: string, modes: readonly string[], extra: string[] = []): Contender {
   return {
     name,
     modes,
@@ -278,6 +296,7 @@ function cRefContender(name: string, modes: readonly string[]): Contender {
         ...refArgs(mode, topo, opts),
         "--obj",
         `${BUILD}xdp_steer.o`,
+        ...extra,
       ];
       const proc = new Proc(name, ["taskset", "-c", APP_CPU, ...inNs(topo.dut, ...argv)]);
       return refRunning(proc, 10000);

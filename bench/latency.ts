@@ -11,6 +11,7 @@
  * @module
  */
 import { type Contender, GEN_CPU } from "./contenders.ts";
+import { cLatency } from "./c_clock.ts";
 import { inNs, type Topology } from "./topology.ts";
 import { cpuStatNs, foreignCpuNs, foreignDelta, run, sleep } from "./proc.ts";
 import {
@@ -257,8 +258,10 @@ async function runRounds(
       const count = perRound(e.kind === "ping" ? plan.pingCount : plan.rttCount, plan.rounds);
       const { stats, final } = await measure(topo, e, count, plan);
       round[e.kind][e.name] = stats;
-      if (final && final.latency !== undefined) {
-        perFrame.push({ contender: e.name, kind: e.kind, round: r + 1, latency: final.latency });
+      // byPassRT's per-frame clock, or the C reference's with --stamp (the same shape).
+      const clock = final?.latency ?? (final ? cLatency(final) : undefined);
+      if (clock !== undefined) {
+        perFrame.push({ contender: e.name, kind: e.kind, round: r + 1, latency: clock });
       }
       log(
         `latency round ${r + 1}/${plan.rounds} ${e.kind} ${e.name}: ` +

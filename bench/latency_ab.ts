@@ -23,12 +23,21 @@
  * (`bench/ts_ref.ts`: the runtime without byPassRT's engine, its kick kept warm while idle as
  * byPassRT's is), `--variant ts-cold` the same without keeping the kick warm, `--variant c2`
  * the C reference once more under another name (an A/A pair: how far one program's rounds
- * differ from themselves).
+ * differ from themselves), `--variant cstamp` the C reference with byPassRT's per-frame clock
+ * (`xsk_ref --stamp`: what the clock costs C).
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { bypassrt, type Contender, cref, crefAgain, tsref, tsrefCold } from "./contenders.ts";
+import {
+  bypassrt,
+  type Contender,
+  cref,
+  crefAgain,
+  crefStamp,
+  tsref,
+  tsrefCold,
+} from "./contenders.ts";
 import { stopAll } from "./proc.ts";
 import { createTopology, deleteTopology, topologyTag } from "./topology.ts";
 import { type LatencyEntry, latencyPlan, latencyRounds } from "./latency.ts";
@@ -75,6 +84,7 @@ function variant(name: string, args: string): Contender {
 const contenders: Contender[] = (values.variant ?? ["bypassrt=", "c"]).map((v) => {
   if (v === "c") return cref;
   if (v === "c2") return crefAgain;
+  if (v === "cstamp") return crefStamp;
   if (v === "ts") return tsref;
   if (v === "ts-cold") return tsrefCold;
   const eq = v.indexOf("=");

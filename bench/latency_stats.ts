@@ -144,6 +144,8 @@ export const LATENCY_TARGETS: readonly LatencyTarget[] = [
 const TS_REF = "TS ts_ref";
 /** byPassRT without its per-frame clock (bench/contenders.ts `bypassrtNoTimestamps`). */
 const NO_TIMESTAMPS = "byPassRT --no-timestamps";
+/** The C reference with the same per-frame clock (bench/contenders.ts `crefStamp`). */
+const C_STAMP = "C xsk_ref --stamp";
 
 /**
  * Not targets: where byPassRT's distance to C lies, judged like the targets. The TypeScript
@@ -166,6 +168,16 @@ export const LATENCY_SPLITS: readonly LatencyTarget[] = [
         name: `${what} ${p} byPassRT / --no-timestamps (the clock)`,
         subject: "byPassRT",
         against: NO_TIMESTAMPS,
+      },
+      {
+        name: `${what} ${p} C --stamp / C (the clock, in C)`,
+        subject: C_STAMP,
+        against: "C xsk_ref",
+      },
+      {
+        name: `${what} ${p} byPassRT / C --stamp (both clocked)`,
+        subject: "byPassRT",
+        against: C_STAMP,
       },
       {
         name: `${what} ${p} C again / C (A/A: noise)`,

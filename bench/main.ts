@@ -18,6 +18,7 @@ import {
   type Contender,
   cref,
   crefAgain,
+  crefStamp,
   Generator,
   kernelDrop,
   type RunResult,
@@ -52,13 +53,16 @@ const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
                      (default bench/out/latest.json) and the SVG charts next to it
   --duration S       seconds measured per run (default 10; quick 2)
   --reps N           repetitions, median reported (default 3; quick 1)
-  --only LIST        contenders to run, comma separated: bypassrt,c,ts,c2,testpmd,kernel,pcap,nots
+  --only LIST        contenders to run, comma separated:
+                     bypassrt,c,ts,c2,testpmd,kernel,pcap,nots,cstamp
                      (ts: the C reference's loop in TypeScript, bench/ts_ref.ts: the runtime
                      without byPassRT's engine; c2: the C reference again under another name,
                      latency only: an A/A pair with c, the machine's noise)
                      (pcap: byPassRT with --pcap to a file in BPB_PCAP_DIR or /tmp; not run
                      unless named: bench/pcap.sh runs it against bypassrt; nots: byPassRT
-                     with --no-timestamps, the per-frame clock's cost side by side)
+                     with --no-timestamps, the per-frame clock's cost side by side; cstamp:
+                     the C reference with the same per-frame clock, xsk_ref --stamp: rxdrop
+                     and the latency rounds)
   --modes LIST       throughput modes: rxdrop,l2fwd (default both)
   --ping-count N     ping samples per responder, over all rounds (default 2000; quick 200)
   --rtt-count N      UDP round trips per forwarder, over all rounds (default 2000; quick 200)
@@ -136,7 +140,7 @@ function parseOptions(args: string[]): Options {
     return n;
   };
   const opt = (v: number) => Number.isNaN(v) ? undefined : Math.round(v);
-  const all = ["bypassrt", "c", "ts", "c2", "testpmd", "kernel", "pcap", "nots"];
+  const all = ["bypassrt", "c", "ts", "c2", "testpmd", "kernel", "pcap", "nots", "cstamp"];
   const only = new Set(
     (values.only ?? all.filter((c) => c !== "pcap").join(",")).split(",").map((s) => s.trim()),
   );
@@ -305,6 +309,7 @@ function latencyEntries(only: Set<string>, contenders: Contender[]): LatencyEntr
   if (only.has("nots")) {
     ping.push({ kind: "ping", name: bypassrtNoTimestamps.name, contender: bypassrtNoTimestamps });
   }
+  if (only.has("cstamp")) ping.push({ kind: "ping", name: crefStamp.name, contender: crefStamp });
   const udp = contenders.filter((c) =>
     (c.modes.includes("l2fwd") || c.modes.includes("udp-rtt")) && c !== bypassrtPcap
   )
@@ -380,6 +385,7 @@ async function main(): Promise<number> {
     kernel: kernelDrop,
     pcap: bypassrtPcap,
     nots: bypassrtNoTimestamps,
+    cstamp: crefStamp,
   };
   const contenders = Object.entries(all).filter(([k]) => opts.only.has(k)).map(([, c]) => c);
   const skip = new Map<Contender, string>();

@@ -125,6 +125,14 @@ export function ratiosAndTargets(
       get("byPassRT --no-timestamps", "rxdrop", "rx_mpps"),
       get("C xsk_ref", "rxdrop", "rx_mpps"),
     ),
+    rxdrop_stamp_vs_c: ratio(
+      get("C xsk_ref --stamp", "rxdrop", "rx_mpps"),
+      get("C xsk_ref", "rxdrop", "rx_mpps"),
+    ),
+    rxdrop_bypassrt_vs_c_stamp: ratio(
+      get("byPassRT", "rxdrop", "rx_mpps"),
+      get("C xsk_ref --stamp", "rxdrop", "rx_mpps"),
+    ),
     rxdrop_bypassrt_vs_testpmd: ratio(
       get("byPassRT", "rxdrop", "rx_mpps"),
       get("DPDK testpmd", "rxdrop", "rx_mpps"),
@@ -166,6 +174,10 @@ export function ratiosAndTargets(
     at("rxdrop byPassRT / C", ">= 0.95", ratios.rxdrop_bypassrt_vs_c, (v) => v >= 0.95),
     // The same receive path without the per-frame clock: what the clock costs (not a target).
     info("rxdrop byPassRT --no-timestamps / C (info)", ratios.rxdrop_no_timestamps_vs_c),
+    // The C reference with the same clock: what the clock's mechanism costs in C, and byPassRT
+    // against C when both time every frame (not targets).
+    info("rxdrop C --stamp / C (info)", ratios.rxdrop_stamp_vs_c),
+    info("rxdrop byPassRT / C --stamp (info)", ratios.rxdrop_bypassrt_vs_c_stamp),
     at("rxdrop byPassRT / testpmd", ">= 1.0", ratios.rxdrop_bypassrt_vs_testpmd, (v) => v >= 1),
     at("l2fwd byPassRT / C", ">= 1.0", ratios.l2fwd_bypassrt_vs_c, (v) => v >= 1),
     at("l2fwd byPassRT / testpmd", ">= 1.0", ratios.l2fwd_bypassrt_vs_testpmd, (v) => v >= 1),

@@ -21,12 +21,16 @@
  * Output (stdout, NDJSON, flushed): every --interval {"elapsed", "rx_packets", "tx_packets"},
  * then a line with "final": true on SIGINT/SIGTERM or after --duration seconds.
  *
- * --stamp (rxdrop): loads our program with its timestamp flag on (stamp_frames = 1, as byPassRT
- * does without --no-timestamps) and, like byPassRT's per-frame clock, reads CLOCK_MONOTONIC once
- * per RX burst and records each frame's age (now - the u64 stamp at umem + addr - 8) into the
- * same log-linear histogram (engine/latency_histogram.ts: 16 exact buckets, then 16 per power of
- * two); the final line carries "xdp_to_handler": {"count", "sum", "max", "unstamped",
- * "buckets": [[bucket, count], ...]}. bench/clock.ts runs it side by side with byPassRT.
+ * --stamp: loads our program with its timestamp flag on (stamp_frames = 1, as byPassRT does
+ * without --no-timestamps) and, like byPassRT's per-frame clock, reads CLOCK_MONOTONIC once per
+ * RX burst and records each frame's age (now - the u64 stamp at umem + addr - 8) into the same
+ * log-linear histogram (engine/latency_histogram.ts: 16 exact buckets, then 16 per power of two);
+ * the final line carries "xdp_to_handler": {"count", "sum", "max", "unstamped", "buckets":
+ * [[bucket, count], ...]}. rxdrop reads the stamps at once (bench/clock.ts runs it side by side
+ * with byPassRT). l2fwd and respond do what byPassRT's loop does: the RX read before the frames
+ * are handled, a second read just before the kick's sendto (the TX point), and each frame's ages
+ * recorded after the kick, sent frames at both points ("xdp_to_tx" as well), dropped ones at RX;
+ * so the C reference can pay for the same clock (bench/contenders.ts, "C xsk_ref --stamp").
  *
  *   xsk_ref --iface IF --mode rxdrop|l2fwd|respond [--ip A.B.C.D] [--duration S] [--interval S]
  *           [--obj build/xdp_steer.o] [--stamp]
@@ -65,10 +69,15 @@ static volatile sig_atomic_t stop_flag;
 #define SUB_BUCKETS 16
 #define SUB_BITS 4
 #define HBUCKETS (SUB_BUCKETS + (32 - SUB_BITS) * SUB_BUCKETS)
-static struct {
+struct hist {
 	uint64_t count, sum, max, unstamped;
 	uint64_t b[HBUCKETS];
-} H;
+};
+/* XDP-to-handler, and XDP-to-TX (l2fwd and respond). */
+static struct hist H, HT;
+/* --stamp: the burst's RX read; the last kick's read (0 after each RX read: no kick since). */
+static int stamping;
+static uint64_t rx_at, kick_at;
 
 static inline uint32_t bucket_of(uint32_t v)
 {
@@ -115,33 +124,43 @@ static double now_s(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* One clock read per burst, then each frame's age; the same plausibility rules as frame_clock.ts. */
-static void stamp_burst(uint32_t idx, uint32_t n)
+static uint64_t now_ns(void)
 {
 	struct timespec ts;
-	uint64_t now;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	for (uint32_t i = 0; i < n; i++) {
-		uint64_t addr = xsk_ring_cons__rx_desc(&P.rx, idx + i)->addr, stamp, age;
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
-		if (addr < 8) {
-			H.unstamped++;
-			continue;
-		}
-		memcpy(&stamp, P.area + addr - 8, 8);
-		if (stamp == 0 || stamp > now + 2000 || now - stamp >= (1ull << 32)) {
-			H.unstamped++;
-			continue;
-		}
-		age = stamp > now ? 0 : now - stamp;
-		H.count++;
-		H.sum += age;
-		if (age > H.max)
-			H.max = age;
-		H.b[bucket_of((uint32_t)age)]++;
+/* The age of the frame at `addr` at `now` into `h`; the same plausibility rules as frame_clock.ts. */
+static inline void record(struct hist *h, uint64_t addr, uint64_t now)
+{
+	uint64_t stamp, age;
+
+	if (addr < 8) {
+		h->unstamped++;
+		return;
 	}
+	memcpy(&stamp, P.area + addr - 8, 8);
+	if (stamp == 0 || stamp > now + 2000 || now - stamp >= (1ull << 32)) {
+		h->unstamped++;
+		return;
+	}
+	age = stamp > now ? 0 : now - stamp;
+	h->count++;
+	h->sum += age;
+	if (age > h->max)
+		h->max = age;
+	h->b[bucket_of((uint32_t)age)]++;
+}
+
+/* rxdrop: one clock read per burst, then each frame's age. */
+static void stamp_burst(uint32_t idx, uint32_t n)
+{
+	uint64_t now = now_ns();
+
+	for (uint32_t i = 0; i < n; i++)
+		record(&H, xsk_ring_cons__rx_desc(&P.rx, idx + i)->addr, now);
 }
 
 static void refill(void)
@@ -179,6 +198,8 @@ static void kick(void)
 	    __atomic_load_n(P.tx.consumer, __ATOMIC_ACQUIRE) == *P.tx.producer)
 		return;
 	P.tx_kicks++;
+	if (stamping)
+		kick_at = now_ns();
 	sendto(P.fd, NULL, 0, MSG_DONTWAIT, NULL, 0);
 }
 
@@ -264,6 +285,22 @@ static uint32_t respond(uint8_t *p, uint32_t len)
 	return 0;
 }
 
+static void print_hist(const char *name, const struct hist *h)
+{
+	const char *sep = "";
+
+	printf(",\"%s\":{\"count\":%llu,\"sum\":%llu,\"max\":%llu,\"unstamped\":%llu,"
+	       "\"buckets\":[",
+	       name, (unsigned long long)h->count, (unsigned long long)h->sum,
+	       (unsigned long long)h->max, (unsigned long long)h->unstamped);
+	for (uint32_t b = 0; b < HBUCKETS; b++)
+		if (h->b[b]) {
+			printf("%s[%u,%llu]", sep, b, (unsigned long long)h->b[b]);
+			sep = ",";
+		}
+	printf("]}");
+}
+
 static void print_line(double t0, int final)
 {
 	struct xdp_statistics st = { 0 };
@@ -275,20 +312,10 @@ static void print_line(double t0, int final)
 	       "\"free_frames\":%u",
 	       now_s() - t0, (unsigned long long)P.rx_packets, (unsigned long long)P.tx_packets,
 	       (unsigned long long)P.tx_kicks, P.top);
-	if (final && H.count + H.unstamped > 0) {
-		const char *sep = "";
-
-		printf(",\"xdp_to_handler\":{\"count\":%llu,\"sum\":%llu,\"max\":%llu,"
-		       "\"unstamped\":%llu,\"buckets\":[",
-		       (unsigned long long)H.count, (unsigned long long)H.sum,
-		       (unsigned long long)H.max, (unsigned long long)H.unstamped);
-		for (uint32_t b = 0; b < HBUCKETS; b++)
-			if (H.b[b]) {
-				printf("%s[%u,%llu]", sep, b, (unsigned long long)H.b[b]);
-				sep = ",";
-			}
-		printf("]}");
-	}
+	if (final && H.count + H.unstamped > 0)
+		print_hist("xdp_to_handler", &H);
+	if (final && HT.count + HT.unstamped > 0)
+		print_hist("xdp_to_tx", &HT);
 	if (final)
 		printf(",\"xdp_statistics\":{\"rx_dropped\":%llu,\"rx_invalid_descs\":%llu,"
 		       "\"rx_ring_full\":%llu,\"rx_fill_ring_empty_descs\":%llu}",
@@ -336,7 +363,7 @@ int main(int argc, char **argv)
 			goto usage;
 		}
 	}
-	if (!iface || (mode == RESPOND && !ip_str) || interval <= 0 || (stamp && mode != RXDROP))
+	if (!iface || (mode == RESPOND && !ip_str) || interval <= 0)
 		goto usage;
 	if (ip_str && inet_pton(AF_INET, ip_str, &P.ip) != 1)
 		goto usage;
@@ -365,6 +392,8 @@ int main(int argc, char **argv)
 	/* The timestamp flag (const volatile stamp_frames, the program's 4-byte .rodata). */
 	struct bpf_map *rodata = bpf_object__find_map_by_name(obj, ".rodata");
 	uint32_t stamp_frames = (uint32_t)stamp;
+
+	stamping = stamp && mode != RXDROP;
 	if (!rodata || bpf_map__value_size(rodata) != 4 ||
 	    bpf_map__set_initial_value(rodata, &stamp_frames, 4))
 		die("xdp_steer.o: no 4-byte .rodata (stamp_frames); rebuild with 'deno task build'",
@@ -433,6 +462,7 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	double t0 = now_s(), next = t0 + interval, end = duration > 0 ? t0 + duration : 1e300;
 	struct xdp_desc out[BURST];
+	uint64_t dropped[BURST];
 	uint64_t loops = 0;
 
 	print_line(t0, 0);
@@ -456,8 +486,12 @@ int main(int argc, char **argv)
 						   ~(uint64_t)(FRAME_SIZE - 1);
 			xsk_ring_cons__release(&P.rx, n);
 		} else {
-			uint32_t k = 0;
+			uint32_t k = 0, nd = 0;
 
+			if (stamping) {
+				rx_at = now_ns();
+				kick_at = 0;
+			}
 			for (uint32_t i = 0; i < n; i++) {
 				const struct xdp_desc *d = xsk_ring_cons__rx_desc(&P.rx, idx + i);
 				uint8_t *pkt = xsk_umem__get_data(P.area, d->addr);
@@ -473,10 +507,23 @@ int main(int argc, char **argv)
 					out[k++].options = 0;
 				} else {
 					P.stack[P.top++] = d->addr & ~(uint64_t)(FRAME_SIZE - 1);
+					if (stamping)
+						dropped[nd++] = d->addr;
 				}
 			}
 			xsk_ring_cons__release(&P.rx, n);
 			tx_burst(out, k);
+			/* After the kick, as byPassRT records: the TX point is the kick's read. */
+			if (stamping) {
+				uint64_t tx_at = kick_at ? kick_at : now_ns();
+
+				for (uint32_t i = 0; i < k; i++) {
+					record(&H, out[i].addr, rx_at);
+					record(&HT, out[i].addr, tx_at);
+				}
+				for (uint32_t i = 0; i < nd; i++)
+					record(&H, dropped[i], rx_at);
+			}
 		}
 		P.rx_packets += n;
 		if ((++loops & 63) == 0) {
@@ -504,6 +551,6 @@ int main(int argc, char **argv)
 
 usage:
 	fprintf(stderr, "usage: xsk_ref --iface IF --mode rxdrop|l2fwd|respond [--ip A.B.C.D] "
-			"[--duration S] [--interval S] [--obj build/xdp_steer.o] [--stamp (rxdrop)]\n");
+			"[--duration S] [--interval S] [--obj build/xdp_steer.o] [--stamp]\n");
 	return 2;
 }

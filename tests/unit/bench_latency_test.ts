@@ -147,11 +147,17 @@ Deno.test("verdicts: every round, pooled only, no, and n/a when a side is missin
 });
 
 Deno.test("LATENCY_SPLITS: the TS baseline against C (runtime), byPassRT against it (engine), the clock", () => {
-  // byPassRT 12, without its clock 11.5, the TS baseline 11, C 10 in both rounds (ping); UDP:
-  // the baseline and byPassRT without its clock missing.
+  // byPassRT 12, without its clock 11.5, the TS baseline 11, C 10, C with the clock 10.5 in both
+  // rounds (ping); UDP: the baseline and both without/with-clock variants missing.
   const rounds = [1, 2].map((n) =>
     flat(
-      { "byPassRT": 12, "TS ts_ref": 11, "C xsk_ref": 10, "byPassRT --no-timestamps": 11.5 },
+      {
+        "byPassRT": 12,
+        "TS ts_ref": 11,
+        "C xsk_ref": 10,
+        "byPassRT --no-timestamps": 11.5,
+        "C xsk_ref --stamp": 10.5,
+      },
       { "byPassRT": 20, "C xsk_ref": 20 },
       n,
     )
@@ -165,12 +171,16 @@ Deno.test("LATENCY_SPLITS: the TS baseline against C (runtime), byPassRT against
       x,
     ) => [x.name, x]),
   );
-  assert.equal(Object.keys(v).length, 16);
+  assert.equal(Object.keys(v).length, 24);
   // 12 / 11.5 = 1.043: the clock's share, judged like the rest.
   assert.equal(v["ping respond p50 byPassRT / --no-timestamps (the clock)"].pooled, 1.043);
   assert.equal(v["ping respond p50 byPassRT / --no-timestamps (the clock)"].verdict, "no");
   assert.equal(v["UDP l2fwd p50 byPassRT / --no-timestamps (the clock)"].verdict, "n/a");
   assert.equal(v["ping respond p50 C again / C (A/A: noise)"].verdict, "n/a");
+  // The clock in C (10.5 / 10), and byPassRT against C when both time every frame (12 / 10.5).
+  assert.equal(v["ping respond p50 C --stamp / C (the clock, in C)"].pooled, 1.05);
+  assert.equal(v["ping respond p50 byPassRT / C --stamp (both clocked)"].pooled, 1.143);
+  assert.equal(v["UDP l2fwd p50 byPassRT / C --stamp (both clocked)"].verdict, "n/a");
   assert.deepEqual(v["ping respond p50 TS ts_ref / C (runtime)"].rounds, [1.1, 1.1]);
   assert.equal(v["ping respond p50 TS ts_ref / C (runtime)"].verdict, "no");
   assert.equal(v["ping respond p99 TS ts_ref / C (runtime)"].verdict, "holds in every round");
