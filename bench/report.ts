@@ -116,39 +116,20 @@ export function ratiosAndTargets(
 ): Pick<BenchDocument, "ratios" | "targets"> {
   const get = (c: string, m: ThroughputMode, k: "rx_mpps" | "fwd_mpps") =>
     entries.find((e) => e.contender === c && e.mode === m && !e.skipped)?.[k] ?? null;
+  /** Throughput of contender `a` over contender `b` in `mode` (rx, or forwarded in l2fwd). */
+  const tput = (mode: ThroughputMode, a: string, b: string) => {
+    const k = mode === "l2fwd" ? "fwd_mpps" : "rx_mpps";
+    return ratio(get(a, mode, k), get(b, mode, k));
+  };
   const ratios: Record<string, number | null> = {
-    rxdrop_bypassrt_vs_c: ratio(
-      get("byPassRT", "rxdrop", "rx_mpps"),
-      get("C xsk_ref", "rxdrop", "rx_mpps"),
-    ),
-    rxdrop_no_timestamps_vs_c: ratio(
-      get("byPassRT --no-timestamps", "rxdrop", "rx_mpps"),
-      get("C xsk_ref", "rxdrop", "rx_mpps"),
-    ),
-    rxdrop_stamp_vs_c: ratio(
-      get("C xsk_ref --stamp", "rxdrop", "rx_mpps"),
-      get("C xsk_ref", "rxdrop", "rx_mpps"),
-    ),
-    rxdrop_bypassrt_vs_c_stamp: ratio(
-      get("byPassRT", "rxdrop", "rx_mpps"),
-      get("C xsk_ref --stamp", "rxdrop", "rx_mpps"),
-    ),
-    rxdrop_bypassrt_vs_testpmd: ratio(
-      get("byPassRT", "rxdrop", "rx_mpps"),
-      get("DPDK testpmd", "rxdrop", "rx_mpps"),
-    ),
-    rxdrop_bypassrt_vs_kernel_xdp_drop: ratio(
-      get("byPassRT", "rxdrop", "rx_mpps"),
-      get("kernel XDP_DROP", "rxdrop", "rx_mpps"),
-    ),
-    l2fwd_bypassrt_vs_c: ratio(
-      get("byPassRT", "l2fwd", "fwd_mpps"),
-      get("C xsk_ref", "l2fwd", "fwd_mpps"),
-    ),
-    l2fwd_bypassrt_vs_testpmd: ratio(
-      get("byPassRT", "l2fwd", "fwd_mpps"),
-      get("DPDK testpmd", "l2fwd", "fwd_mpps"),
-    ),
+    rxdrop_bypassrt_vs_c: tput("rxdrop", "byPassRT", "C xsk_ref"),
+    rxdrop_no_timestamps_vs_c: tput("rxdrop", "byPassRT --no-timestamps", "C xsk_ref"),
+    rxdrop_stamp_vs_c: tput("rxdrop", "C xsk_ref --stamp", "C xsk_ref"),
+    rxdrop_bypassrt_vs_c_stamp: tput("rxdrop", "byPassRT", "C xsk_ref --stamp"),
+    rxdrop_bypassrt_vs_testpmd: tput("rxdrop", "byPassRT", "DPDK testpmd"),
+    rxdrop_bypassrt_vs_kernel_xdp_drop: tput("rxdrop", "byPassRT", "kernel XDP_DROP"),
+    l2fwd_bypassrt_vs_c: tput("l2fwd", "byPassRT", "C xsk_ref"),
+    l2fwd_bypassrt_vs_testpmd: tput("l2fwd", "byPassRT", "DPDK testpmd"),
     ping_p50_bypassrt_vs_c: ratio(latency.ping.byPassRT?.p50_us, latency.ping["C xsk_ref"]?.p50_us),
     ping_p50_bypassrt_vs_kernel: ratio(latency.ping.byPassRT?.p50_us, latency.ping.kernel?.p50_us),
     ping_p99_bypassrt_vs_c: ratio(latency.ping.byPassRT?.p99_us, latency.ping["C xsk_ref"]?.p99_us),
