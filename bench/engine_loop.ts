@@ -37,7 +37,7 @@ import type { Port } from "../engine/port.ts";
 import { Slot } from "../engine/stats.ts";
 import { macSwapAligned } from "../packet/ether.ts";
 import { driveOnWakeups, FAKE_HEADROOM, type FakePort, fakePort } from "../testing/fake_kernel.ts";
-import { FrameClock, META_BYTES, monotonicOffsetNs } from "../engine/frame_clock.ts";
+import { FrameClock, META_BYTES, type MonotonicNs } from "../engine/frame_clock.ts";
 import { openHelper } from "../ffi/helper.ts";
 import { helperPath } from "../engine/paths.ts";
 import { H, newLatencyBlock, TO_HANDLER, TO_TX } from "../engine/latency_histogram.ts";
@@ -92,9 +92,7 @@ export async function realLoop(
   const { handler } = await importHandler(L2FWD_URL, {});
   const latency = clocked ? newLatencyBlock() : undefined;
   // As a live run: the RX point reads the clock through the helper (the kick is the fake's).
-  const clock = latency
-    ? new FrameClock(f.port.umem, latency, openHelper(helperPath()).symbols.bpx_now)
-    : undefined;
+  const clock = latency ? new FrameClock(f.port.umem, latency, monotonicNs()) : undefined;
   const h = await handlerLoop(f.port, handler, { burst, clock });
   return {
     f,
@@ -148,13 +146,20 @@ export function directLoop(burst: number, protocol: Protocol = "loaded"): BenchL
   return { f, run: (packets) => directBursts(f.port, addrs, lens, burst, packets) };
 }
 
+let bpxNow: MonotonicNs | undefined;
+
+/** The helper's CLOCK_MONOTONIC reader (opened once, for the process's lifetime). */
+function monotonicNs(): MonotonicNs {
+  return bpxNow ??= openHelper(helperPath()).symbols.bpx_now;
+}
+
 /**
  * Write the current CLOCK_MONOTONIC time as an XDP metadata stamp (u64 little-endian) before
  * every frame's packet (frame + headroom - 8), as our XDP program does: the `clocked` variant's
  * frames then carry plausible stamps (their age grows with the run: keep it under 4 s).
  */
 export function stampFrames(umem: Uint8Array, frameSize: number): void {
-  const now = performance.now() * 1e6 + monotonicOffsetNs();
+  const now = monotonicNs()();
   const v = new DataView(umem.buffer, umem.byteOffset, umem.byteLength);
   for (let base = 0; base < umem.byteLength; base += frameSize) {
     const at = base + FAKE_HEADROOM - META_BYTES;

@@ -17,28 +17,24 @@
  * and after a millisecond of empty polls each cold object cost a dependent cache miss; see
  * BENCHMARKS.md). Nothing is allocated.
  *
- * Clocks: the engine gives the clock a {@link MonotonicNs} reader, the helper's `bpx_now`:
- * CLOCK_MONOTONIC itself through an FFI fast call into the vDSO (about 40 ns here, no system
- * call), the stamps' own clock, so there is no offset to measure and no drift to report.
- * Without one (unit tests) it reads Deno's `performance.now()` (std's `Instant`, i.e.
- * clock_gettime(CLOCK_MONOTONIC), less the time origin, in ms with a sub-microsecond
- * fraction; about 115 ns here, and 1-3 us after a millisecond unused) plus an offset to
- * CLOCK_MONOTONIC measured through FFI at the start (the bracket of the tightest of 64 tries)
- * and again at the end; both go into the block, so a report shows the drift (expected 0 +- the
- * bracket: same clock).
+ * Clock: the clock reads CLOCK_MONOTONIC through the {@link MonotonicNs} reader it is given,
+ * in the engine the helper's `bpx_now` (an FFI fast call into the vDSO, about 40 ns here, no
+ * system call): the stamps' own clock, so there is no offset to measure and no drift to report.
+ * (Deno's `performance.now()`, which an earlier version read with an offset measured through
+ * FFI, took about 115 ns, and 1-3 us after a millisecond unused under V8's default flags.)
  *
  * Stamps that cannot be right are not recorded but counted as unstamped: absent (zero
  * headroom: the program did not stamp, e.g. a driver without metadata support), in the future
- * (more than {@link SKEW_NS} ahead: a bad offset), or 2^32 ns (4.3 s) or more in the past
+ * (more than {@link SKEW_NS} ahead), or 2^32 ns (4.3 s) or more in the past
  * (a stale stamp from an earlier use of the frame's memory).
  *
  * @module
  */
-import { BLOCK, bucketOf, H, HEADER, TO_HANDLER, TO_TX } from "./latency_histogram.ts";
+import { BLOCK_SLOTS, bucketOf, H, HEADER, TO_HANDLER, TO_TX } from "./latency_histogram.ts";
 
 /** Bytes of XDP metadata the program writes before each frame (one u64). */
 export const META_BYTES = 8;
-/** A stamp up to this far ahead of the clock counts as 0 ns (offset uncertainty). */
+/** A stamp up to this far ahead of the clock counts as 0 ns (clock reads on different CPUs). */
 export const SKEW_NS = 2000;
 const TWO32 = 4294967296;
 /** Whether this isolate's frame clocks have been through {@link warmUp}. */
@@ -56,10 +52,10 @@ function warmUp(now: MonotonicNs): void {
   const mem = new Uint8Array(frames * size);
   const view = new DataView(mem.buffer);
   // Scratch clocks read the live clock's own reader, so the calls V8 optimises see one target.
-  const clock = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1), now);
+  const clock = new FrameClock(mem, new Float64Array(BLOCK_SLOTS), now);
   // A second scratch clock with a kick clock: its rounds alternate between a kick reading and
   // none (the TX point then reads the clock itself), as a live queue's bursts may.
-  const kicked = new FrameClock(mem, new Float64Array(BLOCK.offsetEnd + 1), now);
+  const kicked = new FrameClock(mem, new Float64Array(BLOCK_SLOTS), now);
   const kickAt = kicked.kickClock();
   const addrs = Uint32Array.from({ length: frames }, (_, i) => i * size + 128);
   const ages = [500, 3_000, 40_000, 1e6, 2e8, 3e9, 0, -1e9, 1e10];
@@ -87,41 +83,11 @@ function warmUp(now: MonotonicNs): void {
  */
 export type MonotonicNs = () => number;
 
-let clockGettime: ((clk: number, ts: BigInt64Array<ArrayBuffer>) => number) | undefined;
-
-/** CLOCK_MONOTONIC minus performance.now(), in ns (FFI; not for the hot path). */
-export function monotonicOffsetNs(): number {
-  if (clockGettime === undefined) {
-    const lib = Deno.dlopen("libc.so.6", {
-      clock_gettime: { parameters: ["i32", "buffer"], result: "i32" },
-    });
-    clockGettime = lib.symbols.clock_gettime;
-  }
-  const ts = new BigInt64Array(2);
-  const mono = () => {
-    clockGettime!(1, ts); // CLOCK_MONOTONIC
-    return Number(ts[0]) * 1e9 + Number(ts[1]);
-  };
-  let best = Infinity, offset = 0;
-  for (let i = 0; i < 64; i++) {
-    const a = mono();
-    const p = performance.now();
-    const b = mono();
-    if (b - a < best) {
-      best = b - a;
-      offset = (a + b) / 2 - p * 1e6;
-    }
-  }
-  return offset;
-}
-
 /** One queue's per-frame clock over its UMEM and its shared latency block. */
 export class FrameClock {
   /** The UMEM as 32-bit words (a stamp is 8-byte aligned: two words, low first). */
   readonly #words: Uint32Array;
   readonly #h: Float64Array;
-  /** CLOCK_MONOTONIC minus performance.now() (ns); null with a {@link MonotonicNs} reader. */
-  readonly #offsetNs: number | null;
   /** Reads the clock (ns, CLOCK_MONOTONIC) at the RX point, and at the TX point without a kick. */
   readonly #now: MonotonicNs;
   /**
@@ -135,35 +101,18 @@ export class FrameClock {
   #kickAt: Float64Array<ArrayBuffer> | null = null;
 
   /**
-   * Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}), reading the
-   * clock with `now` (the helper's `bpx_now`: CLOCK_MONOTONIC itself, so no offset and no drift
-   * to report), else with `performance.now()` plus an offset to CLOCK_MONOTONIC measured now
-   * and again at {@link recheck} (both go into the block).
+   * Over the UMEM `umem`, recording into `block` (see {@link newLatencyBlock}), reading
+   * CLOCK_MONOTONIC with `now` (in the engine the helper's `bpx_now`).
    */
-  constructor(umem: Uint8Array, block: Float64Array, now?: MonotonicNs) {
+  constructor(umem: Uint8Array, block: Float64Array, now: MonotonicNs) {
     if (umem.byteOffset % 4 !== 0) throw new RangeError("the UMEM must be 4-byte aligned");
     this.#words = new Uint32Array(umem.buffer, umem.byteOffset, umem.byteLength >>> 2);
     this.#h = block;
-    if (now !== undefined) {
-      this.#offsetNs = null;
-      this.#now = now;
-    } else {
-      const offset = this.#offsetNs = monotonicOffsetNs();
-      if (block[BLOCK.offsetStart] === 0) block[BLOCK.offsetStart] = offset;
-      this.#now = () => performance.now() * 1e6 + offset;
-    }
+    this.#now = now;
     if (!warmed) {
       warmed = true;
-      warmUp(this.#now);
+      warmUp(now);
     }
-  }
-
-  /**
-   * Measure the offset again and store it as the end offset (off the hot path); nothing to
-   * measure with a {@link MonotonicNs} reader.
-   */
-  recheck(): void {
-    if (this.#offsetNs !== null) this.#h[BLOCK.offsetEnd] = monotonicOffsetNs();
   }
 
   /**
@@ -251,7 +200,7 @@ export class FrameClock {
       let v = (nowLo - lo) >>> 0;
       const borrow = nowLo < lo ? 1 : 0;
       if (hi + borrow !== nowHi || (hi | lo) === 0) {
-        // In the future by less than the offset's uncertainty: 0 ns. Else not plausible.
+        // In the future by less than two CPUs' clock reads may differ: 0 ns. Else not plausible.
         if (hi === nowHi && lo - nowLo < SKEW_NS) v = 0;
         else {
           unstamped++;

@@ -32,15 +32,8 @@ export const HISTOGRAMS = 2;
 export const TO_HANDLER = 0;
 /** Base slot of the XDP-to-TX histogram in a block. */
 export const TO_TX = HISTOGRAM_SLOTS;
-/** Block-wide slots after the histograms. */
-export const BLOCK = {
-  /** Clock offset (ns, CLOCK_MONOTONIC minus performance.now()) measured at the loop's start. */
-  offsetStart: HISTOGRAMS * HISTOGRAM_SLOTS,
-  /** The same offset measured again when the loop ended (0 until then). */
-  offsetEnd: HISTOGRAMS * HISTOGRAM_SLOTS + 1,
-} as const;
 /** Slots of a block. */
-export const BLOCK_SLOTS = HISTOGRAMS * HISTOGRAM_SLOTS + 2;
+export const BLOCK_SLOTS = HISTOGRAMS * HISTOGRAM_SLOTS;
 
 /**
  * A fresh, zeroed block for one queue.

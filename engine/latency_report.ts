@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { BLOCK, type LatencySummary, summarize, TO_HANDLER, TO_TX } from "./latency_histogram.ts";
+import { type LatencySummary, summarize, TO_HANDLER, TO_TX } from "./latency_histogram.ts";
 
 /** One queue's (or the total's) two histograms. */
 export interface LatencyPair {
@@ -20,11 +20,6 @@ export type LatencySnapshot =
     enabled: true;
     /** Unit of every value. */
     unit: "ns";
-    /**
-     * Largest change, over the queues, of the measured offset between performance.now() and
-     * CLOCK_MONOTONIC from a loop's start to its end (0 while running): the two are one clock.
-     */
-    clock_drift_ns: number;
     /** Per queue. */
     queues: (LatencyPair & { queue: number })[];
   })
@@ -45,12 +40,6 @@ export function latencySnapshot(
   queues: readonly number[],
   blocks: readonly Float64Array[],
 ): LatencySnapshot {
-  let drift = 0;
-  for (const h of blocks) {
-    if (h[BLOCK.offsetEnd] !== 0) {
-      drift = Math.max(drift, Math.abs(h[BLOCK.offsetEnd] - h[BLOCK.offsetStart]));
-    }
-  }
   const pair = (bs: readonly Float64Array[]): LatencyPair => ({
     xdp_to_handler: summarize(bs, TO_HANDLER),
     xdp_to_tx: summarize(bs, TO_TX),
@@ -58,7 +47,6 @@ export function latencySnapshot(
   return {
     enabled: true,
     unit: "ns",
-    clock_drift_ns: Math.round(drift),
     ...pair(blocks),
     queues: queues.map((queue, i) => ({ queue, ...pair([blocks[i]]) })),
   };

@@ -459,7 +459,6 @@ export function runLoop(r: LoopRun): LoopExit {
   r.ctx.flush();
   for (const p of ports) p.drainTx(200);
   publishPorts(ports, r.stats, r.portStats);
-  r.clock?.recheck();
   return exit;
 }
 
