@@ -37,15 +37,15 @@ import { FrameClock } from "../engine/frame_clock.ts";
 import { openHelper } from "../ffi/helper.ts";
 import { helperPath } from "../engine/paths.ts";
 import { newLatencyBlock } from "../engine/latency_histogram.ts";
-import { BYPASSRT_V8_FLAGS } from "../engine/v8_flags.ts";
+import { v8Flags } from "./contenders.ts";
 
 const FLAGS_ENV = "BPB_COLD_PATH_V8_FLAGS";
 if (Deno.env.get(FLAGS_ENV) === undefined) {
-  const flags = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
-  const args = ["run", "-A", ...(flags ? [`--v8-flags=${flags}`] : [])];
+  // The flags byPassRT's contender runs with (BPB_V8_FLAGS honoured the same way).
+  const flags = v8Flags();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [...args, new URL(import.meta.url).pathname, ...Deno.args],
-    env: { [FLAGS_ENV]: flags || "(V8's defaults)" },
+    args: ["run", "-A", ...flags, new URL(import.meta.url).pathname, ...Deno.args],
+    env: { [FLAGS_ENV]: flags[0] ?? "(V8's defaults)" },
   });
   Deno.exit((await child.spawn().status).code);
 }
