@@ -3,7 +3,8 @@
  * a producer ring (FILL, TX) has `reserve`/`submit`, a consumer ring (RX, COMPLETION) has
  * `peek`/`release`. Indices are free-running u32 counters; `cached*` fields keep the common case
  * off the shared cache lines. The shared index of the other side is read with `Atomics.load`
- * (acquire) and ours is published with `Atomics.store` (release), each at most once per burst.
+ * (acquire) and ours is published with a release store ({@link storeRelease}), each at most once
+ * per burst.
  *
  * A burst is a (start index, count) pair: after `reserve(n)` or `peek(n)` returned `k`, the
  * entries are `cursor .. cursor + k - 1`. The four ring kinds ({@link FillRing}, {@link RxRing},
@@ -12,6 +13,29 @@
  *
  * @module
  */
+
+/**
+ * Whether a plain store is a release store on this CPU: on x86-64 (TSO) a store is never
+ * reordered with earlier loads or stores, so libxdp's `__atomic_store_n(..., __ATOMIC_RELEASE)`
+ * compiles to a plain `mov`. JavaScript has no release store: `Atomics.store` is sequentially
+ * consistent, which V8 emits as `xchg` on x86-64, a full fence that waits until every earlier
+ * store (the descriptors just written, the burst's counters) has reached the cache. Measured on
+ * a frame's way through the loop: 80-100 ns more at the RX ring's release alone (BENCHMARKS.md,
+ * "Release stores").
+ */
+const STORE_IS_RELEASE = Deno.build.arch === "x86_64";
+
+/**
+ * Publish our index `v` to the kernel with release ordering: every load and store before it
+ * (reading the peeked entries, writing the reserved ones) is visible before the index is. On
+ * x86-64 a plain store: the CPU keeps the order (see {@link STORE_IS_RELEASE}), and V8 keeps
+ * typed-array loads and stores in program order (they are effects, never moved past one
+ * another). Elsewhere `Atomics.store`, at least as strong as a release (on arm64, `stlr`).
+ */
+function storeRelease(index: Uint32Array, v: number): void {
+  if (STORE_IS_RELEASE) index[0] = v;
+  else Atomics.store(index, 0, v);
+}
 
 /** Where a ring lives: the pointers libxdp filled into `struct xsk_ring_*`. */
 export interface RingMemory {
@@ -141,7 +165,7 @@ export class ProdRing extends XskRing {
 
   /** Publish `n` reserved slots to the kernel (release). */
   submit(n: number): void {
-    Atomics.store(this.producer, 0, (this.producer[0] + n) >>> 0);
+    storeRelease(this.producer, (this.producer[0] + n) >>> 0);
   }
 
   /**
@@ -212,7 +236,7 @@ export class ConsRing extends XskRing {
 
   /** Hand `n` peeked entries back to the kernel (release). */
   release(n: number): void {
-    Atomics.store(this.consumer, 0, (this.consumer[0] + n) >>> 0);
+    storeRelease(this.consumer, (this.consumer[0] + n) >>> 0);
   }
 }
 
