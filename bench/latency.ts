@@ -2,7 +2,7 @@
  * Latency: ping round trips (byPassRT `respond`, the C reference `respond`, the kernel answering
  * itself) and UDP round trips through a MAC-swapping forwarder (byPassRT l2fwd, the C reference
  * l2fwd, testpmd macswap), all in one run, interleaved in rounds: in each round every contender
- * is started, warmed up with the same number of round trips, measured, and stopped, in an order
+ * is started, warmed up with the same number of round trips, paused, measured, and stopped, in an order
  * that changes every round (rotated, and reversed every other round: see `rotation`). The
  * generator is paused; the probe (bench/rtt_probe.c) runs in the generator namespace on the
  * generator's CPU, the contenders on the application CPU.
@@ -11,9 +11,9 @@
  * @module
  */
 import { type Contender, GEN_CPU } from "./contenders.ts";
-import { cLatency } from "./c_clock.ts";
+import { clockBetween } from "./frame_window.ts";
 import { inNs, type Topology } from "./topology.ts";
-import { cpuStatNs, foreignCpuNs, foreignDelta, run, sleep } from "./proc.ts";
+import { cpuStatNs, foreignCpuNs, foreignDelta, type Proc, run, sleep } from "./proc.ts";
 import {
   LATENCY_SPLITS,
   type LatencyKind,
@@ -63,7 +63,14 @@ export interface LatencyDoc {
   /** Pooled statistics (every round's samples together) per contender. */
   ping: Record<string, RttStats>;
   udp: Record<string, RttStats>;
-  method?: LatencyPlan & { probe: string; timed: string };
+  method?: LatencyPlan & {
+    probe: string;
+    timed: string;
+    /** Round trips at the measured gap before the first timed one ({@link LEAD_IN}). */
+    lead_in: number;
+    /** Pause between warm-up and measurement, ms ({@link WINDOW_PAUSE_MS}). */
+    window_pause_ms: number;
+  };
   /** Each round's statistics, with the raw samples (`samples_us`). */
   rounds?: LatencyRound[];
   spread?: Record<LatencyKind, Record<string, Spread>>;
@@ -75,8 +82,10 @@ export interface LatencyDoc {
    */
   splits?: Verdict[];
   /**
-   * Per-frame figures a contender reports itself (byPassRT: the `"latency"` object of its final
-   * `--json` report), per run, when it has them (absent otherwise).
+   * Per-frame figures a contender reports itself (byPassRT: the `"latency"` object of its
+   * `--json` reports; the C reference with `--stamp`: its histograms), per run, over the measured
+   * round trips only (the final report's histograms minus those of the report printed between
+   * warm-up and measurement: bench/frame_window.ts), when it has them (absent otherwise).
    */
   per_frame?: { contender: string; kind: LatencyKind; round: number; latency: unknown }[];
 }
@@ -168,13 +177,16 @@ async function measure(
   e: LatencyEntry,
   count: number,
   plan: LatencyPlan,
-): Promise<{ stats: RttStats; final?: Record<string, unknown> }> {
+): Promise<
+  { stats: RttStats; final?: Record<string, unknown>; start?: Record<string, unknown> }
+> {
   if (!e.contender) {
     // The kernel answers: the device namespace owns 10.0.0.1, no XDP program.
     await run(["ip", "-n", topo.dut, "addr", "add", `${DUT_IP}/24`, "dev", topo.dutIf]);
     try {
       await sleep(100);
-      return { stats: await probe(topo, e.kind, count, plan) };
+      await warmUp(topo, e.kind, plan);
+      return { stats: await probe(topo, e.kind, count, measuredPlan(plan)) };
     } finally {
       await run(["ip", "-n", topo.dut, "addr", "del", `${DUT_IP}/24`, "dev", topo.dutIf], true);
     }
@@ -189,13 +201,62 @@ async function measure(
     return { stats: { samples: 0, lost: 0, error: (err as Error).message } };
   }
   let stats: RttStats;
+  let start: Record<string, unknown> | undefined;
   try {
-    stats = await probe(topo, e.kind, count, plan);
+    start = await warmUp(topo, e.kind, plan, r.proc);
+    stats = await probe(topo, e.kind, count, measuredPlan(plan));
   } catch (err) {
     stats = { samples: 0, lost: count, error: (err as Error).message.slice(0, 300) };
   }
   const final = await r.stop();
-  return { stats, final };
+  return { stats, final, start };
+}
+
+/**
+ * Round trips of the measured probe run sent before its first timed one, at the measured gap:
+ * the probe's own first frames then run warm, and the contender sees only frames at the measured
+ * rate after its window's start (these few are in its per-frame window).
+ */
+export const LEAD_IN = 20;
+
+/**
+ * Pause between the warm-up and the measured round trips (ms), the same for every contender (the
+ * kernel too): a contender reports every second, so within it a clocked one prints the report
+ * whose per-frame histograms are the measured window's start (bench/frame_window.ts).
+ */
+export const WINDOW_PAUSE_MS = 1100;
+
+/** The plan of the measured probe run: {@link LEAD_IN} round trips first, at the measured gap. */
+function measuredPlan(plan: LatencyPlan): LatencyPlan {
+  return { ...plan, warmup: LEAD_IN, warmupGapUs: plan.gapUs };
+}
+
+/**
+ * Warm the contender up (`plan.warmup` round trips, `plan.warmupGapUs` apart, a probe run of
+ * its own) and pause {@link WINDOW_PAUSE_MS}. Returns `proc`'s first report printed after the
+ * warm-up (none for the kernel, or a contender without reports): the start of its per-frame
+ * window.
+ */
+async function warmUp(
+  topo: Topology,
+  kind: LatencyKind,
+  plan: LatencyPlan,
+  proc?: Proc,
+): Promise<Record<string, unknown> | undefined> {
+  if (plan.warmup > 0) {
+    await probe(topo, kind, plan.warmup, { ...plan, warmup: 0, gapUs: plan.warmupGapUs });
+  }
+  const after = performance.now();
+  await sleep(WINDOW_PAUSE_MS);
+  if (proc === undefined) return undefined;
+  const line = proc.lines.find((l) => l.at >= after && isReport(l.text));
+  if (line === undefined) return undefined;
+  return JSON.parse(line.text) as Record<string, unknown>;
+}
+
+/** A periodic NDJSON report (byPassRT `--json`, xsk_ref), not the final one. */
+function isReport(text: string): boolean {
+  return text.startsWith("{") && text.includes('"final":false');
 }
 
 /**
@@ -256,10 +317,11 @@ async function runRounds(
     };
     for (const e of order) {
       const count = perRound(e.kind === "ping" ? plan.pingCount : plan.rttCount, plan.rounds);
-      const { stats, final } = await measure(topo, e, count, plan);
+      const { stats, final, start } = await measure(topo, e, count, plan);
       round[e.kind][e.name] = stats;
-      // byPassRT's per-frame clock, or the C reference's with --stamp (the same shape).
-      const clock = final?.latency ?? (final ? cLatency(final) : undefined);
+      // byPassRT's per-frame clock, or the C reference's with --stamp (the same shape), over
+      // the measured round trips only.
+      const clock = final && start ? clockBetween(final, start) : undefined;
       if (clock !== undefined) {
         perFrame.push({ contender: e.name, kind: e.kind, round: r + 1, latency: clock });
       }
@@ -287,7 +349,13 @@ async function runRounds(
   return {
     ping,
     udp,
-    method: { ...plan, probe: "bench/rtt_probe.c (AF_PACKET, 60-byte frames)", timed: TIMED },
+    method: {
+      ...plan,
+      probe: "bench/rtt_probe.c (AF_PACKET, 60-byte frames)",
+      timed: TIMED,
+      lead_in: LEAD_IN,
+      window_pause_ms: WINDOW_PAUSE_MS,
+    },
     rounds,
     spread: { ping: spread("ping"), udp: spread("udp") },
     verdicts: verdicts(rounds, { ping, udp }),

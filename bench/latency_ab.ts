@@ -137,7 +137,8 @@ try {
       );
     }
   }
-  // byPassRT's own per-frame clock of each run (XDP stamp to handler, to TX), when it has one.
+  // The per-frame clock of each run's measured round trips (XDP stamp to handler, to TX), when
+  // the contender has one.
   type H = { p50: number; p99: number; count: number };
   for (const f of doc.per_frame ?? []) {
     const l = f.latency as { enabled?: boolean; xdp_to_handler?: H; xdp_to_tx?: H };
@@ -148,7 +149,7 @@ try {
         us(l.xdp_to_handler.p50)
       } p99 ${us(l.xdp_to_handler.p99)} us, XDP->TX p50 ${us(l.xdp_to_tx.p50)} p99 ${
         us(l.xdp_to_tx.p99)
-      } us`,
+      } us (${l.xdp_to_handler.count} frames)`,
     );
   }
 } finally {

@@ -25,8 +25,9 @@
  * without --no-timestamps) and, like byPassRT's per-frame clock, reads CLOCK_MONOTONIC once per
  * RX burst and records each frame's age (now - the u64 stamp at umem + addr - 8) into the same
  * log-linear histogram (engine/latency_histogram.ts: 16 exact buckets, then 16 per power of two);
- * the final line carries "xdp_to_handler": {"count", "sum", "max", "unstamped", "buckets":
- * [[bucket, count], ...]}. rxdrop reads the stamps at once (bench/clock.ts runs it side by side
+ * every line (from the first stamped frame on) carries "xdp_to_handler": {"count", "sum", "max",
+ * "unstamped", "buckets": [[bucket, count], ...]}, so far (bench/frame_window.ts takes two lines'
+ * difference). rxdrop reads the stamps at once (bench/clock.ts runs it side by side
  * with byPassRT). l2fwd and respond do what byPassRT's loop does: the RX read before the frames
  * are handled, a second read just before the kick's sendto (the TX point), and each frame's ages
  * recorded after the kick, sent frames at both points ("xdp_to_tx" as well), dropped ones at RX;
@@ -312,9 +313,9 @@ static void print_line(double t0, int final)
 	       "\"free_frames\":%u",
 	       now_s() - t0, (unsigned long long)P.rx_packets, (unsigned long long)P.tx_packets,
 	       (unsigned long long)P.tx_kicks, P.top);
-	if (final && H.count + H.unstamped > 0)
+	if (H.count + H.unstamped > 0)
 		print_hist("xdp_to_handler", &H);
-	if (final && HT.count + HT.unstamped > 0)
+	if (HT.count + HT.unstamped > 0)
 		print_hist("xdp_to_tx", &HT);
 	if (final)
 		printf(",\"xdp_statistics\":{\"rx_dropped\":%llu,\"rx_invalid_descs\":%llu,"
