@@ -27,11 +27,12 @@
  * log-linear histogram (engine/latency_histogram.ts: 16 exact buckets, then 16 per power of two);
  * every line (from the first stamped frame on) carries "xdp_to_handler": {"count", "sum", "max",
  * "unstamped", "buckets": [[bucket, count], ...]}, so far (bench/frame_window.ts takes two lines'
- * difference). rxdrop reads the stamps at once (bench/clock.ts runs it side by side
- * with byPassRT). l2fwd and respond do what byPassRT's loop does: the RX read before the frames
- * are handled, a second read just before the kick's sendto (the TX point), and each frame's ages
- * recorded after the kick, sent frames at both points ("xdp_to_tx" as well), dropped ones at RX;
- * so the C reference can pay for the same clock (bench/contenders.ts, "C xsk_ref --stamp").
+ * difference). rxdrop reads the stamps at once (bench/clock.ts runs it side by side with
+ * byPassRT). l2fwd and respond do what byPassRT's loop does: the RX read after the burst's
+ * descriptors are read and released, just before the frames are handled; a second read just
+ * before the kick's sendto (the TX point); and each frame's ages recorded after the kick, sent
+ * frames at both points ("xdp_to_tx" as well), dropped ones at RX. So the C reference pays for
+ * the same clock, read at the same points (bench/contenders.ts, "C xsk_ref --stamp").
  *
  *   xsk_ref --iface IF --mode rxdrop|l2fwd|respond [--ip A.B.C.D] [--duration S] [--interval S]
  *           [--obj build/xdp_steer.o] [--stamp]
@@ -462,7 +463,7 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	double t0 = now_s(), next = t0 + interval, end = duration > 0 ? t0 + duration : 1e300;
-	struct xdp_desc out[BURST];
+	struct xdp_desc in[BURST], out[BURST];
 	uint64_t dropped[BURST];
 	uint64_t loops = 0;
 
@@ -489,12 +490,17 @@ int main(int argc, char **argv)
 		} else {
 			uint32_t k = 0, nd = 0;
 
+			/* The burst first (as byPassRT's rxBurst), then the clock's RX point, just
+			 * before the frames are handled: where byPassRT reads it. */
+			for (uint32_t i = 0; i < n; i++)
+				in[i] = *xsk_ring_cons__rx_desc(&P.rx, idx + i);
+			xsk_ring_cons__release(&P.rx, n);
 			if (stamping) {
 				rx_at = now_ns();
 				kick_at = 0;
 			}
 			for (uint32_t i = 0; i < n; i++) {
-				const struct xdp_desc *d = xsk_ring_cons__rx_desc(&P.rx, idx + i);
+				const struct xdp_desc *d = &in[i];
 				uint8_t *pkt = xsk_umem__get_data(P.area, d->addr);
 				uint32_t len = d->len;
 
@@ -512,7 +518,6 @@ int main(int argc, char **argv)
 						dropped[nd++] = d->addr;
 				}
 			}
-			xsk_ring_cons__release(&P.rx, n);
 			tx_burst(out, k);
 			/* After the kick, as byPassRT records: the TX point is the kick's read. */
 			if (stamping) {
