@@ -299,7 +299,11 @@ export function latencyText(lat: LatencyDoc): string {
     out.push(
       `latency: ${m.rounds} rounds (order rotated each round, reversed every other), ` +
         `${m.warmup} warm-up round trips ` +
-        `${m.warmupGapUs} us apart per contender and round, then one frame every ${m.gapUs} us; ` +
+        `${m.warmupGapUs} us apart per contender and round` +
+        (m.window_pause_ms === undefined
+          ? ""
+          : `, a ${m.window_pause_ms} ms pause, ${m.lead_in} untimed round trips`) +
+        `, then one frame every ${m.gapUs} us; ` +
         `probe ${m.probe}; timed: ${m.timed}`,
     );
   }
