@@ -69,7 +69,8 @@ const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
   --rounds N         latency rounds: every contender once per round, order rotated
                      and reversed every other round (default 5; quick 2)
   --latency-warmup N round trips before measuring, every contender, every round (default 5000,
-                     quick too: the same warm-up for everyone, JIT tier-up included)
+                     quick too: the same warm-up for everyone, JIT tier-up included), 10 us
+                     apart; then a 1.1 s pause and 20 untimed round trips at the measured gap
   --gap-us N         gap between measured round trips, us (default 1000: 1000 frames/s)
   --publish DIR      also copy the charts (latency.svg, throughput.svg) and the JSON (bench.json)
                      to DIR, e.g. docs/bench (what BENCHMARKS.md embeds)
