@@ -2,8 +2,8 @@
  * Latency: ping round trips (byPassRT `respond`, the C reference `respond`, the kernel answering
  * itself) and UDP round trips through a MAC-swapping forwarder (byPassRT l2fwd, the C reference
  * l2fwd, testpmd macswap), all in one run, interleaved in rounds: in each round every contender
- * is started, warmed up with the same number of round trips, paused, measured, and stopped, in an order
- * that changes every round (rotated, and reversed every other round: see `rotation`). The
+ * is started, warmed up with the same number of round trips, paused, measured, and stopped, in
+ * an order that changes every round (rotated, and reversed every other round: see `rotation`). The
  * generator is paused; the probe (bench/rtt_probe.c) runs in the generator namespace on the
  * generator's CPU, the contenders on the application CPU.
  * The statistics and verdicts are in bench/latency_stats.ts.
