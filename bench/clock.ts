@@ -28,13 +28,12 @@
 import { parseArgs } from "node:util";
 import { createTopology, deleteTopology, inNs, topologyTag } from "./topology.ts";
 import { foreignCpuNs, foreignDelta, Proc, run, sleep, stopAll } from "./proc.ts";
-import { APP_CPU, BUILD, GEN_CPU } from "./contenders.ts";
+import { APP_CPU, BUILD, extraBypassrtArgs, GEN_CPU, v8Flags } from "./contenders.ts";
 import { cSummary } from "./c_clock.ts";
 import { loadXdpProgram } from "../engine/xdp_program.ts";
 import { openLibbpf } from "../ffi/libbpf.ts";
 import type { LatencySnapshot } from "../engine/latency_report.ts";
 import type { LatencySummary } from "../engine/latency_histogram.ts";
-import { BYPASSRT_V8_FLAGS } from "../engine/v8_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -134,8 +133,7 @@ if (VARIANTS.length === 0) {
   console.error(`bench:clock: --only names no variant (known: ${ALL_VARIANTS.map((v) => v[0])})`);
   Deno.exit(2);
 }
-const v8Default = Deno.env.get("BPB_V8_FLAGS") ?? BYPASSRT_V8_FLAGS;
-const extraArgs = (Deno.env.get("BPB_BYPASSRT_ARGS") ?? "").split(" ").filter((a) => a !== "");
+const extraArgs = extraBypassrtArgs();
 if (VARIANTS.some(([, x]) => x === "C")) {
   await run([
     ...["gcc", "-O2", "-g", "-Wall", "-Wextra", "-Werror", `${ROOT}bench/xsk_ref.c`],
@@ -204,7 +202,8 @@ try {
     for (const [variant, extra] of order) {
       const xv = extraVariants.find((x) => x.name === variant);
       for (const [k, v] of Object.entries(xv?.env ?? {})) Deno.env.set(k, v);
-      const v8 = xv?.v8 ?? v8Default;
+      // A variant's own flags (empty: V8's defaults), else byPassRT's as the benchmark runs it.
+      const v8 = xv?.v8 === undefined ? v8Flags() : xv.v8 === "" ? [] : [`--v8-flags=${xv.v8}`];
       const proc = extra === "C"
         ? new Proc(variant, [
           ...["taskset", "-c", APP_CPU],
@@ -213,7 +212,7 @@ try {
         ])
         : new Proc("byPassRT", [
           ...inNs(topo.dut, Deno.execPath(), "run", "-A"),
-          ...(v8 === "" ? [] : [`--v8-flags=${v8}`]),
+          ...v8,
           ...[`${ROOT}cli/main.ts`, "--iface", topo.dutIf, "--mode", "rxdrop"],
           ...["--cpu", APP_CPU, "--json", "--interval", "1", ...extra, ...extraArgs],
         ]);

@@ -168,7 +168,7 @@ export const bypassrtPcap: Contender = {
  * Run options added to every byPassRT start from BPB_BYPASSRT_ARGS (space separated, e.g.
  * `--busy-poll`): for A/B runs of an option (bench/latency_ab.ts).
  */
-function extraBypassrtArgs(): string[] {
+export function extraBypassrtArgs(): string[] {
   return (Deno.env.get("BPB_BYPASSRT_ARGS") ?? "").split(" ").filter((a) => a !== "");
 }
 
