@@ -7,18 +7,8 @@
  *
  * @module
  */
-import {
-  BLOCK_SLOTS,
-  bucketHigh,
-  bucketOf,
-  BUCKETS,
-  H,
-  HEADER,
-  type LatencySummary,
-  summarize,
-  TO_HANDLER,
-} from "../engine/latency_histogram.ts";
-import { cLatency } from "./c_clock.ts";
+import { bucketHigh, bucketOf, BUCKETS, type LatencySummary } from "../engine/latency_histogram.ts";
+import { cLatency, summaryOf } from "./c_clock.ts";
 
 /** A contender's per-frame clock: both histograms (XDP-to-TX absent where nothing was sent). */
 export interface FrameClockFigures {
@@ -50,27 +40,24 @@ export function reportClock(report: Record<string, unknown>): FrameClockFigures 
  * is unknown and taken as the end of the window's highest bucket (never above `end`'s).
  */
 export function summaryBetween(end: LatencySummary, start: LatencySummary): LatencySummary {
-  const block = new Float64Array(BLOCK_SLOTS);
   const counts = new Float64Array(BUCKETS);
   for (const [low, , n] of end.buckets) counts[bucketOf(low)] += n;
   for (const [low, , n] of start.buckets) counts[bucketOf(low)] -= n;
-  let top = -1;
+  const pairs: [number, number][] = [];
   for (let b = 0; b < BUCKETS; b++) {
     if (counts[b] < 0) {
       throw new RangeError(`the end's histogram has fewer values than the start's in bucket ${b}`);
     }
-    block[TO_HANDLER + HEADER + b] = counts[b];
-    if (counts[b] > 0) top = b;
+    if (counts[b] > 0) pairs.push([b, counts[b]]);
   }
-  block[TO_HANDLER + H.count] = end.count - start.count;
-  block[TO_HANDLER + H.sum] = end.sum - start.sum;
-  block[TO_HANDLER + H.unstamped] = end.unstamped - start.unstamped;
-  block[TO_HANDLER + H.max] = end.max > start.max
+  const top = pairs.at(-1)?.[0];
+  const max = end.max > start.max
     ? end.max
-    : top < 0
+    : top === undefined
     ? 0
     : Math.min(end.max, bucketHigh(top) - 1);
-  return summarize([block], TO_HANDLER);
+  const count = end.count - start.count, sum = end.sum - start.sum;
+  return summaryOf({ count, sum, max, unstamped: end.unstamped - start.unstamped }, pairs);
 }
 
 /**
@@ -83,16 +70,13 @@ export function clockBetween(
 ): FrameClockFigures | undefined {
   const e = reportClock(end), s = reportClock(start);
   if (e === undefined || s === undefined) return undefined;
-  const tx = e.xdp_to_tx === undefined
-    ? undefined
-    : summaryBetween(e.xdp_to_tx, s.xdp_to_tx ?? summaryOfNothing());
+  // No XDP-to-TX at the start (nothing sent yet): every value at the end is the window's.
+  const tx = e.xdp_to_tx === undefined || s.xdp_to_tx === undefined
+    ? e.xdp_to_tx
+    : summaryBetween(e.xdp_to_tx, s.xdp_to_tx);
   return {
     enabled: true,
     xdp_to_handler: summaryBetween(e.xdp_to_handler, s.xdp_to_handler),
     ...(tx === undefined ? {} : { xdp_to_tx: tx }),
   };
-}
-
-function summaryOfNothing(): LatencySummary {
-  return summarize([new Float64Array(BLOCK_SLOTS)], TO_HANDLER);
 }

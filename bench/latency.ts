@@ -66,10 +66,10 @@ export interface LatencyDoc {
   method?: LatencyPlan & {
     probe: string;
     timed: string;
-    /** Round trips at the measured gap before the first timed one ({@link LEAD_IN}). */
-    lead_in: number;
-    /** Pause between warm-up and measurement, ms ({@link WINDOW_PAUSE_MS}). */
-    window_pause_ms: number;
+    /** Untimed round trips at the measured gap first ({@link LEAD_IN}; absent before it). */
+    lead_in?: number;
+    /** Pause between warm-up and measurement, ms ({@link WINDOW_PAUSE_MS}; absent before it). */
+    window_pause_ms?: number;
   };
   /** Each round's statistics, with the raw samples (`samples_us`). */
   rounds?: LatencyRound[];
