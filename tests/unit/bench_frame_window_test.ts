@@ -86,7 +86,7 @@ Deno.test("clockBetween: byPassRT's and the C reference's reports; none without 
   const cw = clockBetween(c(5000 + 300, true), c(5000, false))!;
   assert.equal(cw.xdp_to_handler.count, 300);
   assert.equal(cw.xdp_to_tx!.count, 300);
-  // A start line printed before anything was sent has no XDP-to-TX: all of the end's is the window's.
+  // A start line from before anything was sent has no XDP-to-TX: the end's is all the window's.
   const { xdp_to_tx: _, ...noTx } = c(5000, false);
   assert.equal(clockBetween(c(5000 + 300, true), noTx)!.xdp_to_tx!.count, 5300);
   // --no-timestamps, or C without --stamp: no clock, no window.
