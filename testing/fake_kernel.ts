@@ -58,9 +58,9 @@ const SYMBOLS = {
 export type FakeKernelLib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** Ring numbers of the C accessors (FK_FILL etc. in testing/fake_kernel.h). */
-const FK_FILL = 0, FK_COMP = 1, FK_RX = 2, FK_TX = 3;
+export const FK_FILL = 0, FK_COMP = 1, FK_RX = 2, FK_TX = 3;
 /** Offsets of the consumer and flags words in `struct fk_ring_shared` (one cache line each). */
-const SHARED_CONSUMER = 64, SHARED_FLAGS = 128;
+export const SHARED_CONSUMER = 64, SHARED_FLAGS = 128;
 
 let lib: FakeKernelLib | null = null;
 
@@ -293,6 +293,14 @@ export class FakeKernel {
     this.rx = ring(FK_RX, DESC_WORDS);
     this.tx = ring(FK_TX, DESC_WORDS);
     this.comp = ring(FK_COMP, ADDR_WORDS);
+  }
+
+  /**
+   * The kernel's number in the C library: another thread of this process reaches the same
+   * kernel through it (`fk_umem(id)`, `fk_ring_shared(id, ring)`, ...).
+   */
+  get id(): number {
+    return this.#id;
   }
 
   /** Packets put on RX so far. */

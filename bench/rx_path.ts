@@ -1,0 +1,361 @@
+/**
+ * A sparse frame's way through byPassRT's polling loop against a bare TypeScript loop, in one
+ * process, without a kernel: `deno run -A bench/rx_path.ts [--rounds 10] [--frames 200]
+ * [--gap-us 1000]`. It runs itself again with byPassRT's V8 flags (as `cold_path.ts` does).
+ *
+ * A Worker on CPU 0 (`rx_path_worker.ts`) plays the kernel: after `--gap-us` of empty polls it
+ * stamps a frame with CLOCK_MONOTONIC, as the XDP program does, and puts it on a fake kernel's
+ * RX ring (`testing/fake_kernel.ts`). The main thread, on CPU 1, runs one contender at a time:
+ * - **byPassRT**: the engine's real loop (`runLoop` through `testing/handler_loop.ts`) with the
+ *   built-in `l2fwd` handler and the per-frame clock, as `--mode l2fwd` runs it;
+ * - **nots**: the same without the clock (`--no-timestamps`);
+ * - **bare**: `bench/ts_ref_worker.ts`' loop (xsk_ref.c's, line for line) over the same ring
+ *   classes, with byPassRT's own clock code read where byPassRT reads it (after the RX ring is
+ *   released, before the frame is handled; recorded after the kick).
+ * Every contender's TX kick goes to the fake libc's `sendto`, which reads the clock first and
+ * asks the Worker for the next frame. So "to kick" is the stamp to the kick (the whole way
+ * through the loop, as the real bench's XDP-to-TX), and "to handler" the stamp to the clock
+ * read before the frames are handled (the real bench's XDP-to-handler). Both contenders pay the
+ * same for the cross-CPU transfer of the ring and the frame; what differs is the loops' code.
+ *
+ * Each round runs `--frames` frames per contender, in a rotating order; p50 and p90 in ns per
+ * round, and the median over the rounds of byPassRT's p50 minus the bare loop's. A BENCHMARK
+ * only (BENCHMARKS.md, "The frame path at 1000 frames/s, instrumented").
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { type FakePort, fakePort } from "../testing/fake_kernel.ts";
+import { handlerLoop } from "../testing/handler_loop.ts";
+import l2fwd from "../handlers/l2fwd.ts";
+import { FrameClock } from "../engine/frame_clock.ts";
+import { openHelper } from "../ffi/helper.ts";
+import { helperPath } from "../engine/paths.ts";
+import {
+  newLatencyBlock,
+  recordNs,
+  summarize,
+  TO_HANDLER,
+  TO_TX,
+} from "../engine/latency_histogram.ts";
+import { MSG_DONTWAIT, openLibc } from "../ffi/libc.ts";
+import { pinThread } from "../engine/affinity.ts";
+import type { LibcHandle } from "../ffi/libc.ts";
+import type { Port } from "../engine/port.ts";
+import { v8Flags } from "./contenders.ts";
+import {
+  ACTIVE,
+  CONTROL_WORDS,
+  GAP_US as GAP,
+  GO,
+  type RxPathKernelStart,
+  STOP,
+} from "./rx_path_worker.ts";
+
+const FLAGS_ENV = "BPB_RX_PATH_V8_FLAGS";
+if (Deno.env.get(FLAGS_ENV) === undefined) {
+  const flags = v8Flags();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...flags, new URL(import.meta.url).pathname, ...Deno.args],
+    env: { [FLAGS_ENV]: flags[0] ?? "(V8's defaults)" },
+  });
+  Deno.exit((await child.spawn().status).code);
+}
+
+const args = parseArgs({
+  args: Deno.args,
+  options: {
+    rounds: { type: "string", default: "10" },
+    frames: { type: "string", default: "200" },
+    "gap-us": { type: "string", default: "1000" },
+    help: { type: "boolean", short: "h" },
+  },
+});
+if (args.values.help) {
+  console.log(
+    "usage: deno run -A bench/rx_path.ts [--rounds N] [--frames N] [--gap-us US]\n" +
+      "A sparse frame through byPassRT's loop (with and without the clock) against a bare loop,\n" +
+      "in one process on a fake kernel; see the module doc.",
+  );
+  Deno.exit(0);
+}
+const num = (name: "rounds" | "frames" | "gap-us") => {
+  const v = Number(args.values[name]);
+  if (!(v > 0 && Number.isInteger(v))) {
+    console.error(`rx_path: --${name} must be a positive integer`);
+    Deno.exit(2);
+  }
+  return v;
+};
+const ROUNDS = num("rounds"), FRAMES = num("frames"), GAP_US = num("gap-us");
+const FRAME_SIZE = 2048, NFRAMES = 4096, RING = 2048, LEN = 60, BURST = 64;
+
+const now = openHelper(helperPath()).symbols.bpx_now;
+const libc = openLibc();
+if (pinThread(libc, 0, [1]) !== 0) console.error("rx_path: cannot pin to CPU 1 (running unpinned)");
+
+const control = new Int32Array(new SharedArrayBuffer(4 * CONTROL_WORDS));
+const stamp = new Float64Array(new SharedArrayBuffer(8));
+/** Frames still to come in the current block (the kick hook asks for the next while > 0). */
+let remaining = 0;
+
+/** One contender: its fake kernel and port, its latency block, and how to run N frames. */
+interface Contender {
+  name: string;
+  fp: FakePort;
+  /** The kick hook's histogram (TO_TX): the stamp to the kick. */
+  lat: Float64Array;
+  /** The per-frame clock's block (byPassRT with the clock, the bare loop), else null. */
+  clockBlock: Float64Array | null;
+  run(frames: number): void;
+}
+
+function newFake(fillFrames?: number): FakePort {
+  const fp = fakePort({
+    frames: NFRAMES,
+    frameSize: FRAME_SIZE,
+    rxSize: RING,
+    txSize: RING,
+    ...(fillFrames === undefined ? {} : { fillFrames }),
+  });
+  fp.kernel.tx.setNeedWakeup(true);
+  return fp;
+}
+
+/** The kick: read the clock, transmit, record the frame's way, ask for the next frame. */
+function hookKicks(c: Contender): void {
+  const kernel = c.fp.kernel, lat = c.lat;
+  c.fp.hooks.sendto = () => {
+    const t = now();
+    kernel.transmit();
+    const s = stamp[0];
+    if (s > 0) {
+      stamp[0] = 0;
+      recordNs(lat, TO_TX, t - s);
+      if (--remaining > 0) Atomics.store(control, GO, 1);
+    }
+  };
+}
+
+async function engine(name: string, clocked: boolean): Promise<Contender> {
+  const fp = newFake();
+  const clockBlock = clocked ? newLatencyBlock() : null;
+  const clock = clockBlock === null ? undefined : new FrameClock(fp.port.umem, clockBlock, now);
+  const h = await handlerLoop(fp.port, l2fwd, { burst: BURST, clock });
+  let total = 0;
+  const c: Contender = {
+    name,
+    fp,
+    lat: newLatencyBlock(),
+    clockBlock,
+    run(frames) {
+      total += frames;
+      h.loop.count = total;
+      const exit = h.run();
+      if (exit !== "count") throw new Error(`${name}: the loop ended with "${exit}"`);
+    },
+  };
+  hookKicks(c);
+  return c;
+}
+
+/** ts_ref_worker.ts' RefLoop in l2fwd mode, with the clock read where byPassRT reads it. */
+class BareLoop {
+  readonly fill;
+  readonly comp;
+  readonly rx;
+  readonly tx;
+  readonly umem: Uint8Array;
+  readonly fd: number;
+  readonly libc: LibcHandle;
+  readonly clock: FrameClock;
+  readonly stack = new Uint32Array(NFRAMES);
+  top = 0;
+  readonly outAddr = new Uint32Array(BURST);
+  readonly outLen = new Uint32Array(BURST);
+  readonly dummy = new Int32Array(1);
+  txOutstanding = 0;
+
+  constructor(port: Port, fakeLibc: LibcHandle, clock: FrameClock) {
+    const r = port.rings();
+    this.fill = r.fill;
+    this.comp = r.comp;
+    this.rx = r.rx;
+    this.tx = r.tx;
+    this.umem = port.umem;
+    this.fd = port.fd;
+    this.libc = fakeLibc;
+    this.clock = clock;
+    for (let i = 0; i < NFRAMES; i++) this.stack[i] = (NFRAMES - 1 - i) * FRAME_SIZE;
+    this.top = NFRAMES;
+    this.refill();
+  }
+
+  refill(): void {
+    const fill = this.fill;
+    let want = this.top;
+    const free = fill.freeSlots(RING);
+    if (want > free) want = free;
+    if (want === 0) return;
+    const k = fill.reserve(want), idx = fill.cursor, stack = this.stack;
+    for (let i = 0; i < k; i++) fill.setAddr(idx + i, stack[--this.top]);
+    fill.submit(k);
+  }
+
+  reclaim(): void {
+    const comp = this.comp, stack = this.stack;
+    const n = comp.peek(RING), idx = comp.cursor;
+    for (let i = 0; i < n; i++) stack[this.top++] = comp.addr(idx + i) & ~(FRAME_SIZE - 1);
+    if (n > 0) {
+      comp.release(n);
+      this.txOutstanding -= n;
+    }
+  }
+
+  kick(): void {
+    if (this.txOutstanding === 0 || !this.tx.needsWakeup() || this.tx.pending() === 0) return;
+    this.libc.fn.sendto(this.fd, null, 0n, MSG_DONTWAIT, null, 0);
+  }
+
+  txBurst(n: number): void {
+    const tx = this.tx;
+    this.reclaim();
+    const k = tx.reserve(n), idx = tx.cursor;
+    for (let i = 0; i < k; i++) tx.setDesc(idx + i, this.outAddr[i], this.outLen[i]);
+    if (k > 0) tx.submit(k);
+    for (let i = k; i < n; i++) this.stack[this.top++] = this.outAddr[i] & ~(FRAME_SIZE - 1);
+    this.txOutstanding += k;
+    this.kick();
+  }
+
+  /** Receive, swap and send back `frames` frames, then return. */
+  run(frames: number): void {
+    const rx = this.rx, p = this.umem, outAddr = this.outAddr, outLen = this.outLen;
+    const clock = this.clock;
+    let got = 0;
+    for (let loops = 1; got < frames; loops++) {
+      this.refill();
+      const n = rx.peek(BURST), idx = rx.cursor;
+      if (n === 0) {
+        this.kick();
+        this.reclaim();
+        if ((loops & 255) === 0) this.libc.fn.sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);
+      } else {
+        for (let i = 0; i < n; i++) {
+          outAddr[i] = rx.descAddr(idx + i);
+          outLen[i] = rx.descLen(idx + i);
+        }
+        rx.release(n);
+        clock.rx();
+        for (let i = 0; i < n; i++) {
+          const addr = outAddr[i];
+          for (let j = 0; j < 6; j++) {
+            const t = p[addr + j];
+            p[addr + j] = p[addr + 6 + j];
+            p[addr + 6 + j] = t;
+          }
+        }
+        this.txBurst(n);
+        // After the kick, as byPassRT's loop records.
+        clock.sent(outAddr, n);
+        got += n;
+      }
+      if ((loops & 63) === 0) Atomics.load(this.dummy, 0);
+    }
+    while (this.txOutstanding > 0) {
+      this.kick();
+      this.reclaim();
+    }
+  }
+}
+
+function bare(): Contender {
+  const fp = newFake(0);
+  const clockBlock = newLatencyBlock();
+  const loop = new BareLoop(fp.port, fp.libc, new FrameClock(fp.port.umem, clockBlock, now));
+  const c: Contender = {
+    name: "bare",
+    fp,
+    lat: newLatencyBlock(),
+    clockBlock,
+    run: (n) => loop.run(n),
+  };
+  hookKicks(c);
+  return c;
+}
+
+const contenders = [await engine("byPassRT", true), await engine("nots", false), bare()];
+const kernel = new Worker(new URL("./rx_path_worker.ts", import.meta.url), { type: "module" });
+const ready = new Promise<void>((resolve, reject) => {
+  kernel.onmessage = (e) => {
+    if (e.data.type === "ready") resolve();
+    else if (e.data.type === "error") reject(new Error(`rx_path kernel: ${e.data.message}`));
+  };
+});
+const start: RxPathKernelStart = {
+  kernels: contenders.map((c) => c.fp.kernel.id),
+  frameSize: FRAME_SIZE,
+  umemBytes: NFRAMES * FRAME_SIZE,
+  len: LEN,
+  helper: helperPath(),
+  cpu: 0,
+  control,
+  stamp,
+};
+kernel.postMessage(start);
+await ready;
+
+/** Run `frames` frames `gapUs` apart through contender `i` (its blocks zeroed first). */
+function block(i: number, frames: number, gapUs: number): void {
+  const c = contenders[i];
+  c.lat.fill(0);
+  c.clockBlock?.fill(0);
+  remaining = frames;
+  Atomics.store(control, GAP, gapUs);
+  Atomics.store(control, ACTIVE, i);
+  Atomics.store(control, GO, 1);
+  c.run(frames);
+}
+
+// Warm-up: V8 compiles every contender's path before anything is measured.
+for (let i = 0; i < contenders.length; i++) block(i, 5000, 10);
+
+const us = (ns: number) => (ns / 1000).toFixed(2);
+const rows: { name: string; handler: number[]; kick: number[] }[] = contenders.map((c) => ({
+  name: c.name,
+  handler: [],
+  kick: [],
+}));
+for (let round = 1; round <= ROUNDS; round++) {
+  const line: string[] = [];
+  for (let j = 0; j < contenders.length; j++) {
+    const i = (j + round) % contenders.length, c = contenders[i];
+    block(i, FRAMES, GAP_US);
+    const kick = summarize([c.lat], TO_TX);
+    const toHandler = c.clockBlock === null ? null : summarize([c.clockBlock], TO_HANDLER);
+    rows[i].kick.push(kick.p50);
+    if (toHandler !== null) rows[i].handler.push(toHandler.p50);
+    line.push(
+      `${c.name} to handler ${toHandler ? `${us(toHandler.p50)}/${us(toHandler.p90)}` : "-"}` +
+        ` to kick ${us(kick.p50)}/${us(kick.p90)}`,
+    );
+  }
+  console.log(`round ${round} (p50/p90 us, ${FRAMES} frames each): ${line.join("; ")}`);
+}
+const median = (v: number[]) => {
+  const s = [...v].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const bareRow = rows[contenders.findIndex((c) => c.name === "bare")];
+for (const r of rows) {
+  if (r === bareRow) continue;
+  const dk = r.kick.map((v, k) => v - bareRow.kick[k]);
+  const dh = r.handler.map((v, k) => v - bareRow.handler[k]);
+  console.log(
+    `${r.name} minus bare, median over ${ROUNDS} rounds of the p50s: to kick ${us(median(dk))} us` +
+      (dh.length > 0 ? `, to handler ${us(median(dh))} us` : ""),
+  );
+}
+Atomics.store(control, STOP, 1);
+kernel.terminate();
+libc.close();
