@@ -318,6 +318,13 @@ export const tsref: Contender = tsRefContender("TS ts_ref", []);
  */
 export const tsrefCold: Contender = tsRefContender("TS ts_ref cold", ["--no-keep-warm"]);
 
+/**
+ * {@link tsref} with byPassRT's per-frame clock (`--stamp`): our program stamps every frame and
+ * the loop reads the clock where byPassRT's does, with byPassRT's own clock code. Its per-frame
+ * figures against byPassRT's are byPassRT's loop against the bare loop, with the same clock.
+ */
+export const tsrefStamp: Contender = tsRefContender("TS ts_ref --stamp", ["--stamp"]);
+
 function tsRefContender(name: string, extra: string[]): Contender {
   return {
     name,

@@ -24,7 +24,9 @@
  * byPassRT's is), `--variant ts-cold` the same without keeping the kick warm, `--variant c2`
  * the C reference once more under another name (an A/A pair: how far one program's rounds
  * differ from themselves), `--variant cstamp` the C reference with byPassRT's per-frame clock
- * (`xsk_ref --stamp`: what the clock costs C).
+ * (`xsk_ref --stamp`: what the clock costs C), `--variant tsstamp` the TypeScript loop with
+ * byPassRT's own per-frame clock (`ts_ref --stamp`: byPassRT's loop against the bare one, both
+ * timed by the same clock code).
  *
  * @module
  */
@@ -37,6 +39,7 @@ import {
   crefStamp,
   tsref,
   tsrefCold,
+  tsrefStamp,
 } from "./contenders.ts";
 import { stopAll } from "./proc.ts";
 import { createTopology, deleteTopology, topologyTag } from "./topology.ts";
@@ -87,6 +90,7 @@ const contenders: Contender[] = (values.variant ?? ["bypassrt=", "c"]).map((v) =
   if (v === "cstamp") return crefStamp;
   if (v === "ts") return tsref;
   if (v === "ts-cold") return tsrefCold;
+  if (v === "tsstamp") return tsrefStamp;
   const eq = v.indexOf("=");
   return eq < 0 ? variant(v, "") : variant(v.slice(0, eq), v.slice(eq + 1));
 });

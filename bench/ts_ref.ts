@@ -12,14 +12,19 @@
  * Worker pinned to `--cpu` and every other thread of the process moved off it.
  *
  *   deno run -A bench/ts_ref.ts --iface IF --mode rxdrop|l2fwd|respond [--ip A.B.C.D]
- *     [--interval S] [--cpu N|-1] [--no-keep-warm]
+ *     [--interval S] [--cpu N|-1] [--no-keep-warm] [--stamp]
  *
  * While nothing arrives the loop makes one `sendto` on fd -1 every 256 loops, as byPassRT's loop
  * keeps its kick warm by default (`Port.keepWarm`); with `--no-keep-warm` it is xsk_ref.c's loop
  * exactly.
  *
- * Output (stdout, NDJSON): every --interval {"elapsed", "rx_packets", "tx_packets", "tx_kicks",
- * "free_frames"}, then one with "final": true on SIGINT or SIGTERM.
+ * `--stamp`, as `xsk_ref --stamp`: our program stamps every frame (byPassRT's default) and the
+ * loop runs byPassRT's own per-frame clock (engine/frame_clock.ts) at the points byPassRT's loop
+ * reads it; every line then carries `"xdp_to_handler"` and `"xdp_to_tx"` in xsk_ref's form
+ * (bench/c_clock.ts). Against byPassRT, whose clock it is, the difference is byPassRT's loop.
+ *
+ * Output (stdout, NDJSON), as xsk_ref's: every --interval {"elapsed", "rx_packets", "tx_packets",
+ * "tx_kicks", "free_frames", "final": false}, then one with "final": true on SIGINT or SIGTERM.
  *
  * @module
  */
@@ -31,6 +36,15 @@ import { openLibc } from "../ffi/libc.ts";
 import { parseIPv4 } from "../packet/addr.ts";
 import { checkXskLayout } from "../engine/xsk_layout.ts";
 import { L2FWD, RESPOND, RXDROP, type TsRefMessage, type TsRefStart } from "./ts_ref_worker.ts";
+import { helperPath } from "../engine/paths.ts";
+import {
+  BUCKETS,
+  H,
+  HEADER,
+  newLatencyBlock,
+  TO_HANDLER,
+  TO_TX,
+} from "../engine/latency_histogram.ts";
 
 const MODES: Record<string, number> = { rxdrop: RXDROP, l2fwd: L2FWD, respond: RESPOND };
 
@@ -43,6 +57,7 @@ const { values } = parseArgs({
     interval: { type: "string", default: "1" },
     cpu: { type: "string", default: "1" },
     "no-keep-warm": { type: "boolean", default: false },
+    stamp: { type: "boolean", default: false },
   },
 });
 const mode = MODES[values.mode];
@@ -50,7 +65,7 @@ const interval = Number(values.interval), cpu = Number(values.cpu);
 if (!values.iface || mode === undefined || !(interval > 0) || !Number.isInteger(cpu)) {
   console.error(
     "usage: ts_ref.ts --iface IF --mode rxdrop|l2fwd|respond [--ip A.B.C.D] [--interval S] " +
-      "[--cpu N|-1] [--no-keep-warm]",
+      "[--cpu N|-1] [--no-keep-warm] [--stamp]",
   );
   Deno.exit(2);
 }
@@ -64,7 +79,7 @@ function setup(): { ip: number; program: XdpProgram } {
       iface,
       mode: "native",
       steering: { all: mode !== RESPOND, udpPorts: [], respondIp: mode === RESPOND ? ip : 0 },
-      timestamps: false,
+      timestamps: values.stamp,
     });
     return { ip, program };
   } catch (e) {
@@ -75,6 +90,24 @@ function setup(): { ip: number; program: XdpProgram } {
 const { ip, program } = setup();
 const control = new Int32Array(new SharedArrayBuffer(4));
 const stats = new Float64Array(new SharedArrayBuffer(8 * 4));
+const latency = values.stamp ? newLatencyBlock() : null;
+
+/** Histogram `base` of the clock's block in xsk_ref's form, or none before its first frame. */
+function histogram(base: number): Record<string, unknown> | undefined {
+  if (latency === null || latency[base + H.count] + latency[base + H.unstamped] === 0) return;
+  const buckets: [number, number][] = [];
+  for (let b = 0; b < BUCKETS; b++) {
+    const n = latency[base + HEADER + b];
+    if (n > 0) buckets.push([b, n]);
+  }
+  return {
+    count: latency[base + H.count],
+    sum: latency[base + H.sum],
+    max: latency[base + H.max],
+    unstamped: latency[base + H.unstamped],
+    buckets,
+  };
+}
 const worker = new Worker(new URL("./ts_ref_worker.ts", import.meta.url), { type: "module" });
 const t0 = performance.now();
 
@@ -85,7 +118,9 @@ function line(final: boolean): void {
     tx_packets: stats[1],
     tx_kicks: stats[2],
     free_frames: stats[3],
-    ...(final ? { final: true } : {}),
+    xdp_to_handler: histogram(TO_HANDLER),
+    xdp_to_tx: histogram(TO_TX),
+    final,
   };
   console.log(JSON.stringify(o));
 }
@@ -123,6 +158,8 @@ worker.postMessage(
     keepWarm: !values["no-keep-warm"],
     control,
     stats,
+    latency,
+    helper: helperPath(),
   } satisfies TsRefStart,
 );
 const error = await done;

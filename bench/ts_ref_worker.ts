@@ -9,7 +9,8 @@
  * 2048 frames on FILL at start, bursts of 64, FILL topped up from the stack before each RX
  * peek, COMPLETION reclaimed before each TX burst, TX kicked with `sendto` only when the kernel
  * set need_wakeup and has not taken every descriptor yet. Modes: rxdrop, l2fwd (swap MACs),
- * respond (ARP and ICMP echo for one address, in place).
+ * respond (ARP and ICMP echo for one address, in place). With `--stamp` (as `xsk_ref --stamp`)
+ * byPassRT's own per-frame clock, read where byPassRT's loop reads it.
  *
  * @module
  */
@@ -17,6 +18,8 @@ import { openPort } from "../engine/open_port.ts";
 import { MSG_DONTWAIT, openLibc } from "../ffi/libc.ts";
 import { pinThread, threadId } from "../engine/affinity.ts";
 import { xskLayoutCheckedByMainThread } from "../engine/xsk_layout.ts";
+import { FrameClock } from "../engine/frame_clock.ts";
+import { openHelper } from "../ffi/helper.ts";
 
 /** The message that starts the Worker. */
 export interface TsRefStart {
@@ -39,6 +42,15 @@ export interface TsRefStart {
   control: Int32Array<SharedArrayBuffer>;
   /** [rx packets, tx packets, tx kicks, free frames], published every 64 loops. */
   stats: Float64Array<SharedArrayBuffer>;
+  /**
+   * `--stamp`: byPassRT's per-frame clock (engine/frame_clock.ts) over this block
+   * (engine/latency_histogram.ts), read at the points byPassRT's loop reads it: once per RX
+   * burst just before the frames are handled, and in C inside the kick (the helper's
+   * `bpx_kick_at`), recorded after the kick; null without.
+   */
+  latency: Float64Array<SharedArrayBuffer> | null;
+  /** The helper library (the main thread's `helperPath()`; a Worker has no main module). */
+  helper: string;
 }
 
 /** What the Worker posts: ready (with its thread id), done, or an error. */
@@ -78,9 +90,14 @@ scope.onmessage = (e: MessageEvent<TsRefStart>) => {
     });
     try {
       scope.postMessage({ type: "ready", tid: threadId(libc) });
-      const loop = new RefLoop(port, libc, s);
-      loop.run();
-      loop.finish();
+      const helper = s.latency === null ? null : openHelper(s.helper);
+      try {
+        const loop = new RefLoop(port, libc, s, helper);
+        loop.run();
+        loop.finish();
+      } finally {
+        helper?.close();
+      }
     } finally {
       port.close();
     }
@@ -111,14 +128,28 @@ class RefLoop {
   /** The LIFO free stack of frame addresses. */
   readonly stack = new Uint32Array(FRAMES);
   top = 0;
+  /** The burst as read from RX (descriptors copied out before the ring is released). */
+  readonly inAddr = new Uint32Array(BURST);
+  readonly inLen = new Uint32Array(BURST);
   readonly outAddr = new Uint32Array(BURST);
   readonly outLen = new Uint32Array(BURST);
+  /** `--stamp`: frames of this burst not sent (recorded at the RX point only). */
+  readonly dropAddr = new Uint32Array(BURST);
+  /** `--stamp`: the per-frame clock and its clocked kick (`bpx_kick_at`); null without. */
+  readonly clock: FrameClock | null;
+  readonly kickAt: ((fd: number, atNs: Float64Array<ArrayBuffer>) => number) | null;
+  readonly kickAtNs: Float64Array<ArrayBuffer>;
   rxPackets = 0;
   txPackets = 0;
   txOutstanding = 0;
   txKicks = 0;
 
-  constructor(port: ReturnType<typeof openPort>, libc: ReturnType<typeof openLibc>, s: TsRefStart) {
+  constructor(
+    port: ReturnType<typeof openPort>,
+    libc: ReturnType<typeof openLibc>,
+    s: TsRefStart,
+    helper: ReturnType<typeof openHelper> | null,
+  ) {
     const r = port.rings();
     this.fill = r.fill;
     this.comp = r.comp;
@@ -133,6 +164,15 @@ class RefLoop {
     this.mac = s.mac;
     this.control = s.control;
     this.stats = s.stats;
+    if (helper !== null && s.latency !== null) {
+      this.clock = new FrameClock(port.umem, s.latency, helper.symbols.bpx_now);
+      this.kickAt = helper.symbols.bpx_kick_at;
+      this.kickAtNs = this.clock.kickClock();
+    } else {
+      this.clock = null;
+      this.kickAt = null;
+      this.kickAtNs = new Float64Array(1);
+    }
     for (let i = 0; i < FRAMES; i++) this.stack[i] = (FRAMES - 1 - i) * FRAME_SIZE;
     this.top = FRAMES;
     // byPassRT posts min(ring, frames / 2) frames to FILL at start.
@@ -168,7 +208,8 @@ class RefLoop {
     // Nothing queued, no wake-up wanted, or the kernel already took every descriptor.
     if (this.txOutstanding === 0 || !this.tx.needsWakeup() || this.tx.pending() === 0) return;
     this.txKicks++;
-    this.libc.fn.sendto(this.fd, null, 0n, MSG_DONTWAIT, null, 0);
+    if (this.kickAt !== null) this.kickAt(this.fd, this.kickAtNs);
+    else this.libc.fn.sendto(this.fd, null, 0n, MSG_DONTWAIT, null, 0);
   }
 
   /** Queue outAddr/outLen[0..n) on TX (as many as fit); free the rest. */
@@ -233,8 +274,9 @@ class RefLoop {
 
   /** xsk_ref.c's main loop, until the main thread sets the stop flag. */
   run(): void {
-    const rx = this.rx, mode = this.mode, p = this.umem, stack = this.stack;
-    const outAddr = this.outAddr, outLen = this.outLen;
+    const rx = this.rx, mode = this.mode, p = this.umem, stack = this.stack, clock = this.clock;
+    const inAddr = this.inAddr, inLen = this.inLen, outAddr = this.outAddr, outLen = this.outLen;
+    const dropAddr = this.dropAddr;
     for (let loops = 1;; loops++) {
       this.refill();
       const n = rx.peek(BURST), idx = rx.cursor;
@@ -249,28 +291,45 @@ class RefLoop {
         if (this.keepWarm && (loops & 255) === 0) {
           this.libc.fn.sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);
         }
-      } else if (mode === RXDROP) {
-        for (let i = 0; i < n; i++) stack[this.top++] = rx.descAddr(idx + i) & FRAME_MASK;
-        rx.release(n);
       } else {
-        let k = 0;
+        // The burst first, then the clock's RX point, just before the frames are handled:
+        // where byPassRT (and xsk_ref.c) read it.
         for (let i = 0; i < n; i++) {
-          const addr = rx.descAddr(idx + i);
-          let len = rx.descLen(idx + i);
-          if (mode === L2FWD) {
-            for (let j = 0; j < 6; j++) {
-              const t = p[addr + j];
-              p[addr + j] = p[addr + 6 + j];
-              p[addr + 6 + j] = t;
-            }
-          } else len = this.respond(p, addr, len);
-          if (len !== 0) {
-            outAddr[k] = addr;
-            outLen[k++] = len;
-          } else stack[this.top++] = addr & FRAME_MASK;
+          inAddr[i] = rx.descAddr(idx + i);
+          inLen[i] = rx.descLen(idx + i);
         }
         rx.release(n);
-        this.txBurst(k);
+        if (clock !== null) clock.rx();
+        if (mode === RXDROP) {
+          if (clock !== null) clock.handled(inAddr, n);
+          for (let i = 0; i < n; i++) stack[this.top++] = inAddr[i] & FRAME_MASK;
+        } else {
+          let k = 0, nd = 0;
+          for (let i = 0; i < n; i++) {
+            const addr = inAddr[i];
+            let len = inLen[i];
+            if (mode === L2FWD) {
+              for (let j = 0; j < 6; j++) {
+                const t = p[addr + j];
+                p[addr + j] = p[addr + 6 + j];
+                p[addr + 6 + j] = t;
+              }
+            } else len = this.respond(p, addr, len);
+            if (len !== 0) {
+              outAddr[k] = addr;
+              outLen[k++] = len;
+            } else {
+              stack[this.top++] = addr & FRAME_MASK;
+              dropAddr[nd++] = addr;
+            }
+          }
+          this.txBurst(k);
+          // After the kick, as byPassRT records: the TX point is the kick's clock read.
+          if (clock !== null) {
+            clock.sent(outAddr, k);
+            clock.handled(dropAddr, nd);
+          }
+        }
       }
       this.rxPackets += n;
       if ((loops & 63) === 0) {
