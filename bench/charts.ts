@@ -31,6 +31,7 @@ const COLORS: Record<string, string> = {
   "kernel XDP_DROP": "#7f7f7f",
   "byPassRT --pcap": "#ff7f0e",
   "TS ts_ref": "#9467bd",
+  "TS ts_ref --stamp": "#9467bd",
   "C xsk_ref 2": "#17becf",
   "byPassRT --no-timestamps": "#e377c2",
 };

@@ -27,6 +27,7 @@ import {
   type ThroughputMode,
   throughputRun,
   tsref,
+  tsrefStamp,
 } from "./contenders.ts";
 import { createTopology, deleteTopology, type Topology, topologyTag } from "./topology.ts";
 import { type LatencyEntry, type LatencyPlan, latencyPlan, latencyRounds } from "./latency.ts";
@@ -56,7 +57,8 @@ const USAGE = `usage: bench/run.sh [options]     (or: deno task bench [options])
   --only LIST        contenders to run, comma separated:
                      bypassrt,c,ts,c2,testpmd,kernel,pcap,nots,cstamp
                      (ts: the C reference's loop in TypeScript, bench/ts_ref.ts: the runtime
-                     without byPassRT's engine; c2: the C reference again under another name,
+                     without byPassRT's engine; in the latency rounds with byPassRT's per-frame
+                     clock, ts_ref --stamp; c2: the C reference again under another name,
                      latency only: an A/A pair with c, the machine's noise)
                      (pcap: byPassRT with --pcap to a file in BPB_PCAP_DIR or /tmp; not run
                      unless named: bench/pcap.sh runs it against bypassrt; nots: byPassRT
@@ -305,7 +307,8 @@ function latencyEntries(only: Set<string>, contenders: Contender[]): LatencyEntr
   if (only.has("kernel")) ping.push({ kind: "ping", name: "kernel" });
   if (only.has("bypassrt")) ping.push({ kind: "ping", name: "byPassRT", contender: bypassrt });
   if (only.has("c")) ping.push({ kind: "ping", name: "C xsk_ref", contender: cref });
-  if (only.has("ts")) ping.push({ kind: "ping", name: tsref.name, contender: tsref });
+  // The TypeScript baseline with byPassRT's per-frame clock, as byPassRT runs (and C --stamp).
+  if (only.has("ts")) ping.push({ kind: "ping", name: tsrefStamp.name, contender: tsrefStamp });
   if (only.has("c2")) ping.push({ kind: "ping", name: crefAgain.name, contender: crefAgain });
   if (only.has("nots")) {
     ping.push({ kind: "ping", name: bypassrtNoTimestamps.name, contender: bypassrtNoTimestamps });
@@ -314,6 +317,7 @@ function latencyEntries(only: Set<string>, contenders: Contender[]): LatencyEntr
   const udp = contenders.filter((c) =>
     (c.modes.includes("l2fwd") || c.modes.includes("udp-rtt")) && c !== bypassrtPcap
   )
+    .map((c) => c === tsref ? tsrefStamp : c)
     .map((c): LatencyEntry => ({ kind: "udp", name: c.name, contender: c }));
   return [...ping, ...udp];
 }

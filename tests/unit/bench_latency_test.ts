@@ -147,13 +147,14 @@ Deno.test("verdicts: every round, pooled only, no, and n/a when a side is missin
 });
 
 Deno.test("LATENCY_SPLITS: the TS baseline against C (runtime), byPassRT against it (engine), the clock", () => {
-  // byPassRT 12, without its clock 11.5, the TS baseline 11, C 10, C with the clock 10.5 in both
-  // rounds (ping); UDP: the baseline and both without/with-clock variants missing.
+  // byPassRT 12, without its clock 11.5, the TS baseline (with the clock) 11, C 10, C with the
+  // clock 10.5 in both rounds (ping); UDP: the baseline and both without/with-clock variants
+  // missing.
   const rounds = [1, 2].map((n) =>
     flat(
       {
         "byPassRT": 12,
-        "TS ts_ref": 11,
+        "TS ts_ref --stamp": 11,
         "C xsk_ref": 10,
         "byPassRT --no-timestamps": 11.5,
         "C xsk_ref --stamp": 10.5,
@@ -181,11 +182,16 @@ Deno.test("LATENCY_SPLITS: the TS baseline against C (runtime), byPassRT against
   assert.equal(v["ping respond p50 C --stamp / C (the clock, in C)"].pooled, 1.05);
   assert.equal(v["ping respond p50 byPassRT / C --stamp (both clocked)"].pooled, 1.143);
   assert.equal(v["UDP l2fwd p50 byPassRT / C --stamp (both clocked)"].verdict, "n/a");
-  assert.deepEqual(v["ping respond p50 TS ts_ref / C (runtime)"].rounds, [1.1, 1.1]);
-  assert.equal(v["ping respond p50 TS ts_ref / C (runtime)"].verdict, "no");
-  assert.equal(v["ping respond p99 TS ts_ref / C (runtime)"].verdict, "holds in every round");
-  assert.equal(v["ping respond p50 byPassRT / TS ts_ref (engine)"].pooled, 1.091);
-  assert.equal(v["UDP l2fwd p50 byPassRT / TS ts_ref (engine)"].verdict, "n/a");
+  // The baseline against C with the same clock (11 / 10.5), byPassRT against it (12 / 11).
+  const runtime = "ping respond p50 TS ts_ref / C, both clocked (runtime)";
+  assert.deepEqual(v[runtime].rounds, [1.048, 1.048]);
+  assert.equal(v[runtime].verdict, "no");
+  assert.equal(
+    v["ping respond p99 TS ts_ref / C, both clocked (runtime)"].verdict,
+    "holds in every round",
+  );
+  assert.equal(v["ping respond p50 byPassRT / TS ts_ref, both clocked (engine)"].pooled, 1.091);
+  assert.equal(v["UDP l2fwd p50 byPassRT / TS ts_ref, both clocked (engine)"].verdict, "n/a");
   const text = latencyText({
     ping: pool("ping"),
     udp: pool("udp"),
@@ -193,7 +199,10 @@ Deno.test("LATENCY_SPLITS: the TS baseline against C (runtime), byPassRT against
     splits: Object.values(v).filter((x) => x.pooled !== null),
   });
   assert.match(text, /where the gap is/);
-  assert.match(text, /ping respond p50 byPassRT \/ TS ts_ref \(engine\) .* 0\/2\s+no/);
+  assert.match(
+    text,
+    /ping respond p50 byPassRT \/ TS ts_ref, both clocked \(engine\) .* 0\/2\s+no/,
+  );
   assert.doesNotMatch(text, /UDP l2fwd p50 byPassRT \/ TS ts_ref/);
 });
 
