@@ -37,19 +37,12 @@ import { FrameClock } from "../engine/frame_clock.ts";
 import { openHelper } from "../ffi/helper.ts";
 import { helperPath } from "../engine/paths.ts";
 import { newLatencyBlock } from "../engine/latency_histogram.ts";
-import { v8Flags } from "./contenders.ts";
+import { rerunWithV8Flags } from "./contenders.ts";
 
-const FLAGS_ENV = "BPB_COLD_PATH_V8_FLAGS";
-if (Deno.env.get(FLAGS_ENV) === undefined) {
-  // The flags byPassRT's contender runs with (BPB_V8_FLAGS honoured the same way).
-  const flags = v8Flags();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...flags, new URL(import.meta.url).pathname, ...Deno.args],
-    env: { [FLAGS_ENV]: flags[0] ?? "(V8's defaults)" },
-  });
-  Deno.exit((await child.spawn().status).code);
-}
-console.log(`cold_path: V8 flags ${Deno.env.get(FLAGS_ENV)}`);
+// The flags byPassRT's contender runs with (BPB_V8_FLAGS honoured the same way).
+console.log(
+  `cold_path: V8 flags ${await rerunWithV8Flags(import.meta.url, "BPB_COLD_PATH_V8_FLAGS")}`,
+);
 
 const libc = openLibc();
 const sendto = libc.fn.sendto;

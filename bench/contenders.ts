@@ -184,6 +184,23 @@ export function v8Flags(...extra: string[]): string[] {
 }
 
 /**
+ * For a benchmark script whose figures depend on V8's flags (which V8 reads only at process
+ * start): unless environment variable `envName` is set, run the script at `moduleUrl` again in a
+ * child Deno with byPassRT's flags ({@link v8Flags}) and the same arguments, and exit with its
+ * status; in that child, return the flags it runs with (for its report).
+ */
+export async function rerunWithV8Flags(moduleUrl: string, envName: string): Promise<string> {
+  const running = Deno.env.get(envName);
+  if (running !== undefined) return running;
+  const flags = v8Flags();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", ...flags, new URL(moduleUrl).pathname, ...Deno.args],
+    env: { [envName]: flags[0] ?? "(V8's defaults)" },
+  });
+  Deno.exit((await child.spawn().status).code);
+}
+
+/**
  * byPassRT with `--no-timestamps` (no stamping code in the XDP program, no per-frame clock in
  * the loop): the clock's cost, side by side with {@link bypassrt} (`--only bypassrt,nots`).
  */

@@ -9,9 +9,9 @@
  * - **byPassRT**: the engine's real loop (`runLoop` through `testing/handler_loop.ts`) with the
  *   built-in `l2fwd` handler and the per-frame clock, as `--mode l2fwd` runs it;
  * - **nots**: the same without the clock (`--no-timestamps`);
- * - **bare**: `bench/ts_ref_worker.ts`' loop (xsk_ref.c's, line for line) over the same ring
- *   classes, with byPassRT's own clock code read where byPassRT reads it (after the RX ring is
- *   released, before the frame is handled; recorded after the kick).
+ * - **bare**: `bench/ref_loop.ts`, xsk_ref.c's loop line for line over the same ring classes
+ *   (what `bench/ts_ref.ts` runs), with byPassRT's own clock code read where byPassRT reads it
+ *   (after the RX ring is released, before the frame is handled; recorded after the kick).
  * Every contender's TX kick goes to the fake libc's `sendto`, which reads the clock first and
  * asks the Worker for the next frame. So "to kick" is the stamp to the kick (the whole way
  * through the loop, as the real bench's XDP-to-TX), and "to handler" the stamp to the clock
@@ -38,11 +38,17 @@ import {
   TO_HANDLER,
   TO_TX,
 } from "../engine/latency_histogram.ts";
-import { MSG_DONTWAIT, openLibc } from "../ffi/libc.ts";
+import { openLibc } from "../ffi/libc.ts";
 import { pinThread } from "../engine/affinity.ts";
-import type { LibcHandle } from "../ffi/libc.ts";
-import type { Port } from "../engine/port.ts";
-import { v8Flags } from "./contenders.ts";
+import { rerunWithV8Flags } from "./contenders.ts";
+import {
+  L2FWD,
+  REF_BURST,
+  REF_FRAME_SIZE,
+  REF_FRAMES,
+  REF_RING_SIZE,
+  RefLoop,
+} from "./ref_loop.ts";
 import {
   ACTIVE,
   CONTROL_WORDS,
@@ -52,15 +58,7 @@ import {
   STOP,
 } from "./rx_path_worker.ts";
 
-const FLAGS_ENV = "BPB_RX_PATH_V8_FLAGS";
-if (Deno.env.get(FLAGS_ENV) === undefined) {
-  const flags = v8Flags();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", ...flags, new URL(import.meta.url).pathname, ...Deno.args],
-    env: { [FLAGS_ENV]: flags[0] ?? "(V8's defaults)" },
-  });
-  Deno.exit((await child.spawn().status).code);
-}
+const v8 = await rerunWithV8Flags(import.meta.url, "BPB_RX_PATH_V8_FLAGS");
 
 const args = parseArgs({
   args: Deno.args,
@@ -88,7 +86,10 @@ const num = (name: "rounds" | "frames" | "gap-us") => {
   return v;
 };
 const ROUNDS = num("rounds"), FRAMES = num("frames"), GAP_US = num("gap-us");
-const FRAME_SIZE = 2048, NFRAMES = 4096, RING = 2048, LEN = 60, BURST = 64;
+console.log(`rx_path: V8 flags ${v8}`);
+// The reference loop's sizes, for every contender.
+const FRAME_SIZE = REF_FRAME_SIZE, NFRAMES = REF_FRAMES, RING = REF_RING_SIZE, BURST = REF_BURST;
+const LEN = 60;
 
 const now = openHelper(helperPath()).symbols.bpx_now;
 const libc = openLibc();
@@ -159,126 +160,29 @@ async function engine(name: string, clocked: boolean): Promise<Contender> {
   return c;
 }
 
-/** ts_ref_worker.ts' RefLoop in l2fwd mode, with the clock read where byPassRT reads it. */
-class BareLoop {
-  readonly fill;
-  readonly comp;
-  readonly rx;
-  readonly tx;
-  readonly umem: Uint8Array;
-  readonly fd: number;
-  readonly libc: LibcHandle;
-  readonly clock: FrameClock;
-  readonly stack = new Uint32Array(NFRAMES);
-  top = 0;
-  readonly outAddr = new Uint32Array(BURST);
-  readonly outLen = new Uint32Array(BURST);
-  readonly dummy = new Int32Array(1);
-  txOutstanding = 0;
-
-  constructor(port: Port, fakeLibc: LibcHandle, clock: FrameClock) {
-    const r = port.rings();
-    this.fill = r.fill;
-    this.comp = r.comp;
-    this.rx = r.rx;
-    this.tx = r.tx;
-    this.umem = port.umem;
-    this.fd = port.fd;
-    this.libc = fakeLibc;
-    this.clock = clock;
-    for (let i = 0; i < NFRAMES; i++) this.stack[i] = (NFRAMES - 1 - i) * FRAME_SIZE;
-    this.top = NFRAMES;
-    this.refill();
-  }
-
-  refill(): void {
-    const fill = this.fill;
-    let want = this.top;
-    const free = fill.freeSlots(RING);
-    if (want > free) want = free;
-    if (want === 0) return;
-    const k = fill.reserve(want), idx = fill.cursor, stack = this.stack;
-    for (let i = 0; i < k; i++) fill.setAddr(idx + i, stack[--this.top]);
-    fill.submit(k);
-  }
-
-  reclaim(): void {
-    const comp = this.comp, stack = this.stack;
-    const n = comp.peek(RING), idx = comp.cursor;
-    for (let i = 0; i < n; i++) stack[this.top++] = comp.addr(idx + i) & ~(FRAME_SIZE - 1);
-    if (n > 0) {
-      comp.release(n);
-      this.txOutstanding -= n;
-    }
-  }
-
-  kick(): void {
-    if (this.txOutstanding === 0 || !this.tx.needsWakeup() || this.tx.pending() === 0) return;
-    this.libc.fn.sendto(this.fd, null, 0n, MSG_DONTWAIT, null, 0);
-  }
-
-  txBurst(n: number): void {
-    const tx = this.tx;
-    this.reclaim();
-    const k = tx.reserve(n), idx = tx.cursor;
-    for (let i = 0; i < k; i++) tx.setDesc(idx + i, this.outAddr[i], this.outLen[i]);
-    if (k > 0) tx.submit(k);
-    for (let i = k; i < n; i++) this.stack[this.top++] = this.outAddr[i] & ~(FRAME_SIZE - 1);
-    this.txOutstanding += k;
-    this.kick();
-  }
-
-  /** Receive, swap and send back `frames` frames, then return. */
-  run(frames: number): void {
-    const rx = this.rx, p = this.umem, outAddr = this.outAddr, outLen = this.outLen;
-    const clock = this.clock;
-    let got = 0;
-    for (let loops = 1; got < frames; loops++) {
-      this.refill();
-      const n = rx.peek(BURST), idx = rx.cursor;
-      if (n === 0) {
-        this.kick();
-        this.reclaim();
-        if ((loops & 255) === 0) this.libc.fn.sendto(-1, null, 0n, MSG_DONTWAIT, null, 0);
-      } else {
-        for (let i = 0; i < n; i++) {
-          outAddr[i] = rx.descAddr(idx + i);
-          outLen[i] = rx.descLen(idx + i);
-        }
-        rx.release(n);
-        clock.rx();
-        for (let i = 0; i < n; i++) {
-          const addr = outAddr[i];
-          for (let j = 0; j < 6; j++) {
-            const t = p[addr + j];
-            p[addr + j] = p[addr + 6 + j];
-            p[addr + 6 + j] = t;
-          }
-        }
-        this.txBurst(n);
-        // After the kick, as byPassRT's loop records.
-        clock.sent(outAddr, n);
-        got += n;
-      }
-      if ((loops & 63) === 0) Atomics.load(this.dummy, 0);
-    }
-    while (this.txOutstanding > 0) {
-      this.kick();
-      this.reclaim();
-    }
-  }
-}
-
+/** The bare loop: `ref_loop.ts` in l2fwd mode, with byPassRT's clock code (no clocked kick). */
 function bare(): Contender {
   const fp = newFake(0);
   const clockBlock = newLatencyBlock();
-  const loop = new BareLoop(fp.port, fp.libc, new FrameClock(fp.port.umem, clockBlock, now));
+  const loop = new RefLoop(fp.port, fp.libc, {
+    mode: L2FWD,
+    ip: new Uint8Array(4),
+    mac: new Uint8Array(6),
+    keepWarm: true,
+    control: new Int32Array(1),
+    stats: new Float64Array(4),
+    clock: new FrameClock(fp.port.umem, clockBlock, now),
+    kickAt: null,
+  });
   const c: Contender = {
     name: "bare",
     fp,
     lat: newLatencyBlock(),
     clockBlock,
-    run: (n) => loop.run(n),
+    run(n) {
+      loop.run(n);
+      loop.finish();
+    },
   };
   hookKicks(c);
   return c;
