@@ -41,6 +41,7 @@ import {
 import { openLibc } from "../ffi/libc.ts";
 import { pinThread } from "../engine/affinity.ts";
 import { rerunWithV8Flags } from "./contenders.ts";
+import { median } from "./report.ts";
 import {
   L2FWD,
   REF_BURST,
@@ -199,7 +200,7 @@ const ready = new Promise<void>((resolve, reject) => {
 const start: RxPathKernelStart = {
   kernels: contenders.map((c) => c.fp.kernel.id),
   frameSize: FRAME_SIZE,
-  umemBytes: NFRAMES * FRAME_SIZE,
+  frames: NFRAMES,
   len: LEN,
   helper: helperPath(),
   cpu: 0,
@@ -246,18 +247,16 @@ for (let round = 1; round <= ROUNDS; round++) {
   }
   console.log(`round ${round} (p50/p90 us, ${FRAMES} frames each): ${line.join("; ")}`);
 }
-const median = (v: number[]) => {
-  const s = [...v].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const bareRow = rows[contenders.findIndex((c) => c.name === "bare")];
 for (const r of rows) {
   if (r === bareRow) continue;
   const dk = r.kick.map((v, k) => v - bareRow.kick[k]);
   const dh = r.handler.map((v, k) => v - bareRow.handler[k]);
   console.log(
-    `${r.name} minus bare, median over ${ROUNDS} rounds of the p50s: to kick ${us(median(dk))} us` +
-      (dh.length > 0 ? `, to handler ${us(median(dh))} us` : ""),
+    `${r.name} minus bare, median over ${ROUNDS} rounds of the p50s: to kick ${
+      us(median(dk)!)
+    } us` +
+      (dh.length > 0 ? `, to handler ${us(median(dh)!)} us` : ""),
   );
 }
 Atomics.store(control, STOP, 1);

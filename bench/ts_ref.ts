@@ -20,8 +20,9 @@
  *
  * `--stamp`, as `xsk_ref --stamp`: our program stamps every frame (byPassRT's default) and the
  * loop runs byPassRT's own per-frame clock (engine/frame_clock.ts) at the points byPassRT's loop
- * reads it; every line then carries `"xdp_to_handler"` and `"xdp_to_tx"` in xsk_ref's form
- * (bench/c_clock.ts). Against byPassRT, whose clock it is, the difference is byPassRT's loop.
+ * reads it; every line then carries byPassRT's own `"latency"` object (engine/latency_report.ts,
+ * as `bypassrt --json` prints it). Against byPassRT, whose clock it is, the difference is
+ * byPassRT's loop.
  *
  * Output (stdout, NDJSON), as xsk_ref's: every --interval {"elapsed", "rx_packets", "tx_packets",
  * "tx_kicks", "free_frames", "final": false}, then one with "final": true on SIGINT or SIGTERM.
@@ -37,14 +38,8 @@ import { parseIPv4 } from "../packet/addr.ts";
 import { checkXskLayout } from "../engine/xsk_layout.ts";
 import { L2FWD, RESPOND, RXDROP, type TsRefMessage, type TsRefStart } from "./ts_ref_worker.ts";
 import { helperPath } from "../engine/paths.ts";
-import {
-  BUCKETS,
-  H,
-  HEADER,
-  newLatencyBlock,
-  TO_HANDLER,
-  TO_TX,
-} from "../engine/latency_histogram.ts";
+import { newLatencyBlock } from "../engine/latency_histogram.ts";
+import { latencySnapshot } from "../engine/latency_report.ts";
 
 const MODES: Record<string, number> = { rxdrop: RXDROP, l2fwd: L2FWD, respond: RESPOND };
 
@@ -92,22 +87,6 @@ const control = new Int32Array(new SharedArrayBuffer(4));
 const stats = new Float64Array(new SharedArrayBuffer(8 * 4));
 const latency = values.stamp ? newLatencyBlock() : null;
 
-/** Histogram `base` of the clock's block in xsk_ref's form, or none before its first frame. */
-function histogram(base: number): Record<string, unknown> | undefined {
-  if (latency === null || latency[base + H.count] + latency[base + H.unstamped] === 0) return;
-  const buckets: [number, number][] = [];
-  for (let b = 0; b < BUCKETS; b++) {
-    const n = latency[base + HEADER + b];
-    if (n > 0) buckets.push([b, n]);
-  }
-  return {
-    count: latency[base + H.count],
-    sum: latency[base + H.sum],
-    max: latency[base + H.max],
-    unstamped: latency[base + H.unstamped],
-    buckets,
-  };
-}
 const worker = new Worker(new URL("./ts_ref_worker.ts", import.meta.url), { type: "module" });
 const t0 = performance.now();
 
@@ -118,8 +97,7 @@ function line(final: boolean): void {
     tx_packets: stats[1],
     tx_kicks: stats[2],
     free_frames: stats[3],
-    xdp_to_handler: histogram(TO_HANDLER),
-    xdp_to_tx: histogram(TO_TX),
+    ...(latency === null ? {} : { latency: latencySnapshot([0], [latency]) }),
     final,
   };
   console.log(JSON.stringify(o));

@@ -79,9 +79,7 @@ scope.onmessage = (e: MessageEvent<TsRefStart>) => {
       try {
         const loop = new RefLoop(port, libc, {
           ...s,
-          clock: helper === null || s.latency === null
-            ? null
-            : new FrameClock(port.umem, s.latency, helper.symbols.bpx_now),
+          clock: helper && new FrameClock(port.umem, s.latency!, helper.symbols.bpx_now),
           kickAt: helper?.symbols.bpx_kick_at ?? null,
         });
         loop.run();

@@ -58,9 +58,9 @@ const SYMBOLS = {
 export type FakeKernelLib = Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
 
 /** Ring numbers of the C accessors (FK_FILL etc. in testing/fake_kernel.h). */
-export const FK_FILL = 0, FK_COMP = 1, FK_RX = 2, FK_TX = 3;
+const FK_FILL = 0, FK_COMP = 1, FK_RX = 2, FK_TX = 3;
 /** Offsets of the consumer and flags words in `struct fk_ring_shared` (one cache line each). */
-export const SHARED_CONSUMER = 64, SHARED_FLAGS = 128;
+const SHARED_CONSUMER = 64, SHARED_FLAGS = 128;
 
 let lib: FakeKernelLib | null = null;
 
@@ -154,10 +154,11 @@ export class FakeRing {
   readonly words: number;
 
   /**
-   * A ring of `size` entries of `words` u32 with both indices starting at `start`, over `mem`
-   * (e.g. the C kernel's memory) or, without it, over fresh ArrayBuffers.
+   * A ring of `size` entries of `words` u32 with both indices starting at `start` (null: as they
+   * are in `mem`), over `mem` (e.g. the C kernel's memory) or, without it, over fresh
+   * ArrayBuffers.
    */
-  constructor(size: number, words: number, start = 0, mem?: RingMemory) {
+  constructor(size: number, words: number, start: number | null = 0, mem?: RingMemory) {
     this.mem = mem ?? {
       producer: new ArrayBuffer(4),
       consumer: new ArrayBuffer(4),
@@ -172,8 +173,10 @@ export class FakeRing {
     this.size = size;
     this.mask = size - 1;
     this.words = words;
-    this.producer[0] = start >>> 0;
-    this.consumer[0] = start >>> 0;
+    if (start !== null) {
+      this.producer[0] = start >>> 0;
+      this.consumer[0] = start >>> 0;
+    }
   }
   /** Entries produced and not yet consumed. */
   count(): number {
@@ -231,6 +234,12 @@ export interface FakeKernelOptions {
   txSize?: number;
   /** Initial value of every ring's producer and consumer (default 0; try 2**32 - 3). */
   startIndex?: number;
+  /**
+   * View the kernel with this {@link FakeKernel.id} instead of creating one: from another
+   * thread of the process (its Worker sees the same C library). `frames` and `frameSize` must
+   * be the kernel's; the ring sizes and indices are read from it.
+   */
+  attach?: number;
 }
 
 /**
@@ -264,7 +273,7 @@ export class FakeKernel {
     this.frameSize = opts.frameSize ?? 2048;
     const rxSize = opts.rxSize ?? 2048, txSize = opts.txSize ?? 2048;
     const start = (opts.startIndex ?? 0) >>> 0;
-    const id = fk.fk_create(this.frames, this.frameSize, rxSize, txSize, start);
+    const id = opts.attach ?? fk.fk_create(this.frames, this.frameSize, rxSize, txSize, start);
     if (id < 0) {
       throw new RangeError(
         `fake kernel: cannot create ${this.frames} frames of ${this.frameSize} bytes, rings ` +
@@ -281,7 +290,8 @@ export class FakeKernel {
     const ring = (which: number, words: number) => {
       const size = fk.fk_ring_size(id, which);
       const sh = fk.fk_ring_shared(id, which);
-      return new FakeRing(size, words, start, {
+      // fk_create set the indices to `start`.
+      return new FakeRing(size, words, null, {
         producer: buf(sh, 4),
         consumer: buf(sh, 4, SHARED_CONSUMER),
         flags: buf(sh, 4, SHARED_FLAGS),
@@ -296,8 +306,8 @@ export class FakeKernel {
   }
 
   /**
-   * The kernel's number in the C library: another thread of this process reaches the same
-   * kernel through it (`fk_umem(id)`, `fk_ring_shared(id, ring)`, ...).
+   * The kernel's number in the C library: another thread of this process views the same kernel
+   * with `new FakeKernel({ attach: id, ... })`.
    */
   get id(): number {
     return this.#id;
