@@ -254,7 +254,7 @@ async function warmUp(
   return JSON.parse(line.text) as Record<string, unknown>;
 }
 
-/** A periodic NDJSON report (byPassRT `--json`, xsk_ref), not the final one. */
+/** A periodic NDJSON report (byPassRT `--json`, xsk_ref, ts_ref), not the final one. */
 function isReport(text: string): boolean {
   return text.startsWith("{") && text.includes('"final":false');
 }
@@ -319,8 +319,8 @@ async function runRounds(
       const count = perRound(e.kind === "ping" ? plan.pingCount : plan.rttCount, plan.rounds);
       const { stats, final, start } = await measure(topo, e, count, plan);
       round[e.kind][e.name] = stats;
-      // byPassRT's per-frame clock, or the C reference's with --stamp (the same shape), over
-      // the measured round trips only.
+      // byPassRT's per-frame clock, or the C or TS reference's with --stamp, over the measured
+      // round trips only.
       const clock = final && start ? clockBetween(final, start) : undefined;
       if (clock !== undefined) {
         perFrame.push({ contender: e.name, kind: e.kind, round: r + 1, latency: clock });
